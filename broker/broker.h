@@ -1,0 +1,334 @@
+/*  broker — shared state of shoal-broker (internal header).
+
+    One server_t owns everything: sockets, the store threads, the jobs and
+    the workers. Only the dispatcher thread touches it. The pieces:
+
+    loop.c      start-up, the event loop, timers, shutdown
+    backend.c   the worker protocol: hello, results, heartbeats, loss
+    frontend.c  the client protocol: submit, control, status, results
+    dispatch.c  choosing tasks for workers (credits, fair share, lanes)
+    job.c       jobs, lanes and tasks in memory; paging from the store
+    outcome.c   what a result means: store it, retry it, or fail it
+    batch.c     result/attempt rows waiting for the writer; acks after commit
+    progress.c  job/worker/cluster figures; snapshots on the PUB socket
+*/
+#ifndef SHOAL_BROKER_H
+#define SHOAL_BROKER_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "heap.h"
+#include "hist.h"
+#include "pgcopy.h"
+#include "rate.h"
+#include "shoal.pb-c.h"
+#include "store.h"
+#include "taskspec.h"
+#include "u64map.h"
+
+typedef struct _server_t server_t;
+typedef struct _job_t    job_t;
+typedef struct _lane_t   lane_t;
+typedef struct _task_t   task_t;
+typedef struct _peer_t   peer_t;
+
+//  Settings from flags and environment.
+typedef struct {
+    const char *db;             //  libpq connection string or URI
+    const char *frontend;       //  client endpoint
+    const char *backend;        //  worker endpoint
+    const char *progress;       //  PUB endpoint
+    int64_t heartbeat_ms;       //  heartbeat interval both ways
+    int64_t liveness;           //  silent intervals before a worker is lost
+    int64_t lease_grace_ms;     //  added to a task's timeout for the lease deadline
+    int64_t window;             //  queued tasks per job held in memory
+    int64_t snapshot_ms;        //  progress snapshot cadence
+    int64_t hwm;                //  socket high-water marks (messages)
+} broker_config_t;
+
+typedef enum {
+    TASK_QUEUED,        //  in its lane's queue, ready to dispatch
+    TASK_WAITING,       //  in retry backoff until `due_ms`
+    TASK_LEASED,        //  at a worker under `lease`
+    TASK_COMMITTING     //  final result is in a write batch
+} task_state_t;
+
+struct _task_t {
+    uint64_t  id;           //  job_id << 32 | seq
+    job_t    *job;          //  owner
+    lane_t   *lane;         //  queue it belongs to (kind + host)
+    task_t   *prev, *next;  //  links in the lane queue or the worker's list
+    uint8_t  *spec;         //  encoded TaskSpec (owned)
+    uint32_t  spec_len;
+    uint32_t  timeout_ms;   //  effective timeout
+    uint32_t  attempt;      //  attempts made (the next one is attempt + 1)
+    uint32_t  tries;        //  attempts counted against max_attempts
+    task_state_t state;
+    uint64_t  lease;        //  current fencing token (TASK_LEASED)
+    peer_t   *worker;       //  holder (TASK_LEASED)
+    int64_t   due_ms;       //  lease deadline or retry time (monotonic)
+    int64_t   leased_us;    //  wall time of the dispatch (latency)
+    uint64_t  gen;          //  bumps on every state change; heap entries check it
+};
+
+//  Tasks of one job that share a kind and a target host: the unit of
+//  per-host politeness.
+struct _lane_t {
+    char     *key;          //  "http:example.com:443", "noop:"
+    job_t    *job;
+    Shoal__TaskKind kind;
+    task_t   *head, *tail;  //  queued tasks, FIFO
+    size_t    queued;
+    uint32_t  running;      //  leased tasks
+    uint32_t  refs;         //  tasks in memory that belong to the lane
+    double    tokens;       //  rate limiter bucket
+    int64_t   tokens_ms;    //  when the bucket was last filled
+    int64_t   blocked_until_ms; //  throttled (429/503) until
+    uint32_t  penalty;      //  consecutive throttles (backoff exponent)
+    bool      in_ready;     //  linked in the job's ready ring
+    lane_t   *rprev, *rnext;//  ready ring links
+    uint64_t  gen;          //  for heap entries
+};
+
+struct _job_t {
+    uint32_t  id;
+    char     *name;
+    char     *key;
+    Shoal__JobState state;
+    uint32_t  priority;     //  share weight
+    bool      sealed;
+    Shoal__JobDefaults *defaults;   //  decoded (owned); never NULL
+    uint32_t  max_per_host; //  from defaults.hosts
+    double    rate_per_host;
+    //  counts (database totals plus what is committed since load)
+    uint64_t  n_tasks;      //  committed tasks
+    uint64_t  next_seq;     //  next chunk's first_seq (ingest pipeline)
+    uint64_t  ok, failed, cancelled, retries, stale, duplicate;
+    //  in memory
+    size_t    n_queued;     //  TASK_QUEUED
+    size_t    n_waiting;    //  TASK_WAITING
+    size_t    n_leased;     //  TASK_LEASED
+    size_t    n_committing; //  TASK_COMMITTING
+    //  paging
+    int64_t   cursor;       //  highest seq paged in (-1: none)
+    int64_t   frontier;     //  up to here some tasks may be finished: page with care
+    bool      paging;       //  a page request is out
+    bool      page_more;    //  the store may hold unfinished tasks past cursor
+    //  lanes
+    zhashx_t *lanes;        //  key -> lane_t
+    lane_t   *ready[4];     //  ready ring per task kind (index = kind)
+    //  scheduling
+    uint64_t  pass;         //  stride scheduling position
+    //  figures
+    hist_t    latency;      //  dispatch -> result, microseconds
+    rate_t    rate;         //  results per second
+    uint64_t  http_class[6];//  0 = no status, 1..5 = 1xx..5xx
+    zhashx_t *fail_hosts;   //  host -> count (uint64 in pointer)
+    zhashx_t *fail_errors;  //  message -> count
+    int64_t   created_us;
+    int64_t   finished_us;
+    int64_t   finished_ms;  //  monotonic, to forget finished jobs after a while
+    bool      announced;    //  JOB_FINISHED event sent
+};
+
+struct _peer_t {
+    char     *key;          //  hex routing id (map key)
+    uint8_t   rid[256];     //  ZeroMQ routing id
+    size_t    rid_len;
+    char     *worker_id;
+    char     *host;
+    char     *version;
+    uint32_t  pid;
+    uint32_t  slots;
+    uint32_t  kinds;        //  bit per Shoal__TaskKind
+    zlist_t  *labels;       //  "key=value" strings (owned)
+    task_t   *tasks;        //  leased tasks, doubly linked
+    uint32_t  leased;       //  count of `tasks`
+    u64map_t *foreign;      //  leases from an earlier epoch still running there
+    int64_t   last_recv_ms;
+    int64_t   last_send_ms;
+    int64_t   joined_us;
+    uint64_t  done, failed;
+    rate_t    rate;
+    bool      draining;     //  no new tasks (SIGTERM at the worker)
+    bool      in_ready;     //  linked in the server's ready ring
+    peer_t   *rprev, *rnext;
+};
+
+//  Result/attempt rows on their way to the database, and what to do once
+//  they are committed.
+typedef struct {
+    store_req_t *req;       //  rows accumulate in req->rows / req->attempt_rows
+    zlist_t     *commit;    //  task_t * in TASK_COMMITTING to forget after commit
+    zlist_t     *release;   //  task_t * retried: nothing to do but ack
+    zhashx_t    *acks;      //  peer key -> ack list (ack_t *)
+    zhashx_t    *deltas;    //  job id -> store_delta_t *
+    size_t       results;   //  result rows
+    int64_t      first_ms;  //  when the oldest row was added
+} batch_t;
+
+struct _server_t {
+    broker_config_t cfg;
+    zsock_t  *frontend;
+    zsock_t  *backend;
+    zsock_t  *publisher;
+    void     *frontend_raw, *backend_raw, *publisher_raw;
+    store_t  *writer;       //  results, careful paging, job state: FIFO matters
+    store_t  *pager;        //  paging above the frontier
+    store_t  *ingest;       //  submitted chunks
+    store_t  *reader;       //  client queries
+    uint64_t  epoch;        //  from the database, +1 per start
+    char      broker_id[64];
+    uint64_t  lease_counter;
+    int64_t   started_ms;
+    int64_t   started_us;
+    //  jobs
+    zhashx_t *jobs;         //  id (as string) -> job_t; active and recently finished
+    zlist_t  *job_list;     //  job_t * in id order, for scheduling
+    u64map_t *tasks;        //  task id -> task_t, every task in memory
+    u64map_t *recovered;    //  task ids stored from an earlier epoch's lease: never page them in
+    heap_t   *timers;       //  retry due times and lane unblocks
+    //  workers
+    zhashx_t *peers;        //  key -> peer_t
+    peer_t   *ready;        //  ring of peers with free slots
+    //  writing
+    batch_t  *filling;      //  collecting rows
+    batch_t  *flushing;     //  with the writer
+    int64_t   write_retry_ms;   //  next attempt after a failed write
+    int64_t   write_backoff_ms;
+    bool      db_up;
+    //  figures
+    rate_t    rate;
+    uint64_t  bad_messages;
+    uint64_t  stale_total;
+    uint64_t  lost_workers;
+    uint64_t  snapshot_seq;
+    int64_t   next_snapshot_ms;
+    int64_t   fail_event_second;    //  sampling window of task-failure events
+    int       fail_events_sent;
+    int64_t   next_cron_ms;
+    //  lifecycle
+    bool      stopping;     //  SIGTERM: refuse new work, flush, exit
+    bool      loaded;       //  state rebuilt from the database
+    uint64_t  corr;
+};
+
+//  ---- loop.c
+//  Run the broker until SIGTERM/SIGINT. Returns the process exit code.
+int broker_run(const broker_config_t *cfg);
+//  A fresh lease for a dispatch.
+uint64_t broker_next_lease(server_t *self);
+//  Hex key for a routing id (into buf, at least 2*len+1 bytes).
+const char *broker_rid_key(const uint8_t *rid, size_t len, char *buf);
+
+//  ---- backend.c
+void backend_on_message(server_t *self, const uint8_t *rid, size_t rid_len,
+                        const void *data, size_t size);
+//  Heartbeats out, lost workers in, lease deadlines.
+void backend_cron(server_t *self, int64_t now_ms);
+//  Forget a worker: requeue its tasks (counting an attempt when `counted`).
+void backend_drop_peer(server_t *self, peer_t *peer, bool counted, const char *why);
+//  Send a Cancel for these tasks to their holder.
+void backend_cancel_task(server_t *self, task_t *task);
+//  Send an envelope to a worker (updates last_send).
+int backend_send(server_t *self, peer_t *peer, Shoal__Envelope *env);
+//  Send a ResultAck for refs to a routing id.
+void backend_send_acks(server_t *self, const uint8_t *rid, size_t rid_len,
+                       Shoal__TaskRef **refs, size_t n);
+
+//  ---- frontend.c
+void frontend_on_message(server_t *self, const uint8_t *rid, size_t rid_len,
+                         const void *data, size_t size);
+//  A store request that carried a client's question came back.
+void frontend_on_store(server_t *self, store_req_t *req);
+//  Send a reply to a client.
+int frontend_send(server_t *self, const uint8_t *rid, size_t rid_len, Shoal__Envelope *env);
+void frontend_send_error(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
+                         Shoal__ErrorCode code, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+//  ---- dispatch.c
+//  Give tasks to every worker with free slots.
+void dispatch_run(server_t *self);
+//  Link/unlink a peer in the ready ring.
+void dispatch_peer_ready(server_t *self, peer_t *peer);
+void dispatch_peer_unready(server_t *self, peer_t *peer);
+
+//  ---- job.c
+job_t *job_new(server_t *self, const store_job_t *row);
+void job_destroy(server_t *self, job_t **job_p);
+job_t *job_lookup(server_t *self, uint32_t id);
+//  Turn a paged row into a task in memory (queued or waiting). NULL if it
+//  is already in memory or on allocation failure.
+task_t *job_task_load(server_t *self, job_t *job, const store_page_row_t *row);
+//  Put a task at the back (or front) of its lane's queue.
+void job_task_enqueue(server_t *self, task_t *task, bool front);
+//  Take a task out of its lane's queue.
+void job_task_dequeue(server_t *self, task_t *task);
+//  Move a task to retry backoff until due_ms.
+void job_task_wait(server_t *self, task_t *task, int64_t due_ms);
+//  Forget a task (its result is committed or its job is gone).
+void job_task_forget(server_t *self, task_t *task);
+//  Ask the writer for more tasks where a job's window runs low.
+void job_page_all(server_t *self);
+void job_on_page(server_t *self, store_req_t *req);
+//  Requeue due retries and unblock lanes.
+void job_timers(server_t *self, int64_t now_ms);
+//  Earliest timer, or INT64_MAX.
+int64_t job_next_timer(server_t *self);
+//  Lane bookkeeping for dispatch.
+void job_lane_update(server_t *self, lane_t *lane);
+//  Tasks of the job in memory.
+size_t job_in_memory(const job_t *job);
+//  The job's state changed (pause, resume, cancel, done): adjust memory.
+void job_set_state(server_t *self, job_t *job, Shoal__JobState state);
+//  Drop everything of a cancelled job from memory (in-flight tasks get a Cancel).
+void job_drop_tasks(server_t *self, job_t *job);
+//  A job finished: publish the event, schedule forgetting it.
+void job_finished(server_t *self, job_t *job);
+//  Decode a task's spec (caller frees with shoal__task_spec__free_unpacked).
+Shoal__TaskSpec *job_task_spec(const task_t *task);
+
+//  ---- outcome.c
+//  Apply one result from a worker. `sender` may be NULL (unknown peer).
+void outcome_apply(server_t *self, peer_t *sender, const char *worker_id,
+                   const uint8_t *rid, size_t rid_len, Shoal__Result *result,
+                   Shoal__TaskRef ***now_acks, size_t *n_now_acks);
+//  A leased task's worker vanished or its lease ran out.
+void outcome_lost(server_t *self, task_t *task, const char *outcome, const char *why, bool counted);
+
+//  ---- batch.c
+batch_t *batch_new(void);
+void batch_destroy(batch_t **batch_p);
+//  Remember to ack (task_id, lease) to a routing id after the commit.
+void batch_add_ack(batch_t *batch, const uint8_t *rid, size_t rid_len, uint64_t task_id, uint64_t lease);
+//  Add to a job's retry/stale counters.
+void batch_add_delta(batch_t *batch, uint32_t job_id, uint64_t retries, uint64_t stale);
+//  Hand the filling batch to the writer when it is idle (or retry a failed one).
+void batch_flush(server_t *self, int64_t now_ms);
+//  The writer answered a STORE_WRITE.
+void batch_on_written(server_t *self, store_req_t *req);
+//  Rows waiting (filling + flushing).
+size_t batch_held(const server_t *self);
+
+//  ---- progress.c
+void progress_fill_job(server_t *self, job_t *job, Shoal__JobInfo *info, int64_t now_ms);
+void progress_fill_job_row(const store_job_t *row, Shoal__JobInfo *info);
+void progress_free_job(Shoal__JobInfo *info);
+//  Build a snapshot envelope body (free with progress_free_snapshot).
+Shoal__Snapshot *progress_snapshot(server_t *self);
+void progress_free_snapshot(Shoal__Snapshot *snap);
+void progress_publish(server_t *self);
+void progress_event(server_t *self, Shoal__EventType type, uint32_t job_id,
+                    const char *worker_id, uint64_t count, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+//  Record a finished task's figures on its job.
+void progress_task_done(server_t *self, task_t *task, const Shoal__Result *r, bool failed,
+                        const char *error);
+//  Fill a WorkerInfo for a peer.
+void progress_fill_worker(server_t *self, peer_t *peer, Shoal__WorkerInfo *info, int64_t now_ms);
+void progress_free_worker(Shoal__WorkerInfo *info);
+
+#endif

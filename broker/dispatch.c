@@ -1,0 +1,213 @@
+/*  dispatch — choosing tasks for workers.
+
+    Credit-based: a worker never holds more than its slots (less tasks still
+    running there from before a broker restart). Between jobs, stride
+    scheduling by priority: each task dispatched advances its job's pass by
+    STRIDE / priority and the active job with the smallest pass goes next,
+    so a priority-3 job gets three times the share of a priority-1 job while
+    both have work. Within a job, lanes (one per target host) take turns,
+    and a lane that is at its concurrency limit, rate limit or throttled
+    by a 429 simply is not in the ready ring. */
+#include "broker.h"
+
+#include <stdlib.h>
+
+#include "clock.h"
+#include "log.h"
+#include "wire.h"
+
+#define STRIDE        1000000ULL
+#define MAX_PER_SEND  512
+
+void
+dispatch_peer_ready(server_t *self, peer_t *peer)
+{
+    uint32_t foreign = peer->foreign ? (uint32_t) u64map_size(peer->foreign) : 0;
+    if (peer->in_ready || peer->draining || peer->leased + foreign >= peer->slots)
+        return;
+    if (self->ready) {
+        peer->rnext = self->ready;
+        peer->rprev = self->ready->rprev;
+        self->ready->rprev->rnext = peer;
+        self->ready->rprev = peer;
+    }
+    else {
+        peer->rnext = peer->rprev = peer;
+        self->ready = peer;
+    }
+    peer->in_ready = true;
+}
+
+void
+dispatch_peer_unready(server_t *self, peer_t *peer)
+{
+    if (!peer->in_ready)
+        return;
+    if (peer->rnext == peer)
+        self->ready = NULL;
+    else {
+        peer->rprev->rnext = peer->rnext;
+        peer->rnext->rprev = peer->rprev;
+        if (self->ready == peer)
+            self->ready = peer->rnext;
+    }
+    peer->rnext = peer->rprev = NULL;
+    peer->in_ready = false;
+}
+
+//  The next task for a worker: the eligible job with the smallest pass,
+//  then the next ready lane of a kind the worker runs.
+static task_t *
+s_pick(server_t *self, peer_t *peer)
+{
+    job_t *best = NULL;
+    lane_t **best_ring = NULL;
+    for (job_t *job = zlist_first(self->job_list); job; job = zlist_next(self->job_list)) {
+        if (job->state != SHOAL__JOB_STATE__JOB_ACTIVE || job->n_queued == 0)
+            continue;
+        if (best && job->pass >= best->pass)
+            continue;
+        for (int kind = 1; kind < 4; kind++)
+            if ((peer->kinds & (1u << kind)) && job->ready[kind]) {
+                best = job;
+                best_ring = &job->ready[kind];
+                break;
+            }
+    }
+    if (!best)
+        return NULL;
+    lane_t *lane = *best_ring;
+    *best_ring = lane->rnext;       //  hosts take turns
+    task_t *task = lane->head;
+    job_task_dequeue(self, task);
+    lane->running++;
+    if (best->rate_per_host > 0 && lane->kind == SHOAL__TASK_KIND__KIND_HTTP)
+        lane->tokens -= 1;
+    job_lane_update(self, lane);
+    best->pass += STRIDE / (best->priority ? best->priority : 1);
+    return task;
+}
+
+static void
+s_lease(server_t *self, peer_t *peer, task_t *task, int64_t now_ms, int64_t now_us)
+{
+    task->state = TASK_LEASED;
+    task->gen++;
+    task->lease = broker_next_lease(self);
+    task->worker = peer;
+    task->due_ms = now_ms + task->timeout_ms + self->cfg.lease_grace_ms;
+    task->leased_us = now_us;
+    task->prev = NULL;
+    task->next = peer->tasks;
+    if (peer->tasks)
+        peer->tasks->prev = task;
+    peer->tasks = task;
+    peer->leased++;
+    task->job->n_leased++;
+}
+
+//  Fill one worker's free slots; returns the number of tasks sent.
+static size_t
+s_fill(server_t *self, peer_t *peer, int64_t now_ms, int64_t now_us)
+{
+    uint32_t foreign = peer->foreign ? (uint32_t) u64map_size(peer->foreign) : 0;
+    size_t credit = peer->slots > peer->leased + foreign ? peer->slots - peer->leased - foreign : 0;
+    if (credit > MAX_PER_SEND)
+        credit = MAX_PER_SEND;
+    if (credit == 0)
+        return 0;
+    task_t *first = s_pick(self, peer);
+    if (!first)
+        return 0;
+    Shoal__Task *tasks = calloc(credit, sizeof *tasks);
+    Shoal__Task **task_ptrs = calloc(credit, sizeof *task_ptrs);
+    Shoal__JobContext *ctx = calloc(credit, sizeof *ctx);
+    Shoal__JobContext **ctx_ptrs = calloc(credit, sizeof *ctx_ptrs);
+    size_t n = 0, n_ctx = 0;
+    if (!tasks || !task_ptrs || !ctx || !ctx_ptrs) {
+        job_task_enqueue(self, first, true);
+        first->lane->running--;
+        goto cleanup;
+    }
+    while (n < credit) {
+        task_t *task = first ? first : s_pick(self, peer);
+        first = NULL;
+        if (!task)
+            break;
+        s_lease(self, peer, task, now_ms, now_us);
+        Shoal__Task *t = &tasks[n];
+        shoal__task__init(t);
+        t->has_task_id = t->has_lease = t->has_attempt = t->has_spec = t->has_timeout_ms = 1;
+        t->task_id = task->id;
+        t->lease = task->lease;
+        t->attempt = task->attempt + 1;
+        t->spec.data = task->spec;
+        t->spec.len = task->spec_len;
+        t->timeout_ms = task->timeout_ms;
+        task_ptrs[n++] = t;
+        //  each job's defaults travel once per message
+        size_t c;
+        for (c = 0; c < n_ctx; c++)
+            if (ctx[c].job_id == task->job->id)
+                break;
+        if (c == n_ctx) {
+            shoal__job_context__init(&ctx[c]);
+            ctx[c].has_job_id = 1;
+            ctx[c].job_id = task->job->id;
+            ctx[c].defaults = task->job->defaults;
+            ctx_ptrs[c] = &ctx[c];
+            n_ctx++;
+        }
+    }
+    if (n) {
+        Shoal__Tasks body = SHOAL__TASKS__INIT;
+        body.tasks = task_ptrs;
+        body.n_tasks = n;
+        body.jobs = ctx_ptrs;
+        body.n_jobs = n_ctx;
+        Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+        env.body_case = SHOAL__ENVELOPE__BODY_TASKS;
+        env.tasks = &body;
+        //  if the send fails the leases stay: the worker's next Hello or the
+        //  lease deadline brings the tasks back
+        backend_send(self, peer, &env);
+    }
+cleanup:
+    free(tasks);
+    free(task_ptrs);
+    free(ctx);
+    free(ctx_ptrs);
+    return n;
+}
+
+void
+dispatch_run(server_t *self)
+{
+    if (!self->ready)
+        return;
+    bool work = false;
+    for (job_t *job = zlist_first(self->job_list); job && !work; job = zlist_next(self->job_list))
+        work = job->state == SHOAL__JOB_STATE__JOB_ACTIVE && job->n_queued > 0;
+    if (!work)
+        return;
+    int64_t now_ms = clock_mono_ms();
+    int64_t now_us = clock_wall_us();
+    //  one pass around the ring; peers left with free slots stay in it
+    peer_t *start = self->ready;
+    peer_t *peer = start;
+    size_t peers = 0;
+    for (peer_t *p = start; p; p = p->rnext == start ? NULL : p->rnext)
+        peers++;
+    for (size_t i = 0; i < peers && peer; i++) {
+        peer_t *next = peer->rnext;
+        size_t sent = s_fill(self, peer, now_ms, now_us);
+        uint32_t foreign = peer->foreign ? (uint32_t) u64map_size(peer->foreign) : 0;
+        if (peer->leased + foreign >= peer->slots)
+            dispatch_peer_unready(self, peer);
+        (void) sent;
+        peer = self->ready ? next : NULL;
+    }
+    //  start with a different worker next time
+    if (self->ready)
+        self->ready = self->ready->rnext;
+}

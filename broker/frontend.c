@@ -1,0 +1,545 @@
+/*  frontend — the client protocol: open, submit, seal, control, queries.
+
+    Every request carries a correlation id that the reply echoes. Anything
+    that touches the database goes to a store thread and is answered when
+    it comes back; nothing here waits. A chunk of tasks is acked only after
+    its COPY committed; a chunk that cannot be stored is answered with an
+    error and nothing of it is kept. */
+#include "broker.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "wire.h"
+
+int
+frontend_send(server_t *self, const uint8_t *rid, size_t rid_len, Shoal__Envelope *env)
+{
+    return wire_send(self->frontend_raw, rid, rid_len, env, ZMQ_DONTWAIT);
+}
+
+void
+frontend_send_error(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
+                    Shoal__ErrorCode code, const char *fmt, ...)
+{
+    char message[1024];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(message, sizeof message, fmt, args);
+    va_end(args);
+    wire_send_error(self->frontend_raw, rid, rid_len, corr, code, message);
+}
+
+static Shoal__ErrorCode
+s_error_code(store_status_t status)
+{
+    switch (status) {
+        case STORE_ERR_DOWN:      return SHOAL__ERROR_CODE__ERR_UNAVAILABLE;
+        case STORE_ERR_CONFLICT:  return SHOAL__ERROR_CODE__ERR_CONFLICT;
+        case STORE_ERR_STATE:     return SHOAL__ERROR_CODE__ERR_STATE;
+        case STORE_ERR_NOT_FOUND: return SHOAL__ERROR_CODE__ERR_NOT_FOUND;
+        default:                  return SHOAL__ERROR_CODE__ERR_INTERNAL;
+    }
+}
+
+//  A store request that will answer this client.
+static store_req_t *
+s_req(store_op_t op, const uint8_t *rid, size_t rid_len, uint64_t corr)
+{
+    store_req_t *req = store_req_new(op);
+    if (!req)
+        return NULL;
+    memcpy(req->rid, rid, rid_len);
+    req->rid_len = rid_len;
+    req->corr = corr;
+    return req;
+}
+
+static void
+s_submit(server_t *self, store_t *store, store_req_t *req)
+{
+    if (store_submit(store, req) != 0) {
+        frontend_send_error(self, req->rid, req->rid_len, req->corr,
+                            SHOAL__ERROR_CODE__ERR_INTERNAL, "broker cannot reach its store thread");
+        store_req_destroy(&req);
+    }
+}
+
+static void
+s_reply(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Shoal__Envelope *env)
+{
+    env->has_corr = 1;
+    env->corr = corr;
+    frontend_send(self, rid, rid_len, env);
+}
+
+//  Reply with one job's info (StatusReply).
+static void
+s_reply_job(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Shoal__JobInfo *info)
+{
+    Shoal__StatusReply reply = SHOAL__STATUS_REPLY__INIT;
+    reply.job = info;
+    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+    env.body_case = SHOAL__ENVELOPE__BODY_STATUS_REPLY;
+    env.status_reply = &reply;
+    s_reply(self, rid, rid_len, corr, &env);
+}
+
+static void
+s_on_job_open(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Shoal__JobOpen *m)
+{
+    store_req_t *req = s_req(STORE_OPEN_JOB, rid, rid_len, corr);
+    if (!req)
+        return;
+    req->name = strdup(m->name ? m->name : "");
+    req->key = m->key && *m->key ? strdup(m->key) : NULL;
+    req->priority = m->has_priority ? m->priority : 1;
+    if (m->defaults) {
+        req->defaults_len = shoal__job_defaults__get_packed_size(m->defaults);
+        req->defaults = malloc(req->defaults_len ? req->defaults_len : 1);
+        if (req->defaults)
+            shoal__job_defaults__pack(m->defaults, req->defaults);
+    }
+    s_submit(self, self->writer, req);
+}
+
+static void
+s_on_chunk(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Shoal__SubmitChunk *m)
+{
+    job_t *job = job_lookup(self, m->job_id);
+    if (!job || job->finished_ms) {
+        frontend_send_error(self, rid, rid_len, corr, job ? SHOAL__ERROR_CODE__ERR_STATE
+                            : SHOAL__ERROR_CODE__ERR_NOT_FOUND,
+                            "job %u is not open for tasks (unknown, finished or cancelled)", m->job_id);
+        return;
+    }
+    if (job->sealed) {
+        frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_STATE,
+                            "job %u is sealed with %llu tasks", job->id, (unsigned long long) job->n_tasks);
+        return;
+    }
+    if (m->first_seq != job->next_seq) {
+        frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_CONFLICT,
+                            "job %u: chunk starts at task %llu but the next expected is %llu"
+                            " (%llu committed); resume from the committed count",
+                            job->id, (unsigned long long) m->first_seq,
+                            (unsigned long long) job->next_seq, (unsigned long long) job->n_tasks);
+        return;
+    }
+    store_req_t *req = s_req(STORE_INGEST, rid, rid_len, corr);
+    if (!req)
+        return;
+    req->job_id = job->id;
+    req->first_seq = m->first_seq;
+    req->count = (uint32_t) m->n_tasks;
+    uint8_t stack[4096];
+    for (size_t i = 0; i < m->n_tasks; i++) {
+        Shoal__TaskSpec *spec = m->tasks[i];
+        char target[2048];
+        taskspec_target(spec, target, sizeof target);
+        size_t len = shoal__task_spec__get_packed_size(spec);
+        uint8_t *buf = len <= sizeof stack ? stack : malloc(len);
+        if (!buf) {
+            store_req_destroy(&req);
+            frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_INTERNAL, "out of memory");
+            return;
+        }
+        shoal__task_spec__pack(spec, buf);
+        pgbuf_t *b = &req->rows;
+        pgcopy_row(b, 5);
+        pgcopy_int4(b, (int32_t) job->id);
+        pgcopy_int4(b, (int32_t) (m->first_seq + i));
+        pgcopy_cstr(b, taskspec_kind_name(taskspec_kind(spec)));
+        pgcopy_cstr(b, target);
+        pgcopy_bytea(b, buf, len);
+        if (buf != stack)
+            free(buf);
+    }
+    if (req->rows.oom) {
+        store_req_destroy(&req);
+        frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_INTERNAL, "out of memory");
+        return;
+    }
+    job->next_seq += m->n_tasks;
+    s_submit(self, self->ingest, req);
+}
+
+static void
+s_on_seal(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Shoal__JobSeal *m)
+{
+    store_req_t *req = s_req(STORE_SEAL, rid, rid_len, corr);
+    if (!req)
+        return;
+    req->job_id = m->job_id;
+    req->first_seq = m->total;
+    s_submit(self, self->writer, req);
+}
+
+static void
+s_on_control(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Shoal__JobControl *m)
+{
+    store_req_t *req = s_req(STORE_CONTROL, rid, rid_len, corr);
+    if (!req)
+        return;
+    req->job_id = m->job_id;
+    req->action = m->action;
+    if (m->n_retry_status) {
+        req->retry_status = malloc(m->n_retry_status * sizeof(uint32_t));
+        if (req->retry_status) {
+            memcpy(req->retry_status, m->retry_status, m->n_retry_status * sizeof(uint32_t));
+            req->n_retry_status = m->n_retry_status;
+        }
+    }
+    if (m->n_retry_class) {
+        req->retry_class = malloc(m->n_retry_class * sizeof(uint32_t));
+        if (req->retry_class) {
+            memcpy(req->retry_class, m->retry_class, m->n_retry_class * sizeof(uint32_t));
+            req->n_retry_class = m->n_retry_class;
+        }
+    }
+    s_submit(self, self->writer, req);
+}
+
+static void
+s_on_status(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, uint32_t job_id)
+{
+    job_t *job = job_lookup(self, job_id);
+    if (job) {
+        Shoal__JobInfo info = SHOAL__JOB_INFO__INIT;
+        progress_fill_job(self, job, &info, clock_mono_ms());
+        s_reply_job(self, rid, rid_len, corr, &info);
+        progress_free_job(&info);
+        return;
+    }
+    store_req_t *req = s_req(STORE_QUERY_JOB, rid, rid_len, corr);
+    if (!req)
+        return;
+    req->job_id = job_id;
+    s_submit(self, self->reader, req);
+}
+
+static void
+s_on_workers(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr)
+{
+    size_t n = zhashx_size(self->peers);
+    Shoal__WorkerInfo *infos = calloc(n ? n : 1, sizeof *infos);
+    Shoal__WorkerInfo **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+    if (!infos || !ptrs) {
+        free(infos);
+        free(ptrs);
+        return;
+    }
+    int64_t now = clock_mono_ms();
+    size_t i = 0;
+    for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers)) {
+        shoal__worker_info__init(&infos[i]);
+        progress_fill_worker(self, p, &infos[i], now);
+        ptrs[i] = &infos[i];
+        i++;
+    }
+    Shoal__WorkersReply reply = SHOAL__WORKERS_REPLY__INIT;
+    reply.workers = ptrs;
+    reply.n_workers = i;
+    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+    env.body_case = SHOAL__ENVELOPE__BODY_WORKERS_REPLY;
+    env.workers_reply = &reply;
+    s_reply(self, rid, rid_len, corr, &env);
+    for (size_t k = 0; k < i; k++)
+        progress_free_worker(&infos[k]);
+    free(infos);
+    free(ptrs);
+}
+
+void
+frontend_on_message(server_t *self, const uint8_t *rid, size_t rid_len, const void *data, size_t size)
+{
+    char err[512];
+    bool version_mismatch;
+    Shoal__Envelope *env = wire_decode(data, size, err, sizeof err, &version_mismatch);
+    if (!env) {
+        self->bad_messages++;
+        char q[600];
+        log_warn("bad_message", "socket=frontend error=%s", log_quote(err, q, sizeof q));
+        //  answer with the corr id if the frame decodes at all
+        Shoal__Envelope *raw = shoal__envelope__unpack(NULL, size, data);
+        uint64_t corr = raw && raw->has_corr ? raw->corr : 0;
+        wire_free(raw);
+        frontend_send_error(self, rid, rid_len, corr,
+                            version_mismatch ? SHOAL__ERROR_CODE__ERR_VERSION
+                                             : SHOAL__ERROR_CODE__ERR_BAD_REQUEST, "%s", err);
+        return;
+    }
+    uint64_t corr = env->has_corr ? env->corr : 0;
+    bool mutation = env->body_case == SHOAL__ENVELOPE__BODY_JOB_OPEN
+                 || env->body_case == SHOAL__ENVELOPE__BODY_SUBMIT_CHUNK
+                 || env->body_case == SHOAL__ENVELOPE__BODY_JOB_SEAL
+                 || env->body_case == SHOAL__ENVELOPE__BODY_JOB_CONTROL;
+    if (mutation && self->stopping) {
+        frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_SHUTDOWN,
+                            "broker is shutting down; nothing was stored, try again shortly");
+        wire_free(env);
+        return;
+    }
+    switch (env->body_case) {
+        case SHOAL__ENVELOPE__BODY_JOB_OPEN:
+            s_on_job_open(self, rid, rid_len, corr, env->job_open);
+            break;
+        case SHOAL__ENVELOPE__BODY_SUBMIT_CHUNK:
+            s_on_chunk(self, rid, rid_len, corr, env->submit_chunk);
+            break;
+        case SHOAL__ENVELOPE__BODY_JOB_SEAL:
+            s_on_seal(self, rid, rid_len, corr, env->job_seal);
+            break;
+        case SHOAL__ENVELOPE__BODY_JOB_CONTROL:
+            s_on_control(self, rid, rid_len, corr, env->job_control);
+            break;
+        case SHOAL__ENVELOPE__BODY_STATUS_REQUEST:
+            s_on_status(self, rid, rid_len, corr, env->status_request->job_id);
+            break;
+        case SHOAL__ENVELOPE__BODY_JOBS_REQUEST: {
+            store_req_t *req = s_req(STORE_QUERY_JOBS, rid, rid_len, corr);
+            if (req) {
+                req->count = env->jobs_request->has_limit && env->jobs_request->limit
+                           ? env->jobs_request->limit : 100;
+                s_submit(self, self->reader, req);
+            }
+            break;
+        }
+        case SHOAL__ENVELOPE__BODY_RESULTS_REQUEST: {
+            Shoal__ResultsRequest *m = env->results_request;
+            store_req_t *req = s_req(STORE_QUERY_RESULTS, rid, rid_len, corr);
+            if (req) {
+                req->job_id = m->job_id;
+                req->after_seq = m->has_after_seq ? m->after_seq : -1;
+                req->count = m->has_limit && m->limit ? m->limit : 1000;
+                req->failed_only = m->has_failed_only && m->failed_only;
+                req->with_body = m->has_with_body && m->with_body;
+                s_submit(self, self->reader, req);
+            }
+            break;
+        }
+        case SHOAL__ENVELOPE__BODY_WORKERS_REQUEST:
+            s_on_workers(self, rid, rid_len, corr);
+            break;
+        case SHOAL__ENVELOPE__BODY_SNAPSHOT_REQUEST: {
+            Shoal__Snapshot *snap = progress_snapshot(self);
+            if (snap) {
+                Shoal__Envelope reply = SHOAL__ENVELOPE__INIT;
+                reply.body_case = SHOAL__ENVELOPE__BODY_SNAPSHOT;
+                reply.snapshot = snap;
+                s_reply(self, rid, rid_len, corr, &reply);
+                progress_free_snapshot(snap);
+            }
+            break;
+        }
+        default:
+            self->bad_messages++;
+            frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_BAD_REQUEST,
+                                "'%s' is not a client request", wire_body_name(env));
+            break;
+    }
+    wire_free(env);
+}
+
+// ------------------------------------------------------------------ replies
+
+static void
+s_done_open(server_t *self, store_req_t *req)
+{
+    const store_job_t *row = &req->jobs[0];
+    job_t *job = job_new(self, row);
+    if (job && req->existed)
+        job->next_seq = job->n_tasks > row->n_tasks ? job->n_tasks : row->n_tasks;
+    Shoal__JobOpened reply = SHOAL__JOB_OPENED__INIT;
+    reply.has_job_id = reply.has_committed = reply.has_existed = reply.has_sealed = reply.has_state = 1;
+    reply.job_id = row->id;
+    reply.committed = job ? job->n_tasks : row->n_tasks;
+    reply.existed = req->existed;
+    reply.sealed = row->sealed;
+    reply.state = row->state;
+    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+    env.body_case = SHOAL__ENVELOPE__BODY_JOB_OPENED;
+    env.job_opened = &reply;
+    s_reply(self, req->rid, req->rid_len, req->corr, &env);
+    log_info(req->existed ? "job_resumed" : "job_opened", "job=%u committed=%llu", row->id,
+             (unsigned long long) reply.committed);
+}
+
+static void
+s_done_ingest(server_t *self, store_req_t *req)
+{
+    job_t *job = job_lookup(self, req->job_id);
+    if (req->status != STORE_OK) {
+        if (job)
+            job->next_seq = job->n_tasks;   //  the chunks behind this one fail too
+        const char *hint = req->status == STORE_ERR_DOWN
+                         ? "; nothing of this chunk was stored" : "";
+        frontend_send_error(self, req->rid, req->rid_len, req->corr, s_error_code(req->status),
+                            "%s%s", req->error, hint);
+        return;
+    }
+    if (job) {
+        if (req->committed > job->n_tasks)
+            job->n_tasks = req->committed;
+        job->page_more = true;
+    }
+    Shoal__SubmitAck ack = SHOAL__SUBMIT_ACK__INIT;
+    ack.has_job_id = ack.has_first_seq = ack.has_count = ack.has_committed = 1;
+    ack.job_id = req->job_id;
+    ack.first_seq = req->first_seq;
+    ack.count = req->count;
+    ack.committed = req->committed;
+    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+    env.body_case = SHOAL__ENVELOPE__BODY_SUBMIT_ACK;
+    env.submit_ack = &ack;
+    s_reply(self, req->rid, req->rid_len, req->corr, &env);
+}
+
+//  Apply a job row that came back from a seal or control request.
+static job_t *
+s_refresh_job(server_t *self, store_req_t *req)
+{
+    if (req->n_jobs == 0)
+        return job_lookup(self, req->job_id);
+    const store_job_t *row = &req->jobs[0];
+    job_t *job = job_lookup(self, row->id);
+    if (!job)
+        job = job_new(self, row);       //  e.g. a finished job made active by retry
+    if (!job)
+        return NULL;
+    job->sealed = row->sealed;
+    job->n_tasks = row->n_tasks > job->n_tasks ? row->n_tasks : job->n_tasks;
+    job->ok = row->n_ok;
+    job->failed = row->n_failed;
+    job->cancelled = row->n_cancelled;
+    job_set_state(self, job, row->state);
+    return job;
+}
+
+static void
+s_done_control(server_t *self, store_req_t *req)
+{
+    if (req->status != STORE_OK) {
+        frontend_send_error(self, req->rid, req->rid_len, req->corr, s_error_code(req->status),
+                            "%s", req->error);
+        return;
+    }
+    job_t *job = s_refresh_job(self, req);
+    const char *action = req->op == STORE_SEAL ? "seal"
+                       : req->action == SHOAL__CONTROL_ACTION__CONTROL_PAUSE ? "pause"
+                       : req->action == SHOAL__CONTROL_ACTION__CONTROL_RESUME ? "resume"
+                       : req->action == SHOAL__CONTROL_ACTION__CONTROL_CANCEL ? "cancel" : "retry";
+    if (job && req->op == STORE_CONTROL && req->action == SHOAL__CONTROL_ACTION__CONTROL_RETRY
+    &&  req->affected) {
+        //  failed tasks are unfinished again: page carefully from the start
+        job->frontier = (int64_t) job->n_tasks - 1;
+        job->cursor = -1;
+        job->page_more = true;
+    }
+    if (req->op == STORE_CONTROL) {
+        log_info("job_control", "job=%u action=%s affected=%llu state=%s", req->job_id, action,
+                 (unsigned long long) req->affected, store_state_name(req->new_state));
+        progress_event(self, SHOAL__EVENT_TYPE__EVENT_JOB_CONTROL, req->job_id, NULL, req->affected,
+                       "job %u: %s (%llu tasks)", req->job_id, action,
+                       (unsigned long long) req->affected);
+    }
+    Shoal__JobInfo info = SHOAL__JOB_INFO__INIT;
+    if (job)
+        progress_fill_job(self, job, &info, clock_mono_ms());
+    else
+    if (req->n_jobs)
+        progress_fill_job_row(&req->jobs[0], &info);
+    if (req->op == STORE_SEAL)
+        s_reply_job(self, req->rid, req->rid_len, req->corr, &info);
+    else {
+        Shoal__ControlReply reply = SHOAL__CONTROL_REPLY__INIT;
+        reply.has_job_id = reply.has_affected = 1;
+        reply.job_id = req->job_id;
+        reply.affected = req->affected;
+        reply.job = &info;
+        Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+        env.body_case = SHOAL__ENVELOPE__BODY_CONTROL_REPLY;
+        env.control_reply = &reply;
+        s_reply(self, req->rid, req->rid_len, req->corr, &env);
+    }
+    progress_free_job(&info);
+}
+
+static void
+s_done_jobs(server_t *self, store_req_t *req)
+{
+    size_t n = req->n_jobs;
+    Shoal__JobInfo *infos = calloc(n ? n : 1, sizeof *infos);
+    Shoal__JobInfo **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+    if (!infos || !ptrs) {
+        free(infos);
+        free(ptrs);
+        return;
+    }
+    int64_t now = clock_mono_ms();
+    for (size_t i = 0; i < n; i++) {
+        shoal__job_info__init(&infos[i]);
+        job_t *job = job_lookup(self, req->jobs[i].id);
+        if (job)
+            progress_fill_job(self, job, &infos[i], now);
+        else
+            progress_fill_job_row(&req->jobs[i], &infos[i]);
+        ptrs[i] = &infos[i];
+    }
+    Shoal__JobsReply reply = SHOAL__JOBS_REPLY__INIT;
+    reply.jobs = ptrs;
+    reply.n_jobs = n;
+    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+    env.body_case = SHOAL__ENVELOPE__BODY_JOBS_REPLY;
+    env.jobs_reply = &reply;
+    s_reply(self, req->rid, req->rid_len, req->corr, &env);
+    for (size_t i = 0; i < n; i++)
+        progress_free_job(&infos[i]);
+    free(infos);
+    free(ptrs);
+}
+
+void
+frontend_on_store(server_t *self, store_req_t *req)
+{
+    if (req->status != STORE_OK && req->op != STORE_INGEST && req->op != STORE_CONTROL
+    &&  req->op != STORE_SEAL) {
+        frontend_send_error(self, req->rid, req->rid_len, req->corr, s_error_code(req->status),
+                            "%s", req->error);
+        store_req_destroy(&req);
+        return;
+    }
+    switch (req->op) {
+        case STORE_OPEN_JOB:
+            s_done_open(self, req);
+            break;
+        case STORE_INGEST:
+            s_done_ingest(self, req);
+            break;
+        case STORE_SEAL:
+        case STORE_CONTROL:
+            s_done_control(self, req);
+            break;
+        case STORE_QUERY_JOB: {
+            Shoal__JobInfo info = SHOAL__JOB_INFO__INIT;
+            progress_fill_job_row(&req->jobs[0], &info);
+            s_reply_job(self, req->rid, req->rid_len, req->corr, &info);
+            progress_free_job(&info);
+            break;
+        }
+        case STORE_QUERY_JOBS:
+            s_done_jobs(self, req);
+            break;
+        case STORE_QUERY_RESULTS:
+            zmq_send(self->frontend_raw, req->rid, req->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send(self->frontend_raw, req->reply, req->reply_len, ZMQ_DONTWAIT);
+            break;
+        default:
+            break;
+    }
+    store_req_destroy(&req);
+}

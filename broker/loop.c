@@ -1,0 +1,408 @@
+/*  loop — start-up, the event loop and shutdown of shoal-broker.
+
+    One thread dispatches. It polls the three sockets and the store
+    threads' pipes, sleeping exactly until the next timer (retry due, lane
+    unblock, heartbeat cron, snapshot). Before each sleep it pages tasks in,
+    dispatches to workers with free slots and hands a result batch to the
+    writer if the writer is idle: results batch up under load and go out at
+    once when the broker is idle. */
+#include "broker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "wire.h"
+
+static volatile sig_atomic_t s_signals = 0;    //  SIGTERM/SIGINT count
+
+static void
+s_on_signal(int sig)
+{
+    s_signals++;
+}
+
+const char *
+broker_rid_key(const uint8_t *rid, size_t len, char *buf)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        buf[2 * i] = hex[rid[i] >> 4];
+        buf[2 * i + 1] = hex[rid[i] & 15];
+    }
+    buf[2 * len] = 0;
+    return buf;
+}
+
+uint64_t
+broker_next_lease(server_t *self)
+{
+    //  epoch in the top 24 bits: a lease names the broker run that issued it
+    self->lease_counter++;
+    return (self->epoch << 40) | (self->lease_counter & ((1ULL << 40) - 1));
+}
+
+static zsock_t *
+s_bind(server_t *self, int type, const char *endpoint, const char *what)
+{
+    zsock_t *sock = zsock_new(type);
+    if (!sock)
+        return NULL;
+    void *raw = zsock_resolve(sock);
+    wire_socket_defaults(raw);
+    int hwm = (int) self->cfg.hwm;
+    zmq_setsockopt(raw, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(raw, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (type == ZMQ_ROUTER) {
+        //  a worker that reconnects with the same identity takes over
+        int on = 1;
+        zmq_setsockopt(raw, ZMQ_ROUTER_HANDOVER, &on, sizeof on);
+    }
+    if (zsock_bind(sock, "%s", endpoint) < 0) {
+        log_error("bind_failed", "socket=%s endpoint=%s error=\"%s\"", what, endpoint,
+                  zmq_strerror(zmq_errno()));
+        zsock_destroy(&sock);
+        return NULL;
+    }
+    log_info("listening", "socket=%s endpoint=%s", what, zsock_endpoint(sock));
+    return sock;
+}
+
+//  Wait for one reply from a store during start-up (the loop is not running yet).
+static store_req_t *
+s_store_call(store_t *store, store_req_t *req)
+{
+    if (store_submit(store, req) != 0)
+        return NULL;
+    return store_recv(store);
+}
+
+static int
+s_load(server_t *self)
+{
+    //  the database may not be up yet (compose, systemd): wait for it
+    int64_t backoff = 200;
+    while (true) {
+        if (s_signals)
+            return -1;
+        char err[1024];
+        int version = 0, applied = 0;
+        if (store_migrate(self->cfg.db, &version, &applied, err, sizeof err) == 0) {
+            log_info("schema_ready", "version=%d applied=%d", version, applied);
+            break;
+        }
+        char q[1100];
+        log_warn("db_unavailable", "error=%s retry_ms=%lld", log_quote(err, q, sizeof q),
+                 (long long) backoff);
+        if (strstr(err, "migration"))
+            return -1;
+        usleep((useconds_t) backoff * 1000);
+        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+    }
+    self->writer = store_new(self->cfg.db, "writer");
+    self->pager = store_new(self->cfg.db, "pager");
+    self->ingest = store_new(self->cfg.db, "ingest");
+    self->reader = store_new(self->cfg.db, "reader");
+    if (!self->writer || !self->pager || !self->ingest || !self->reader)
+        return -1;
+    while (true) {
+        store_req_t *req = s_store_call(self->writer, store_req_new(STORE_LOAD));
+        if (!req)
+            return -1;
+        if (req->status == STORE_OK) {
+            self->epoch = req->epoch;
+            uint64_t tasks = 0;
+            for (size_t i = 0; i < req->n_jobs; i++) {
+                job_t *job = job_new(self, &req->jobs[i]);
+                if (job)
+                    tasks += job->n_tasks - job->ok - job->failed - job->cancelled;
+            }
+            log_info("state_loaded", "epoch=%llu jobs=%zu unfinished_tasks=%llu",
+                     (unsigned long long) self->epoch, req->n_jobs, (unsigned long long) tasks);
+            store_req_destroy(&req);
+            break;
+        }
+        char q[600];
+        log_warn("load_failed", "error=%s", log_quote(req->error, q, sizeof q));
+        store_req_destroy(&req);
+        if (s_signals)
+            return -1;
+        usleep(500 * 1000);
+    }
+    self->db_up = true;
+    self->loaded = true;
+    return 0;
+}
+
+//  Read up to `max` messages from a ROUTER socket.
+static void
+s_drain_router(server_t *self, void *raw, bool backend, int max)
+{
+    for (int i = 0; i < max; i++) {
+        zmq_msg_t rid, body;
+        zmq_msg_init(&rid);
+        if (zmq_msg_recv(&rid, raw, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&rid);
+            return;
+        }
+        zmq_msg_init(&body);
+        bool ok = zmq_msg_more(&rid) && zmq_msg_recv(&body, raw, ZMQ_DONTWAIT) >= 0;
+        //  exactly two frames: routing id, envelope; anything else is dropped
+        bool extra = false;
+        while (ok && zmq_msg_more(&body)) {
+            extra = true;
+            zmq_msg_t junk;
+            zmq_msg_init(&junk);
+            if (zmq_msg_recv(&junk, raw, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&junk);
+                break;
+            }
+            bool more = zmq_msg_more(&junk);
+            zmq_msg_close(&junk);
+            if (!more)
+                break;
+        }
+        if (!ok || extra || zmq_msg_size(&rid) > sizeof(((peer_t *) 0)->rid)) {
+            self->bad_messages++;
+            log_debug("bad_frame", "socket=%s reason=frames", backend ? "backend" : "frontend");
+        }
+        else
+        if (backend)
+            backend_on_message(self, zmq_msg_data(&rid), zmq_msg_size(&rid),
+                               zmq_msg_data(&body), zmq_msg_size(&body));
+        else
+            frontend_on_message(self, zmq_msg_data(&rid), zmq_msg_size(&rid),
+                                zmq_msg_data(&body), zmq_msg_size(&body));
+        zmq_msg_close(&body);
+        zmq_msg_close(&rid);
+    }
+}
+
+static void
+s_on_store(server_t *self, store_t *store)
+{
+    store_req_t *req = store_recv(store);
+    if (!req)
+        return;
+    //  database reachability, as the store threads see it
+    bool up = req->status != STORE_ERR_DOWN;
+    if (up != self->db_up) {
+        self->db_up = up;
+        progress_event(self, up ? SHOAL__EVENT_TYPE__EVENT_DB_UP : SHOAL__EVENT_TYPE__EVENT_DB_DOWN,
+                       0, NULL, 0, "%s", up ? "database reachable" : req->error);
+    }
+    switch (req->op) {
+        case STORE_WRITE:
+            batch_on_written(self, req);
+            break;
+        case STORE_PAGE:
+            job_on_page(self, req);
+            break;
+        default:
+            frontend_on_store(self, req);
+            break;
+    }
+}
+
+static int64_t
+s_next_deadline(server_t *self, int64_t now)
+{
+    int64_t next = self->next_cron_ms;
+    if (self->next_snapshot_ms < next)
+        next = self->next_snapshot_ms;
+    int64_t timer = job_next_timer(self);
+    if (timer < next)
+        next = timer;
+    if (self->filling->results + self->filling->req->attempt_rows.rows > 0 && !self->flushing
+    &&  self->write_retry_ms > now && self->write_retry_ms < next)
+        next = self->write_retry_ms;
+    return next;
+}
+
+static server_t *
+s_server_new(const broker_config_t *cfg)
+{
+    server_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = *cfg;
+    self->jobs = zhashx_new();
+    self->job_list = zlist_new();
+    self->tasks = u64map_new();
+    self->recovered = u64map_new();
+    self->timers = heap_new();
+    self->peers = zhashx_new();
+    self->filling = batch_new();
+    self->started_ms = clock_mono_ms();
+    self->started_us = clock_wall_us();
+    char host[48] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(self->broker_id, sizeof self->broker_id, "%s:%d", host, (int) getpid());
+    if (!self->jobs || !self->job_list || !self->tasks || !self->recovered || !self->timers || !self->peers
+    ||  !self->filling) {
+        return NULL;
+    }
+    return self;
+}
+
+static void
+s_server_destroy(server_t **self_p)
+{
+    server_t *self = *self_p;
+    if (!self)
+        return;
+    //  stores first: take back what their threads still hold
+    store_t *stores[] = { self->writer, self->pager, self->ingest, self->reader };
+    for (int i = 0; i < 4; i++)
+        while (stores[i] && store_pending(stores[i])) {
+            store_req_t *req = store_recv(stores[i]);
+            if (req && req->op != STORE_WRITE)     //  write requests belong to their batch
+                store_req_destroy(&req);
+        }
+    store_destroy(&self->writer);
+    store_destroy(&self->pager);
+    store_destroy(&self->ingest);
+    store_destroy(&self->reader);
+    peer_t *peer;
+    while ((peer = zhashx_first(self->peers)))
+        backend_drop_peer(self, peer, false, "broker exit");
+    job_t *job;
+    while ((job = zlist_pop(self->job_list)))
+        job_destroy(self, &job);
+    zlist_destroy(&self->job_list);
+    zhashx_destroy(&self->jobs);
+    zhashx_destroy(&self->peers);
+    u64map_destroy(&self->tasks);
+    u64map_destroy(&self->recovered);
+    heap_destroy(&self->timers);
+    batch_destroy(&self->filling);
+    batch_destroy(&self->flushing);
+    zsock_destroy(&self->frontend);
+    zsock_destroy(&self->backend);
+    zsock_destroy(&self->publisher);
+    free(self);
+    *self_p = NULL;
+}
+
+int
+broker_run(const broker_config_t *cfg)
+{
+    zsys_handler_set(NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    server_t *self = s_server_new(cfg);
+    if (!self) {
+        log_error("startup_failed", "error=\"out of memory\"");
+        return 1;
+    }
+    int exit_code = 0;
+    if (s_load(self) != 0) {
+        log_error("startup_failed", "error=\"cannot load state from the database\"");
+        exit_code = 1;
+        goto done;
+    }
+    self->frontend = s_bind(self, ZMQ_ROUTER, cfg->frontend, "frontend");
+    self->backend = s_bind(self, ZMQ_ROUTER, cfg->backend, "backend");
+    self->publisher = s_bind(self, ZMQ_PUB, cfg->progress, "progress");
+    if (!self->frontend || !self->backend || !self->publisher) {
+        exit_code = 1;
+        goto done;
+    }
+    self->frontend_raw = zsock_resolve(self->frontend);
+    self->backend_raw = zsock_resolve(self->backend);
+    self->publisher_raw = zsock_resolve(self->publisher);
+    log_info("broker_started", "id=%s epoch=%llu version=%s", self->broker_id,
+             (unsigned long long) self->epoch, SHOAL_VERSION);
+
+    int64_t cron_period = cfg->heartbeat_ms / 2 < 250 ? cfg->heartbeat_ms / 2 : 250;
+    if (cron_period < 10)
+        cron_period = 10;
+    self->next_cron_ms = clock_mono_ms() + cron_period;
+    self->next_snapshot_ms = clock_mono_ms() + cfg->snapshot_ms;
+    int64_t stop_deadline = 0;
+
+    while (true) {
+        int64_t now = clock_mono_ms();
+        int64_t deadline = s_next_deadline(self, now);
+        long timeout = deadline <= now ? 0 : (long) (deadline - now);
+        zmq_pollitem_t items[] = {
+            { self->backend_raw, 0, ZMQ_POLLIN, 0 },
+            { self->frontend_raw, 0, ZMQ_POLLIN, 0 },
+            { zsock_resolve(store_sock(self->writer)), 0, ZMQ_POLLIN, 0 },
+            { zsock_resolve(store_sock(self->ingest)), 0, ZMQ_POLLIN, 0 },
+            { zsock_resolve(store_sock(self->reader)), 0, ZMQ_POLLIN, 0 },
+            { zsock_resolve(store_sock(self->pager)), 0, ZMQ_POLLIN, 0 },
+        };
+        int rc = zmq_poll(items, 6, timeout);
+        if (rc < 0 && errno != EINTR) {
+            log_error("poll_failed", "error=\"%s\"", zmq_strerror(errno));
+            exit_code = 1;
+            break;
+        }
+        if (s_signals >= 2) {
+            log_warn("shutdown_forced", "held_results=%zu", batch_held(self));
+            break;
+        }
+        if (s_signals && !self->stopping) {
+            self->stopping = true;
+            stop_deadline = clock_mono_ms() + 10000;
+            log_info("shutdown_started", "held_results=%zu", batch_held(self));
+        }
+        if (rc > 0) {
+            if (items[2].revents & ZMQ_POLLIN)
+                s_on_store(self, self->writer);
+            if (items[3].revents & ZMQ_POLLIN)
+                s_on_store(self, self->ingest);
+            if (items[4].revents & ZMQ_POLLIN)
+                s_on_store(self, self->reader);
+            if (items[5].revents & ZMQ_POLLIN)
+                s_on_store(self, self->pager);
+            if (items[0].revents & ZMQ_POLLIN)
+                s_drain_router(self, self->backend_raw, true, 1000);
+            if (items[1].revents & ZMQ_POLLIN)
+                s_drain_router(self, self->frontend_raw, false, 1000);
+        }
+        now = clock_mono_ms();
+        job_timers(self, now);
+        if (now >= self->next_cron_ms) {
+            backend_cron(self, now);
+            self->next_cron_ms = now + cron_period;
+        }
+        if (now >= self->next_snapshot_ms) {
+            progress_publish(self);
+            self->next_snapshot_ms = now + cfg->snapshot_ms;
+        }
+        //  before sleeping: page in, dispatch, write
+        if (!self->stopping) {
+            job_page_all(self);
+            dispatch_run(self);
+        }
+        batch_flush(self, now);
+        if (self->stopping) {
+            bool idle = batch_held(self) == 0 && store_pending(self->writer) == 0
+                     && store_pending(self->ingest) == 0;
+            if (idle) {
+                log_info("shutdown_complete", "reason=signal");
+                break;
+            }
+            if (now > stop_deadline) {
+                log_warn("shutdown_timeout", "held_results=%zu detail=\"the database did not take"
+                         " the last results; workers will send them again to the next broker\"",
+                         batch_held(self));
+                break;
+            }
+        }
+    }
+done:
+    s_server_destroy(&self);
+    return exit_code;
+}

@@ -1,0 +1,93 @@
+/*  shoal-broker — takes jobs from clients, keeps them in PostgreSQL, hands
+    tasks to workers, stores every result, publishes progress. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "broker.h"
+#include "config.h"
+#include "log.h"
+
+int
+main(int argc, char **argv)
+{
+    broker_config_t cfg = {
+        .db = NULL,
+        .frontend = "tcp://*:5555",
+        .backend = "tcp://*:5556",
+        .progress = "tcp://*:5557",
+        .heartbeat_ms = 1000,
+        .liveness = 5,
+        .lease_grace_ms = 10000,
+        .window = 8192,
+        .snapshot_ms = 500,
+        .hwm = 100000,
+    };
+    const char *log_level = "info";
+    opt_t opts[] = {
+        { "db", 'd', "SHOAL_DB", OPT_STRING, &cfg.db, "URI",
+          "PostgreSQL connection string or URI (also DATABASE_URL, or libpq's PG* variables)" },
+        { "frontend", 0, "SHOAL_FRONTEND", OPT_STRING, &cfg.frontend, "EP",
+          "endpoint for clients (default tcp://*:5555)" },
+        { "backend", 0, "SHOAL_BACKEND", OPT_STRING, &cfg.backend, "EP",
+          "endpoint for workers (default tcp://*:5556)" },
+        { "progress", 0, "SHOAL_PROGRESS", OPT_STRING, &cfg.progress, "EP",
+          "PUB endpoint for live progress (default tcp://*:5557)" },
+        { "heartbeat-ms", 0, "SHOAL_HEARTBEAT_MS", OPT_INT, &cfg.heartbeat_ms, "MS",
+          "heartbeat interval to and from workers (default 1000)" },
+        { "liveness", 0, "SHOAL_LIVENESS", OPT_INT, &cfg.liveness, "N",
+          "silent heartbeat intervals before a worker is lost (default 5)" },
+        { "lease-grace-ms", 0, "SHOAL_LEASE_GRACE_MS", OPT_INT, &cfg.lease_grace_ms, "MS",
+          "added to a task's timeout for the broker's lease deadline (default 10000)" },
+        { "window", 0, "SHOAL_WINDOW", OPT_INT, &cfg.window, "N",
+          "queued tasks per job held in memory (default 8192)" },
+        { "snapshot-ms", 0, "SHOAL_SNAPSHOT_MS", OPT_INT, &cfg.snapshot_ms, "MS",
+          "progress snapshot cadence (default 500)" },
+        { "hwm", 0, "SHOAL_HWM", OPT_INT, &cfg.hwm, "N",
+          "socket high-water mark in messages (default 100000)" },
+        { "log-level", 0, "SHOAL_LOG_LEVEL", OPT_STRING, &log_level, "LEVEL",
+          "debug, info, warn or error (default info)" },
+        { NULL }
+    };
+    config_t config = {
+        .prog = "shoal-broker",
+        .usage = "[options]",
+        .description =
+            "Takes jobs of tasks from clients, keeps them durably in PostgreSQL, hands them to\n"
+            "workers, stores every result and publishes live progress.",
+        .epilog =
+            "Examples:\n"
+            "  shoal-broker --db postgresql://shoal@localhost/shoal\n"
+            "  SHOAL_DB='host=/run/postgresql dbname=shoal' shoal-broker --backend tcp://*:6000",
+        .opts = opts,
+    };
+    int rc = config_parse(&config, argc, argv);
+    if (rc != 0) {
+        config_free(&config);
+        return rc > 0 ? 0 : 2;
+    }
+    int level = log_level_parse(log_level);
+    if (level < 0) {
+        fprintf(stderr, "shoal-broker: --log-level must be debug, info, warn or error\n");
+        config_free(&config);
+        return 2;
+    }
+    log_init("shoal-broker", (log_level_t) level);
+    if (config.positional_count) {
+        fprintf(stderr, "shoal-broker: unexpected argument '%s' (see --help)\n", config.positional[0]);
+        config_free(&config);
+        return 2;
+    }
+    if (!cfg.db)
+        cfg.db = getenv("DATABASE_URL");
+    if (!cfg.db)
+        cfg.db = "";    //  libpq falls back to PGHOST, PGDATABASE, ...
+    if (cfg.heartbeat_ms < 10 || cfg.heartbeat_ms > 600000 || cfg.liveness < 2 || cfg.liveness > 1000
+    ||  cfg.window < 16 || cfg.snapshot_ms < 50 || cfg.hwm < 100 || cfg.lease_grace_ms < 0) {
+        fprintf(stderr, "shoal-broker: a timing or size flag is out of range (see --help)\n");
+        config_free(&config);
+        return 2;
+    }
+    rc = broker_run(&cfg);
+    config_free(&config);
+    return rc;
+}

@@ -1,0 +1,362 @@
+/*  progress — the figures people watch: per job, per worker, cluster.
+
+    A snapshot goes out on the PUB socket at a fixed cadence and events as
+    they happen. PUB never blocks: a slow or stopped subscriber loses
+    messages (and asks for a snapshot on the frontend when it catches up);
+    dispatch never waits for it. */
+#include "broker.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "wire.h"
+
+#define TOP_N            5
+#define MAX_TRACKED      1000   //  distinct failing hosts/errors kept per job
+#define FAIL_EVENTS_PER_S 10    //  sampled task-failure events
+
+static void
+s_count(zhashx_t *map, const char *key)
+{
+    if (!key || !*key)
+        return;
+    uintptr_t n = (uintptr_t) zhashx_lookup(map, key);
+    if (n == 0 && zhashx_size(map) >= MAX_TRACKED)
+        return;
+    zhashx_update(map, key, (void *) (n + 1));
+}
+
+void
+progress_task_done(server_t *self, task_t *task, const Shoal__Result *r, bool failed, const char *error)
+{
+    job_t *job = task->job;
+    if (task->leased_us) {
+        int64_t latency = clock_wall_us() - task->leased_us;
+        hist_add(&job->latency, latency > 0 ? (uint64_t) latency : 0);
+    }
+    if (r && r->http) {
+        uint32_t status = r->http->has_status ? r->http->status : 0;
+        job->http_class[status >= 100 && status < 600 ? status / 100 : 0]++;
+    }
+    else
+    if (task->lane && task->lane->kind == SHOAL__TASK_KIND__KIND_HTTP)
+        job->http_class[0]++;
+    if (failed) {
+        const char *host = task->lane ? strchr(task->lane->key, ':') : NULL;
+        if (host && host[1])
+            s_count(job->fail_hosts, host + 1);
+        char short_error[96];
+        snprintf(short_error, sizeof short_error, "%s", error ? error : "");
+        s_count(job->fail_errors, short_error);
+    }
+}
+
+//  The n most frequent keys of a counter map.
+static void
+s_top(zhashx_t *map, Shoal__Count ***out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    size_t n = zhashx_size(map);
+    if (n == 0)
+        return;
+    const char *keys[TOP_N];
+    uint64_t counts[TOP_N];
+    size_t k = 0;
+    for (void *v = zhashx_first(map); v; v = zhashx_next(map)) {
+        uint64_t c = (uintptr_t) v;
+        const char *key = zhashx_cursor(map);
+        size_t pos = k;
+        while (pos > 0 && counts[pos - 1] < c)
+            pos--;
+        if (pos >= TOP_N)
+            continue;
+        size_t last = k < TOP_N ? k : TOP_N - 1;
+        for (size_t i = last; i > pos; i--) {
+            keys[i] = keys[i - 1];
+            counts[i] = counts[i - 1];
+        }
+        keys[pos] = key;
+        counts[pos] = c;
+        if (k < TOP_N)
+            k++;
+    }
+    Shoal__Count **list = calloc(k, sizeof *list);
+    if (!list)
+        return;
+    for (size_t i = 0; i < k; i++) {
+        list[i] = malloc(sizeof **list);
+        if (!list[i])
+            break;
+        shoal__count__init(list[i]);
+        list[i]->name = strdup(keys[i]);
+        list[i]->has_count = 1;
+        list[i]->count = counts[i];
+        *n_out = i + 1;
+    }
+    *out = list;
+}
+
+void
+progress_fill_job(server_t *self, job_t *job, Shoal__JobInfo *info, int64_t now_ms)
+{
+    shoal__job_info__init(info);
+    info->has_id = info->has_state = info->has_priority = info->has_sealed = info->has_total = 1;
+    info->id = job->id;
+    info->name = job->name;
+    info->key = job->key;
+    info->state = job->state;
+    info->priority = job->priority;
+    info->sealed = job->sealed;
+    info->total = job->n_tasks;
+    uint64_t finished = job->ok + job->failed + job->cancelled;
+    uint64_t in_flight = job->n_leased + job->n_committing;
+    info->has_queued = info->has_running = info->has_ok = info->has_failed = info->has_cancelled = 1;
+    info->running = job->n_leased;
+    info->queued = job->n_tasks > finished + in_flight ? job->n_tasks - finished - in_flight : 0;
+    info->ok = job->ok;
+    info->failed = job->failed;
+    info->cancelled = job->cancelled;
+    info->has_retries = info->has_stale = info->has_duplicate = info->has_retry_wait = 1;
+    info->retries = job->retries;
+    info->stale = job->stale;
+    info->duplicate = job->duplicate;
+    info->retry_wait = job->n_waiting;
+    info->has_created_us = 1;
+    info->created_us = job->created_us;
+    info->has_finished_us = job->finished_us != 0;
+    info->finished_us = job->finished_us;
+    info->has_rate = info->has_eta_ms = 1;
+    info->rate = rate_get(&job->rate, now_ms, 5);
+    uint64_t remaining = job->n_tasks > finished ? job->n_tasks - finished : 0;
+    info->eta_ms = job->finished_ms ? 0
+                 : info->rate > 0.01 ? (int64_t) ((double) remaining / info->rate * 1000.0) : -1;
+    info->has_p50_us = info->has_p95_us = info->has_p99_us = 1;
+    info->p50_us = hist_percentile(&job->latency, 50);
+    info->p95_us = hist_percentile(&job->latency, 95);
+    info->p99_us = hist_percentile(&job->latency, 99);
+    info->http_class = malloc(6 * sizeof(uint64_t));
+    if (info->http_class) {
+        memcpy(info->http_class, job->http_class, 6 * sizeof(uint64_t));
+        info->n_http_class = 6;
+    }
+    s_top(job->fail_hosts, &info->top_hosts, &info->n_top_hosts);
+    s_top(job->fail_errors, &info->top_errors, &info->n_top_errors);
+}
+
+void
+progress_fill_job_row(const store_job_t *row, Shoal__JobInfo *info)
+{
+    shoal__job_info__init(info);
+    info->has_id = info->has_state = info->has_priority = info->has_sealed = info->has_total = 1;
+    info->id = row->id;
+    info->name = row->name;
+    info->key = row->key;
+    info->state = row->state;
+    info->priority = row->priority;
+    info->sealed = row->sealed;
+    info->total = row->n_tasks;
+    uint64_t finished = row->n_ok + row->n_failed + row->n_cancelled;
+    info->has_queued = info->has_running = info->has_ok = info->has_failed = info->has_cancelled = 1;
+    info->queued = row->n_tasks > finished ? row->n_tasks - finished : 0;
+    info->ok = row->n_ok;
+    info->failed = row->n_failed;
+    info->cancelled = row->n_cancelled;
+    info->has_retries = info->has_stale = info->has_duplicate = 1;
+    info->retries = row->n_retries;
+    info->stale = row->n_stale;
+    info->duplicate = row->n_duplicate;
+    info->has_created_us = 1;
+    info->created_us = row->created_us;
+    info->has_finished_us = row->finished_us != 0;
+    info->finished_us = row->finished_us;
+    info->has_eta_ms = 1;
+    info->eta_ms = row->finished_us ? 0 : -1;
+}
+
+void
+progress_free_job(Shoal__JobInfo *info)
+{
+    free(info->http_class);
+    for (size_t i = 0; i < info->n_top_hosts; i++) {
+        free(info->top_hosts[i]->name);
+        free(info->top_hosts[i]);
+    }
+    free(info->top_hosts);
+    for (size_t i = 0; i < info->n_top_errors; i++) {
+        free(info->top_errors[i]->name);
+        free(info->top_errors[i]);
+    }
+    free(info->top_errors);
+    info->http_class = NULL;
+    info->top_hosts = info->top_errors = NULL;
+    info->n_http_class = info->n_top_hosts = info->n_top_errors = 0;
+}
+
+void
+progress_fill_worker(server_t *self, peer_t *peer, Shoal__WorkerInfo *info, int64_t now_ms)
+{
+    shoal__worker_info__init(info);
+    info->id = peer->worker_id;
+    info->host = peer->host;
+    info->version = peer->version;
+    info->has_pid = info->has_slots = info->has_busy = info->has_done = info->has_failed = 1;
+    info->pid = peer->pid;
+    info->slots = peer->slots;
+    info->busy = peer->leased + (peer->foreign ? (uint32_t) u64map_size(peer->foreign) : 0);
+    info->done = peer->done;
+    info->failed = peer->failed;
+    info->has_rate = info->has_last_seen_ms = info->has_joined_us = info->has_draining = 1;
+    info->rate = rate_get(&peer->rate, now_ms, 5);
+    info->last_seen_ms = now_ms - peer->last_recv_ms;
+    info->joined_us = peer->joined_us;
+    info->draining = peer->draining;
+    size_t nk = 0;
+    info->kinds = malloc(4 * sizeof *info->kinds);
+    for (int k = 1; info->kinds && k < 4; k++)
+        if (peer->kinds & (1u << k))
+            info->kinds[nk++] = (Shoal__TaskKind) k;
+    info->n_kinds = nk;
+}
+
+void
+progress_free_worker(Shoal__WorkerInfo *info)
+{
+    free(info->kinds);
+    info->kinds = NULL;
+    info->n_kinds = 0;
+}
+
+Shoal__Snapshot *
+progress_snapshot(server_t *self)
+{
+    int64_t now = clock_mono_ms();
+    Shoal__Snapshot *snap = calloc(1, sizeof *snap);
+    Shoal__ClusterInfo *cluster = calloc(1, sizeof *cluster);
+    size_t n_jobs = zlist_size(self->job_list);
+    size_t n_peers = zhashx_size(self->peers);
+    Shoal__JobInfo *jobs = calloc(n_jobs ? n_jobs : 1, sizeof *jobs);
+    Shoal__JobInfo **job_ptrs = calloc(n_jobs ? n_jobs : 1, sizeof *job_ptrs);
+    Shoal__WorkerInfo *workers = calloc(n_peers ? n_peers : 1, sizeof *workers);
+    Shoal__WorkerInfo **worker_ptrs = calloc(n_peers ? n_peers : 1, sizeof *worker_ptrs);
+    if (!snap || !cluster || !jobs || !job_ptrs || !workers || !worker_ptrs) {
+        free(snap); free(cluster); free(jobs); free(job_ptrs); free(workers); free(worker_ptrs);
+        return NULL;
+    }
+    shoal__snapshot__init(snap);
+    shoal__cluster_info__init(cluster);
+    snap->has_seq = snap->has_time_us = 1;
+    snap->seq = ++self->snapshot_seq;
+    snap->time_us = clock_wall_us();
+    snap->cluster = cluster;
+    size_t i = 0;
+    for (job_t *job = zlist_first(self->job_list); job; job = zlist_next(self->job_list)) {
+        progress_fill_job(self, job, &jobs[i], now);
+        job_ptrs[i] = &jobs[i];
+        i++;
+    }
+    snap->jobs = job_ptrs;
+    snap->n_jobs = i;
+    uint32_t slots = 0, busy = 0;
+    i = 0;
+    for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers)) {
+        progress_fill_worker(self, p, &workers[i], now);
+        slots += p->slots;
+        busy += workers[i].busy;
+        worker_ptrs[i] = &workers[i];
+        i++;
+    }
+    snap->workers = worker_ptrs;
+    snap->n_workers = i;
+    cluster->broker_id = self->broker_id;
+    cluster->has_epoch = cluster->has_uptime_ms = cluster->has_workers = cluster->has_slots = 1;
+    cluster->epoch = self->epoch;
+    cluster->uptime_ms = now - self->started_ms;
+    cluster->workers = (uint32_t) n_peers;
+    cluster->slots = slots;
+    cluster->has_in_flight = cluster->has_rate = cluster->has_db_up = cluster->has_db_lag_ms = 1;
+    cluster->in_flight = busy;
+    cluster->rate = rate_get(&self->rate, now, 5);
+    cluster->db_up = self->db_up;
+    int64_t oldest = self->flushing && self->flushing->first_ms ? self->flushing->first_ms
+                   : self->filling->first_ms;
+    cluster->db_lag_ms = oldest ? now - oldest : 0;
+    cluster->has_results_held = cluster->has_bad_messages = cluster->has_stale_total = 1;
+    cluster->results_held = batch_held(self);
+    cluster->bad_messages = self->bad_messages;
+    cluster->stale_total = self->stale_total;
+    cluster->has_lost_workers = 1;
+    cluster->lost_workers = self->lost_workers;
+    return snap;
+}
+
+void
+progress_free_snapshot(Shoal__Snapshot *snap)
+{
+    if (!snap)
+        return;
+    for (size_t i = 0; i < snap->n_jobs; i++)
+        progress_free_job(snap->jobs[i]);
+    for (size_t i = 0; i < snap->n_workers; i++)
+        progress_free_worker(snap->workers[i]);
+    //  the arrays were allocated as one block each: the first element
+    free(snap->n_jobs ? snap->jobs[0] : NULL);
+    free(snap->jobs);
+    free(snap->n_workers ? snap->workers[0] : NULL);
+    free(snap->workers);
+    free(snap->cluster);
+    free(snap);
+}
+
+void
+progress_publish(server_t *self)
+{
+    Shoal__Snapshot *snap = progress_snapshot(self);
+    if (!snap)
+        return;
+    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+    env.body_case = SHOAL__ENVELOPE__BODY_SNAPSHOT;
+    env.snapshot = snap;
+    wire_publish(self->publisher_raw, "snapshot", &env);
+    progress_free_snapshot(snap);
+}
+
+void
+progress_event(server_t *self, Shoal__EventType type, uint32_t job_id, const char *worker_id,
+               uint64_t count, const char *fmt, ...)
+{
+    if (!self->publisher_raw)
+        return;
+    if (type == SHOAL__EVENT_TYPE__EVENT_TASK_FAILED) {
+        //  sampled: a failing job must not flood subscribers
+        int64_t now_s = clock_mono_ms() / 1000;
+        if (now_s != self->fail_event_second) {
+            self->fail_event_second = now_s;
+            self->fail_events_sent = 0;
+        }
+        if (++self->fail_events_sent > FAIL_EVENTS_PER_S)
+            return;
+    }
+    char message[512];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(message, sizeof message, fmt, args);
+    va_end(args);
+    Shoal__Event ev = SHOAL__EVENT__INIT;
+    ev.has_type = ev.has_time_us = ev.has_count = 1;
+    ev.type = type;
+    ev.time_us = clock_wall_us();
+    ev.has_job_id = job_id != 0;
+    ev.job_id = job_id;
+    ev.worker_id = (char *) worker_id;
+    ev.count = count;
+    ev.message = message;
+    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+    env.body_case = SHOAL__ENVELOPE__BODY_EVENT;
+    env.event = &ev;
+    wire_publish(self->publisher_raw, "event", &env);
+}

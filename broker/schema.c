@@ -1,0 +1,190 @@
+/*  schema — see schema.h and docs/schema.md. */
+#include "schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int         version;        //  applied in increasing order
+    const char *description;    //  recorded in shoal_schema
+    const char *sql;            //  statements of the step
+} migration_t;
+
+static const migration_t s_migrations[] = {
+    { 1, "jobs, tasks, results, attempts",
+      "CREATE TABLE shoal_meta ("
+      "  key   text PRIMARY KEY,"
+      "  value bigint NOT NULL);"
+      "INSERT INTO shoal_meta VALUES ('epoch', 0);"
+      "CREATE TABLE jobs ("
+      "  id          serial PRIMARY KEY,"
+      "  name        text NOT NULL DEFAULT '',"
+      "  idem_key    text UNIQUE,"
+      "  state       text NOT NULL DEFAULT 'active'"
+      "              CHECK (state IN ('active','paused','done','cancelled')),"
+      "  priority    int NOT NULL DEFAULT 1,"
+      "  defaults    bytea,"
+      "  n_tasks     bigint NOT NULL DEFAULT 0,"
+      "  sealed      boolean NOT NULL DEFAULT false,"
+      "  n_ok        bigint NOT NULL DEFAULT 0,"
+      "  n_failed    bigint NOT NULL DEFAULT 0,"
+      "  n_cancelled bigint NOT NULL DEFAULT 0,"
+      "  n_retries   bigint NOT NULL DEFAULT 0,"
+      "  n_stale     bigint NOT NULL DEFAULT 0,"
+      "  n_duplicate bigint NOT NULL DEFAULT 0,"
+      "  created_at  timestamptz NOT NULL DEFAULT now(),"
+      "  sealed_at   timestamptz,"
+      "  finished_at timestamptz);"
+      "CREATE TABLE tasks ("
+      "  job_id int NOT NULL,"
+      "  seq    int NOT NULL,"
+      "  kind   text NOT NULL,"
+      "  target text NOT NULL,"
+      "  spec   bytea NOT NULL,"
+      "  PRIMARY KEY (job_id, seq));"
+      "CREATE TABLE results ("
+      "  job_id       int NOT NULL,"
+      "  seq          int NOT NULL,"
+      "  outcome      text NOT NULL CHECK (outcome IN ('ok','failed','cancelled')),"
+      "  attempt      int NOT NULL,"
+      "  worker       text,"
+      "  error        text,"
+      "  started_at   timestamptz,"
+      "  finished_at  timestamptz,"
+      "  duration_ms  double precision,"
+      "  http_status  int,"
+      "  final_url    text,"
+      "  content_type text,"
+      "  headers      jsonb,"
+      "  bytes        bigint,"
+      "  sha256       text,"
+      "  body         bytea,"
+      "  body_path    text,"
+      "  truncated    boolean,"
+      "  dns_ms       double precision,"
+      "  connect_ms   double precision,"
+      "  tls_ms       double precision,"
+      "  ttfb_ms      double precision,"
+      "  total_ms     double precision,"
+      "  exit_code    int,"
+      "  signal       int,"
+      "  stdout       text,"
+      "  stderr       text,"
+      "  PRIMARY KEY (job_id, seq));"
+      "CREATE TABLE attempts ("
+      "  job_id      int NOT NULL,"
+      "  seq         int NOT NULL,"
+      "  attempt     int NOT NULL,"
+      "  worker      text,"
+      "  outcome     text NOT NULL,"
+      "  error       text,"
+      "  http_status int,"
+      "  started_at  timestamptz,"
+      "  finished_at timestamptz,"
+      "  retry_at    timestamptz,"
+      "  counted     boolean NOT NULL DEFAULT true);"
+      "CREATE INDEX attempts_task ON attempts (job_id, seq);"
+      "CREATE VIEW attempt_log AS"
+      "  SELECT job_id, seq, attempt, worker, outcome, error, http_status,"
+      "         started_at, finished_at, false AS final FROM attempts"
+      "  UNION ALL"
+      "  SELECT job_id, seq, attempt, worker, outcome, error, http_status,"
+      "         started_at, finished_at, true AS final FROM results WHERE attempt > 0;"
+    },
+};
+
+#define MIGRATION_COUNT (sizeof s_migrations / sizeof s_migrations[0])
+
+int
+schema_latest(void)
+{
+    return s_migrations[MIGRATION_COUNT - 1].version;
+}
+
+//  Run one command; on failure copy the server's message into err.
+static int
+s_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    int rc = 0;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+        size_t n = strlen(err);
+        while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
+            err[--n] = 0;
+        rc = -1;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int
+s_current_version(PGconn *conn, int *version, char *err, size_t errlen)
+{
+    PGresult *res = PQexec(conn, "SELECT coalesce(max(version), 0) FROM shoal_schema");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "reading schema version: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return -1;
+    }
+    *version = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+int
+schema_migrate(PGconn *conn, int *version, char *err, size_t errlen)
+{
+    int applied = 0;
+    *version = 0;
+    if (s_exec(conn,
+               "CREATE TABLE IF NOT EXISTS shoal_schema ("
+               "  version     int PRIMARY KEY,"
+               "  description text NOT NULL,"
+               "  applied_at  timestamptz NOT NULL DEFAULT now())", err, errlen))
+        return -1;
+    for (size_t i = 0; i < MIGRATION_COUNT; i++) {
+        const migration_t *m = &s_migrations[i];
+        //  each step in its own transaction, under a lock so that two
+        //  brokers starting at once do not both apply it
+        if (s_exec(conn, "BEGIN", err, errlen))
+            return -1;
+        if (s_exec(conn, "SELECT pg_advisory_xact_lock(7152001)", err, errlen)
+        ||  s_current_version(conn, version, err, errlen)) {
+            PQclear(PQexec(conn, "ROLLBACK"));
+            return -1;
+        }
+        if (*version >= m->version) {
+            s_exec(conn, "COMMIT", err, errlen);
+            continue;
+        }
+        char step_err[1024];
+        if (s_exec(conn, m->sql, step_err, sizeof step_err)) {
+            snprintf(err, errlen, "migration %d (%s): %s", m->version, m->description, step_err);
+            PQclear(PQexec(conn, "ROLLBACK"));
+            return -1;
+        }
+        const char *params[2];
+        char vbuf[16];
+        snprintf(vbuf, sizeof vbuf, "%d", m->version);
+        params[0] = vbuf;
+        params[1] = m->description;
+        PGresult *res = PQexecParams(conn,
+            "INSERT INTO shoal_schema (version, description) VALUES ($1, $2)",
+            2, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            snprintf(err, errlen, "recording migration %d: %s", m->version, PQresultErrorMessage(res));
+            PQclear(res);
+            PQclear(PQexec(conn, "ROLLBACK"));
+            return -1;
+        }
+        PQclear(res);
+        if (s_exec(conn, "COMMIT", err, errlen))
+            return -1;
+        *version = m->version;
+        applied++;
+    }
+    return applied;
+}

@@ -1,0 +1,273 @@
+/*  store — the database thread: connection, request pipe. See store.h.
+    The SQL of each request lives in store_ops.c. */
+#include "store.h"
+
+#include <czmq.h>
+#include <libpq-fe.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "schema.h"
+#include "store_ops.h"
+
+struct _store_t {
+    zactor_t *actor;        //  the thread
+    char     *conninfo;     //  libpq connection string or URI
+    char     *name;         //  "writer", "ingest", "reader"
+    size_t    pending;      //  requests in the thread's hands
+};
+
+//  State owned by the thread.
+typedef struct {
+    const char *conninfo;
+    const char *name;
+    PGconn     *conn;       //  NULL or CONNECTION_BAD when down
+    bool        was_down;   //  last attempt failed (log transitions only)
+} thread_t;
+
+static void
+s_thread_connect(thread_t *t)
+{
+    if (t->conn && PQstatus(t->conn) == CONNECTION_OK)
+        return;
+    if (t->conn) {
+        PQfinish(t->conn);
+        t->conn = NULL;
+    }
+    char appname[64];
+    snprintf(appname, sizeof appname, "shoal-broker:%s", t->name);
+    const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
+    const char *values[] = { t->conninfo, appname, "5", NULL };
+    t->conn = PQconnectdbParams(keys, values, 1);
+    if (PQstatus(t->conn) != CONNECTION_OK) {
+        if (!t->was_down) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", PQerrorMessage(t->conn));
+            msg[strcspn(msg, "\n")] = 0;
+            char q[600];
+            log_warn("db_down", "store=%s error=%s", t->name, log_quote(msg, q, sizeof q));
+        }
+        t->was_down = true;
+        return;
+    }
+    if (store_ops_prepare(t->conn, t->name) != 0) {
+        PQfinish(t->conn);
+        t->conn = NULL;
+        t->was_down = true;
+        return;
+    }
+    if (t->was_down)
+        log_info("db_up", "store=%s", t->name);
+    t->was_down = false;
+}
+
+static void
+s_thread_run(thread_t *t, store_req_t *req)
+{
+    s_thread_connect(t);
+    if (!t->conn || PQstatus(t->conn) != CONNECTION_OK) {
+        req->status = STORE_ERR_DOWN;
+        snprintf(req->error, sizeof req->error, "database unavailable: %s",
+                 t->conn ? PQerrorMessage(t->conn) : "cannot connect");
+        req->error[strcspn(req->error, "\n")] = 0;
+        return;
+    }
+    req->status = STORE_OK;
+    req->error[0] = 0;
+    store_ops_run(t->conn, req);
+    if (req->status == STORE_ERR_DOWN) {
+        if (!t->was_down) {
+            char q[600];
+            log_warn("db_down", "store=%s error=%s", t->name, log_quote(req->error, q, sizeof q));
+        }
+        t->was_down = true;
+        PQfinish(t->conn);
+        t->conn = NULL;
+    }
+}
+
+static void
+s_actor(zsock_t *pipe, void *args)
+{
+    store_t *self = (store_t *) args;
+    thread_t t = { .conninfo = self->conninfo, .name = self->name };
+    zsock_signal(pipe, 0);
+    while (true) {
+        zmsg_t *msg = zmsg_recv(pipe);
+        if (!msg)
+            break;
+        char *command = zmsg_popstr(msg);
+        if (!command || streq(command, "$TERM")) {
+            zstr_free(&command);
+            zmsg_destroy(&msg);
+            break;
+        }
+        zframe_t *frame = zmsg_pop(msg);
+        store_req_t *req = NULL;
+        if (frame && zframe_size(frame) == sizeof req)
+            memcpy(&req, zframe_data(frame), sizeof req);
+        zframe_destroy(&frame);
+        zstr_free(&command);
+        zmsg_destroy(&msg);
+        if (!req)
+            continue;
+        s_thread_run(&t, req);
+        zsock_send(pipe, "p", req);
+    }
+    if (t.conn)
+        PQfinish(t.conn);
+}
+
+store_t *
+store_new(const char *conninfo, const char *name)
+{
+    store_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->conninfo = strdup(conninfo);
+    self->name = strdup(name);
+    if (!self->conninfo || !self->name) {
+        free(self->conninfo);
+        free(self->name);
+        free(self);
+        return NULL;
+    }
+    self->actor = zactor_new(s_actor, self);
+    if (!self->actor) {
+        free(self->conninfo);
+        free(self->name);
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+store_destroy(store_t **self_p)
+{
+    store_t *self = *self_p;
+    if (!self)
+        return;
+    //  requests still in the thread are lost with it; the broker only
+    //  destroys stores after draining them
+    zactor_destroy(&self->actor);
+    free(self->conninfo);
+    free(self->name);
+    free(self);
+    *self_p = NULL;
+}
+
+void *
+store_sock(store_t *self)
+{
+    return zactor_sock(self->actor);
+}
+
+int
+store_submit(store_t *self, store_req_t *req)
+{
+    zmsg_t *msg = zmsg_new();
+    zmsg_addstr(msg, "REQ");
+    zmsg_addmem(msg, &req, sizeof req);
+    if (zmsg_send(&msg, self->actor) != 0) {
+        zmsg_destroy(&msg);
+        return -1;
+    }
+    self->pending++;
+    return 0;
+}
+
+store_req_t *
+store_recv(store_t *self)
+{
+    void *ptr = NULL;
+    if (zsock_recv(self->actor, "p", &ptr) != 0 || !ptr)
+        return NULL;
+    self->pending--;
+    return (store_req_t *) ptr;
+}
+
+size_t
+store_pending(const store_t *self)
+{
+    return self->pending;
+}
+
+store_req_t *
+store_req_new(store_op_t op)
+{
+    store_req_t *req = calloc(1, sizeof *req);
+    if (req)
+        req->op = op;
+    return req;
+}
+
+void
+store_job_free(store_job_t *job)
+{
+    free(job->name);
+    free(job->key);
+    free(job->defaults);
+    job->name = job->key = NULL;
+    job->defaults = NULL;
+}
+
+void
+store_req_destroy(store_req_t **req_p)
+{
+    store_req_t *req = *req_p;
+    if (!req)
+        return;
+    for (size_t i = 0; i < req->n_jobs; i++)
+        store_job_free(&req->jobs[i]);
+    free(req->jobs);
+    free(req->name);
+    free(req->key);
+    free(req->defaults);
+    pgbuf_free(&req->rows);
+    pgbuf_free(&req->attempt_rows);
+    free(req->deltas);
+    free(req->outcomes);
+    free(req->page);
+    free(req->page_arena);
+    free(req->retry_status);
+    free(req->retry_class);
+    free(req->reply);
+    free(req);
+    *req_p = NULL;
+}
+
+int
+store_migrate(const char *conninfo, int *version, int *applied, char *err, size_t errlen)
+{
+    const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
+    const char *values[] = { conninfo, "shoal-broker:migrate", "5", NULL };
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        snprintf(err, errlen, "cannot connect to the database: %s", PQerrorMessage(conn));
+        err[strcspn(err, "\n")] = 0;
+        PQfinish(conn);
+        return -1;
+    }
+    //  keep the server's notices ("relation exists, skipping") out of our logs
+    PQclear(PQexec(conn, "SET client_min_messages = warning"));
+    int rc = schema_migrate(conn, version, err, errlen);
+    PQfinish(conn);
+    if (rc < 0)
+        return -1;
+    *applied = rc;
+    return 0;
+}
+
+const char *
+store_state_name(Shoal__JobState state)
+{
+    switch (state) {
+        case SHOAL__JOB_STATE__JOB_ACTIVE:    return "active";
+        case SHOAL__JOB_STATE__JOB_PAUSED:    return "paused";
+        case SHOAL__JOB_STATE__JOB_DONE:      return "done";
+        case SHOAL__JOB_STATE__JOB_CANCELLED: return "cancelled";
+        default: return "none";
+    }
+}

@@ -1,0 +1,965 @@
+/*  store_ops — the SQL behind each store request. Runs on a store thread.
+
+    Every statement built from user data uses parameters or binary COPY.
+    Each request is one transaction; a failure rolls it back whole, so a
+    request either happened or did not. */
+#include "store_ops.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgcopy.h"
+#include "shoal.pb-c.h"
+#include "wire.h"
+
+#define JOB_COLUMNS \
+    "id, name, idem_key, state, priority, defaults, n_tasks, sealed, n_ok, n_failed," \
+    " n_cancelled, n_retries, n_stale, n_duplicate," \
+    " (extract(epoch FROM created_at) * 1000000)::int8," \
+    " coalesce((extract(epoch FROM finished_at) * 1000000)::int8, 0)," \
+    " coalesce(greatest((SELECT max(seq) FROM results r WHERE r.job_id = jobs.id)," \
+    "                   (SELECT max(seq) FROM attempts a WHERE a.job_id = jobs.id)), -1)"
+
+//  Record why a statement failed: connection trouble is STORE_ERR_DOWN (the
+//  broker keeps what it holds and retries), a unique violation is a conflict.
+static void
+s_fail(PGconn *conn, PGresult *res, store_req_t *req, const char *what)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (PQstatus(conn) == CONNECTION_BAD || !state
+    ||  strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+        req->status = STORE_ERR_DOWN;
+    else
+    if (strcmp(state, "23505") == 0)
+        req->status = STORE_ERR_CONFLICT;
+    else
+        req->status = STORE_ERR_FAILED;
+    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+    if (!msg || !*msg)
+        msg = PQerrorMessage(conn);
+    snprintf(req->error, sizeof req->error, "%s: %s", what, msg);
+    req->error[strcspn(req->error, "\n")] = 0;
+}
+
+//  Run a statement with text parameters (NULL entries are SQL NULL).
+//  Returns the result, or NULL after recording the failure.
+static PGresult *
+s_query(PGconn *conn, store_req_t *req, const char *what, const char *sql,
+        int nparams, const char *const *params, int result_format)
+{
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, result_format);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return res;
+    s_fail(conn, res, req, what);
+    PQclear(res);
+    return NULL;
+}
+
+static int
+s_command(PGconn *conn, store_req_t *req, const char *what, const char *sql)
+{
+    PGresult *res = s_query(conn, req, what, sql, 0, NULL, 0);
+    if (!res)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+static void
+s_rollback(PGconn *conn)
+{
+    if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        PQclear(PQexec(conn, "ROLLBACK"));
+}
+
+//  Stream one binary COPY: header, rows, trailer.
+static int
+s_copy(PGconn *conn, store_req_t *req, const char *what, const char *sql, const pgbuf_t *rows)
+{
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        s_fail(conn, res, req, what);
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    size_t hlen, tlen;
+    const uint8_t *header = pgcopy_header(&hlen);
+    const uint8_t *trailer = pgcopy_trailer(&tlen);
+    int ok = PQputCopyData(conn, (const char *) header, (int) hlen) == 1;
+    //  libpq takes at most INT_MAX per call
+    for (size_t off = 0; ok && off < rows->len; ) {
+        size_t n = rows->len - off;
+        if (n > (1u << 30))
+            n = 1u << 30;
+        ok = PQputCopyData(conn, (const char *) rows->data + off, (int) n) == 1;
+        off += n;
+    }
+    if (ok)
+        ok = PQputCopyData(conn, (const char *) trailer, (int) tlen) == 1;
+    if (PQputCopyEnd(conn, ok ? NULL : "client error") != 1)
+        ok = 0;
+    res = PQgetResult(conn);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        s_fail(conn, res, req, what);
+        rc = -1;
+    }
+    PQclear(res);
+    //  drain so the connection is ready for the next command
+    while ((res = PQgetResult(conn)) != NULL)
+        PQclear(res);
+    return rc;
+}
+
+static Shoal__JobState
+s_state_parse(const char *s)
+{
+    if (!strcmp(s, "active"))    return SHOAL__JOB_STATE__JOB_ACTIVE;
+    if (!strcmp(s, "paused"))    return SHOAL__JOB_STATE__JOB_PAUSED;
+    if (!strcmp(s, "done"))      return SHOAL__JOB_STATE__JOB_DONE;
+    if (!strcmp(s, "cancelled")) return SHOAL__JOB_STATE__JOB_CANCELLED;
+    return SHOAL__JOB_STATE__JOB_NONE;
+}
+
+//  Rows of a result as a size (never negative).
+static size_t
+s_rows(const PGresult *res)
+{
+    int n = PQntuples(res);
+    return n > 0 ? (size_t) n : 0;
+}
+
+static uint64_t
+s_u64(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoull(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static int64_t
+s_i64(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+//  Append the rows of a JOB_COLUMNS query to req->jobs.
+static int
+s_read_jobs(PGresult *res, store_req_t *req)
+{
+    int n = (int) s_rows(res);
+    if (n == 0)
+        return 0;
+    store_job_t *jobs = realloc(req->jobs, (req->n_jobs + (size_t) n) * sizeof *jobs);
+    if (!jobs) {
+        req->status = STORE_ERR_FAILED;
+        snprintf(req->error, sizeof req->error, "out of memory reading jobs");
+        return -1;
+    }
+    req->jobs = jobs;
+    for (int i = 0; i < n; i++) {
+        store_job_t *j = &req->jobs[req->n_jobs++];
+        memset(j, 0, sizeof *j);
+        j->id = (uint32_t) s_u64(res, i, 0);
+        j->name = strdup(PQgetvalue(res, i, 1));
+        j->key = PQgetisnull(res, i, 2) ? NULL : strdup(PQgetvalue(res, i, 2));
+        j->state = s_state_parse(PQgetvalue(res, i, 3));
+        j->priority = (uint32_t) s_u64(res, i, 4);
+        if (!PQgetisnull(res, i, 5)) {
+            size_t len = 0;
+            unsigned char *raw = PQunescapeBytea((const unsigned char *) PQgetvalue(res, i, 5), &len);
+            if (raw) {
+                j->defaults = malloc(len ? len : 1);
+                if (j->defaults) {
+                    memcpy(j->defaults, raw, len);
+                    j->defaults_len = len;
+                }
+                PQfreemem(raw);
+            }
+        }
+        j->n_tasks = s_u64(res, i, 6);
+        j->sealed = PQgetvalue(res, i, 7)[0] == 't';
+        j->n_ok = s_u64(res, i, 8);
+        j->n_failed = s_u64(res, i, 9);
+        j->n_cancelled = s_u64(res, i, 10);
+        j->n_retries = s_u64(res, i, 11);
+        j->n_stale = s_u64(res, i, 12);
+        j->n_duplicate = s_u64(res, i, 13);
+        j->created_us = s_i64(res, i, 14);
+        j->finished_us = s_i64(res, i, 15);
+        j->frontier = s_i64(res, i, 16);
+    }
+    return 0;
+}
+
+static int
+s_load_job(PGconn *conn, store_req_t *req, uint32_t id)
+{
+    char idbuf[16];
+    snprintf(idbuf, sizeof idbuf, "%u", id);
+    const char *params[] = { idbuf };
+    PGresult *res = s_query(conn, req, "reading job",
+                            "SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1", 1, params, 0);
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) == 0) {
+        req->status = STORE_ERR_NOT_FOUND;
+        snprintf(req->error, sizeof req->error, "no job %u", id);
+        rc = -1;
+    }
+    else
+        rc = s_read_jobs(res, req);
+    PQclear(res);
+    return rc;
+}
+
+//  Explain why a conditional UPDATE of a job touched no row.
+static void
+s_diagnose(PGconn *conn, store_req_t *req, const char *doing)
+{
+    char idbuf[16];
+    snprintf(idbuf, sizeof idbuf, "%u", req->job_id);
+    const char *params[] = { idbuf };
+    PGresult *res = s_query(conn, req, "reading job",
+                            "SELECT state, sealed, n_tasks FROM jobs WHERE id = $1", 1, params, 0);
+    if (!res)
+        return;
+    if (PQntuples(res) == 0) {
+        req->status = STORE_ERR_NOT_FOUND;
+        snprintf(req->error, sizeof req->error, "no job %u", req->job_id);
+    }
+    else {
+        const char *state = PQgetvalue(res, 0, 0);
+        bool sealed = PQgetvalue(res, 0, 1)[0] == 't';
+        uint64_t n_tasks = s_u64(res, 0, 2);
+        req->committed = n_tasks;
+        if (strcmp(state, "active") && strcmp(state, "paused")) {
+            req->status = STORE_ERR_STATE;
+            snprintf(req->error, sizeof req->error, "cannot %s: job %u is %s", doing, req->job_id, state);
+        }
+        else
+        if (req->op == STORE_INGEST && sealed) {
+            req->status = STORE_ERR_STATE;
+            snprintf(req->error, sizeof req->error, "cannot %s: job %u is sealed with %llu tasks",
+                     doing, req->job_id, (unsigned long long) n_tasks);
+        }
+        else {
+            req->status = STORE_ERR_CONFLICT;
+            snprintf(req->error, sizeof req->error,
+                     "cannot %s: job %u has %llu tasks committed, request expected %llu",
+                     doing, req->job_id, (unsigned long long) n_tasks,
+                     (unsigned long long) req->first_seq);
+        }
+    }
+    PQclear(res);
+}
+
+// ------------------------------------------------------------------ ops
+
+static void
+s_op_load(PGconn *conn, store_req_t *req)
+{
+    PGresult *res = s_query(conn, req, "bumping the epoch",
+        "UPDATE shoal_meta SET value = value + 1 WHERE key = 'epoch' RETURNING value", 0, NULL, 0);
+    if (!res)
+        return;
+    req->epoch = PQntuples(res) ? s_u64(res, 0, 0) : 1;
+    PQclear(res);
+    res = s_query(conn, req, "reading active jobs",
+        "SELECT " JOB_COLUMNS " FROM jobs WHERE state IN ('active', 'paused') ORDER BY id", 0, NULL, 0);
+    if (!res)
+        return;
+    s_read_jobs(res, req);
+    PQclear(res);
+}
+
+static void
+s_op_open_job(PGconn *conn, store_req_t *req)
+{
+    char prio[16];
+    snprintf(prio, sizeof prio, "%u", req->priority ? req->priority : 1);
+    const char *values[] = { req->name ? req->name : "", req->key, prio, (const char *) req->defaults };
+    int lengths[] = { 0, 0, 0, (int) req->defaults_len };
+    int formats[] = { 0, 0, 0, 1 };
+    PGresult *res = PQexecParams(conn,
+        "INSERT INTO jobs (name, idem_key, priority, defaults) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (idem_key) DO NOTHING RETURNING id",
+        4, NULL, values, lengths, formats, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        s_fail(conn, res, req, "creating the job");
+        PQclear(res);
+        return;
+    }
+    if (PQntuples(res) == 1) {
+        uint32_t id = (uint32_t) s_u64(res, 0, 0);
+        PQclear(res);
+        s_load_job(conn, req, id);
+        return;
+    }
+    PQclear(res);
+    //  the key exists: this is a resumed submit
+    const char *params[] = { req->key };
+    res = s_query(conn, req, "finding the job by key",
+                  "SELECT " JOB_COLUMNS " FROM jobs WHERE idem_key = $1", 1, params, 0);
+    if (!res)
+        return;
+    req->existed = true;
+    if (PQntuples(res) == 0) {
+        req->status = STORE_ERR_FAILED;
+        snprintf(req->error, sizeof req->error, "job with key vanished");
+    }
+    else
+        s_read_jobs(res, req);
+    PQclear(res);
+}
+
+static void
+s_op_ingest(PGconn *conn, store_req_t *req)
+{
+    if (s_command(conn, req, "starting the transaction", "BEGIN"))
+        return;
+    if (s_copy(conn, req, "storing tasks",
+               "COPY tasks (job_id, seq, kind, target, spec) FROM STDIN (FORMAT binary)", &req->rows)) {
+        if (req->status == STORE_ERR_CONFLICT)
+            snprintf(req->error, sizeof req->error,
+                     "tasks %llu..%llu of job %u are already stored",
+                     (unsigned long long) req->first_seq,
+                     (unsigned long long) (req->first_seq + req->count - 1), req->job_id);
+        s_rollback(conn);
+        return;
+    }
+    char id[16], first[24], count[16];
+    snprintf(id, sizeof id, "%u", req->job_id);
+    snprintf(first, sizeof first, "%llu", (unsigned long long) req->first_seq);
+    snprintf(count, sizeof count, "%u", req->count);
+    const char *params[] = { id, first, count };
+    PGresult *res = s_query(conn, req, "counting tasks",
+        "UPDATE jobs SET n_tasks = n_tasks + $3 WHERE id = $1 AND n_tasks = $2"
+        " AND NOT sealed AND state IN ('active', 'paused') RETURNING n_tasks", 3, params, 0);
+    if (!res) {
+        s_rollback(conn);
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        s_rollback(conn);
+        s_diagnose(conn, req, "add tasks");
+        return;
+    }
+    req->committed = s_u64(res, 0, 0);
+    PQclear(res);
+    if (s_command(conn, req, "committing tasks", "COMMIT"))
+        s_rollback(conn);
+}
+
+static void
+s_op_seal(PGconn *conn, store_req_t *req)
+{
+    char id[16], total[24];
+    snprintf(id, sizeof id, "%u", req->job_id);
+    snprintf(total, sizeof total, "%llu", (unsigned long long) req->first_seq);
+    const char *params[] = { id, total };
+    PGresult *res = s_query(conn, req, "sealing the job",
+        "UPDATE jobs SET sealed = true, sealed_at = coalesce(sealed_at, now()),"
+        " state = CASE WHEN state IN ('active', 'paused')"
+        "   AND n_ok + n_failed + n_cancelled >= n_tasks THEN 'done' ELSE state END,"
+        " finished_at = CASE WHEN state IN ('active', 'paused')"
+        "   AND n_ok + n_failed + n_cancelled >= n_tasks THEN now() ELSE finished_at END"
+        " WHERE id = $1 AND n_tasks = $2 AND state <> 'cancelled' RETURNING state",
+        2, params, 0);
+    if (!res)
+        return;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        s_diagnose(conn, req, "seal");
+        return;
+    }
+    req->new_state = s_state_parse(PQgetvalue(res, 0, 0));
+    req->committed = req->first_seq;
+    PQclear(res);
+    s_load_job(conn, req, req->job_id);
+}
+
+static void
+s_op_write(PGconn *conn, store_req_t *req)
+{
+    if (s_command(conn, req, "starting the transaction", "BEGIN"))
+        return;
+    if (req->rows.rows
+    &&  s_copy(conn, req, "staging results", "COPY shoal_stage FROM STDIN (FORMAT binary)", &req->rows))
+        goto fail;
+    if (req->attempt_rows.rows
+    &&  s_copy(conn, req, "logging attempts",
+               "COPY attempts (job_id, seq, attempt, worker, outcome, error, http_status,"
+               " started_at, finished_at, retry_at, counted) FROM STDIN (FORMAT binary)", &req->attempt_rows))
+        goto fail;
+    if (req->rows.rows) {
+        PGresult *res = s_query(conn, req, "storing results",
+            "WITH ins AS (INSERT INTO results SELECT * FROM shoal_stage"
+            "             ON CONFLICT DO NOTHING RETURNING job_id, outcome),"
+            " staged AS (SELECT job_id, count(*) AS n FROM shoal_stage GROUP BY job_id),"
+            " got AS (SELECT job_id,"
+            "           count(*) FILTER (WHERE outcome = 'ok') AS ok,"
+            "           count(*) FILTER (WHERE outcome = 'failed') AS failed,"
+            "           count(*) FILTER (WHERE outcome = 'cancelled') AS cancelled"
+            "         FROM ins GROUP BY job_id),"
+            " agg AS (SELECT s.job_id, s.n, coalesce(g.ok, 0) AS ok,"
+            "           coalesce(g.failed, 0) AS failed, coalesce(g.cancelled, 0) AS cancelled"
+            "         FROM staged s LEFT JOIN got g USING (job_id))"
+            " UPDATE jobs j SET n_ok = j.n_ok + agg.ok, n_failed = j.n_failed + agg.failed,"
+            "   n_cancelled = j.n_cancelled + agg.cancelled,"
+            "   n_duplicate = j.n_duplicate + (agg.n - agg.ok - agg.failed - agg.cancelled),"
+            "   state = CASE WHEN j.sealed AND j.state IN ('active', 'paused')"
+            "     AND j.n_ok + j.n_failed + j.n_cancelled + agg.ok + agg.failed + agg.cancelled"
+            "         >= j.n_tasks THEN 'done' ELSE j.state END,"
+            "   finished_at = CASE WHEN j.sealed AND j.state IN ('active', 'paused')"
+            "     AND j.n_ok + j.n_failed + j.n_cancelled + agg.ok + agg.failed + agg.cancelled"
+            "         >= j.n_tasks THEN now() ELSE j.finished_at END"
+            " FROM agg WHERE j.id = agg.job_id"
+            " RETURNING j.id, agg.ok, agg.failed, agg.cancelled,"
+            "   agg.n - agg.ok - agg.failed - agg.cancelled, j.state",
+            0, NULL, 0);
+        if (!res)
+            goto fail;
+        int n = (int) s_rows(res);
+        req->outcomes = calloc(n ? (size_t) n : 1, sizeof *req->outcomes);
+        if (!req->outcomes) {
+            PQclear(res);
+            req->status = STORE_ERR_FAILED;
+            snprintf(req->error, sizeof req->error, "out of memory");
+            goto fail;
+        }
+        req->n_outcomes = (size_t) n;
+        for (int i = 0; i < n; i++) {
+            store_outcome_t *o = &req->outcomes[i];
+            o->job_id = (uint32_t) s_u64(res, i, 0);
+            o->ok = s_u64(res, i, 1);
+            o->failed = s_u64(res, i, 2);
+            o->cancelled = s_u64(res, i, 3);
+            o->duplicate = s_u64(res, i, 4);
+            o->done = strcmp(PQgetvalue(res, i, 5), "done") == 0;
+        }
+        PQclear(res);
+    }
+    if (req->n_deltas) {
+        //  arrays as text literals: '{1,2,3}'
+        size_t cap = req->n_deltas * 24 + 8;
+        char *ids = malloc(cap), *retries = malloc(cap), *stale = malloc(cap);
+        if (!ids || !retries || !stale) {
+            free(ids); free(retries); free(stale);
+            req->status = STORE_ERR_FAILED;
+            snprintf(req->error, sizeof req->error, "out of memory");
+            goto fail;
+        }
+        size_t a = 0, b = 0, c = 0;
+        a += (size_t) snprintf(ids + a, cap - a, "{");
+        b += (size_t) snprintf(retries + b, cap - b, "{");
+        c += (size_t) snprintf(stale + c, cap - c, "{");
+        for (size_t i = 0; i < req->n_deltas; i++) {
+            const char *sep = i ? "," : "";
+            a += (size_t) snprintf(ids + a, cap - a, "%s%u", sep, req->deltas[i].job_id);
+            b += (size_t) snprintf(retries + b, cap - b, "%s%llu", sep,
+                                   (unsigned long long) req->deltas[i].retries);
+            c += (size_t) snprintf(stale + c, cap - c, "%s%llu", sep,
+                                   (unsigned long long) req->deltas[i].stale);
+        }
+        snprintf(ids + a, cap - a, "}");
+        snprintf(retries + b, cap - b, "}");
+        snprintf(stale + c, cap - c, "}");
+        const char *params[] = { ids, retries, stale };
+        PGresult *res = s_query(conn, req, "counting retries",
+            "UPDATE jobs j SET n_retries = j.n_retries + d.r, n_stale = j.n_stale + d.s"
+            " FROM unnest($1::int[], $2::int8[], $3::int8[]) AS d(id, r, s) WHERE j.id = d.id",
+            3, params, 0);
+        free(ids);
+        free(retries);
+        free(stale);
+        if (!res)
+            goto fail;
+        PQclear(res);
+    }
+    if (s_command(conn, req, "committing results", "COMMIT"))
+        goto fail;
+    return;
+fail:
+    s_rollback(conn);
+    free(req->outcomes);
+    req->outcomes = NULL;
+    req->n_outcomes = 0;
+}
+
+static uint32_t
+s_be32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return ntohl(v);
+}
+
+static int64_t
+s_be64(const char *p)
+{
+    return (int64_t) (((uint64_t) s_be32(p) << 32) | s_be32(p + 4));
+}
+
+static void
+s_op_page(PGconn *conn, store_req_t *req)
+{
+    char id[16], after[24], limit[16], upto[24];
+    snprintf(id, sizeof id, "%u", req->job_id);
+    snprintf(after, sizeof after, "%lld", (long long) req->after_seq);
+    snprintf(limit, sizeof limit, "%u", req->count);
+    snprintf(upto, sizeof upto, "%lld", (long long) req->page_upto);
+    const char *params[] = { id, after, limit, upto };
+    PGresult *res;
+    if (req->page_full)
+        //  below the frontier some tasks are finished or have attempts
+        res = s_query(conn, req, "paging tasks",
+            "SELECT t.seq, t.spec, coalesce(a.total, 0)::int8, coalesce(a.counted, 0)::int8,"
+            "  coalesce((extract(epoch FROM a.retry_at) * 1000000)::int8, 0)"
+            " FROM tasks t LEFT JOIN LATERAL"
+            "  (SELECT count(*) AS total, count(*) FILTER (WHERE counted) AS counted,"
+            "          max(retry_at) FILTER (WHERE counted) AS retry_at"
+            "   FROM attempts a WHERE a.job_id = t.job_id AND a.seq = t.seq) a ON true"
+            " WHERE t.job_id = $1 AND t.seq > $2 AND t.seq <= $4"
+            "  AND NOT EXISTS (SELECT 1 FROM results r WHERE r.job_id = t.job_id AND r.seq = t.seq)"
+            " ORDER BY t.seq LIMIT $3", 4, params, 1);
+    else
+        //  above it no task has ever been handed out: a plain range scan
+        res = s_query(conn, req, "paging tasks",
+            "SELECT seq, spec, 0::int8, 0::int8, 0::int8 FROM tasks"
+            " WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", 3, params, 1);
+    if (!res)
+        return;
+    int n = (int) s_rows(res);
+    size_t arena = 0;
+    for (int i = 0; i < n; i++)
+        arena += (size_t) PQgetlength(res, i, 1);
+    req->page = calloc(n ? (size_t) n : 1, sizeof *req->page);
+    req->page_arena = malloc(arena ? arena : 1);
+    if (!req->page || !req->page_arena) {
+        req->status = STORE_ERR_FAILED;
+        snprintf(req->error, sizeof req->error, "out of memory paging tasks");
+        PQclear(res);
+        return;
+    }
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        store_page_row_t *row = &req->page[i];
+        row->seq = s_be32(PQgetvalue(res, i, 0));
+        row->spec_len = (uint32_t) PQgetlength(res, i, 1);
+        row->spec = req->page_arena + off;
+        memcpy(row->spec, PQgetvalue(res, i, 1), row->spec_len);
+        off += row->spec_len;
+        row->attempts = (uint32_t) s_be64(PQgetvalue(res, i, 2));
+        row->counted = (uint32_t) s_be64(PQgetvalue(res, i, 3));
+        row->retry_at_us = s_be64(PQgetvalue(res, i, 4));
+    }
+    req->n_page = (size_t) n;
+    PQclear(res);
+}
+
+static void
+s_int_array(char *buf, size_t cap, const uint32_t *items, size_t n)
+{
+    size_t o = (size_t) snprintf(buf, cap, "{");
+    for (size_t i = 0; i < n && o < cap; i++)
+        o += (size_t) snprintf(buf + o, cap - o, "%s%u", i ? "," : "", items[i]);
+    if (o < cap)
+        snprintf(buf + o, cap - o, "}");
+}
+
+static void
+s_op_control(PGconn *conn, store_req_t *req)
+{
+    char id[16];
+    snprintf(id, sizeof id, "%u", req->job_id);
+    const char *params[] = { id };
+    PGresult *res;
+    switch (req->action) {
+        case SHOAL__CONTROL_ACTION__CONTROL_PAUSE:
+        case SHOAL__CONTROL_ACTION__CONTROL_RESUME:
+            res = s_query(conn, req, "changing the job state",
+                req->action == SHOAL__CONTROL_ACTION__CONTROL_PAUSE
+                ? "UPDATE jobs SET state = 'paused' WHERE id = $1 AND state IN ('active', 'paused') RETURNING state"
+                : "UPDATE jobs SET state = 'active' WHERE id = $1 AND state IN ('active', 'paused') RETURNING state",
+                1, params, 0);
+            if (!res)
+                return;
+            if (PQntuples(res) == 0) {
+                PQclear(res);
+                s_diagnose(conn, req, req->action == SHOAL__CONTROL_ACTION__CONTROL_PAUSE ? "pause" : "resume");
+                return;
+            }
+            req->new_state = s_state_parse(PQgetvalue(res, 0, 0));
+            PQclear(res);
+            return;
+        case SHOAL__CONTROL_ACTION__CONTROL_CANCEL:
+            if (s_command(conn, req, "starting the transaction", "BEGIN"))
+                return;
+            res = s_query(conn, req, "cancelling the job",
+                "UPDATE jobs SET state = 'cancelled', finished_at = now()"
+                " WHERE id = $1 AND state IN ('active', 'paused') RETURNING id", 1, params, 0);
+            if (!res) {
+                s_rollback(conn);
+                return;
+            }
+            if (PQntuples(res) == 0) {
+                PQclear(res);
+                s_rollback(conn);
+                s_diagnose(conn, req, "cancel");
+                return;
+            }
+            PQclear(res);
+            res = s_query(conn, req, "cancelling tasks",
+                "INSERT INTO results (job_id, seq, outcome, attempt, error, finished_at)"
+                " SELECT t.job_id, t.seq, 'cancelled', 0, 'job cancelled', now() FROM tasks t"
+                " WHERE t.job_id = $1 AND NOT EXISTS"
+                "  (SELECT 1 FROM results r WHERE r.job_id = t.job_id AND r.seq = t.seq)"
+                " ON CONFLICT DO NOTHING", 1, params, 0);
+            if (!res) {
+                s_rollback(conn);
+                return;
+            }
+            req->affected = strtoull(PQcmdTuples(res), NULL, 10);
+            PQclear(res);
+            {
+                char n[24];
+                snprintf(n, sizeof n, "%llu", (unsigned long long) req->affected);
+                const char *p2[] = { id, n };
+                res = s_query(conn, req, "counting cancelled tasks",
+                    "UPDATE jobs SET n_cancelled = n_cancelled + $2 WHERE id = $1", 2, p2, 0);
+                if (!res) {
+                    s_rollback(conn);
+                    return;
+                }
+                PQclear(res);
+            }
+            if (s_command(conn, req, "committing the cancel", "COMMIT")) {
+                s_rollback(conn);
+                return;
+            }
+            req->new_state = SHOAL__JOB_STATE__JOB_CANCELLED;
+            return;
+        case SHOAL__CONTROL_ACTION__CONTROL_RETRY: {
+            if (s_command(conn, req, "starting the transaction", "BEGIN"))
+                return;
+            res = s_query(conn, req, "reading the job",
+                          "SELECT state FROM jobs WHERE id = $1 FOR UPDATE", 1, params, 0);
+            if (!res) {
+                s_rollback(conn);
+                return;
+            }
+            if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), "cancelled") == 0) {
+                bool missing = PQntuples(res) == 0;
+                PQclear(res);
+                s_rollback(conn);
+                req->status = missing ? STORE_ERR_NOT_FOUND : STORE_ERR_STATE;
+                snprintf(req->error, sizeof req->error, missing ? "no job %u"
+                         : "cannot retry: job %u is cancelled", req->job_id);
+                return;
+            }
+            PQclear(res);
+            char statuses[1024], classes[128];
+            s_int_array(statuses, sizeof statuses, req->retry_status, req->n_retry_status);
+            s_int_array(classes, sizeof classes, req->retry_class, req->n_retry_class);
+            const char *p3[] = { id, statuses, classes };
+            res = s_query(conn, req, "requeueing failed tasks",
+                "WITH moved AS (DELETE FROM results r WHERE r.job_id = $1 AND r.outcome = 'failed'"
+                "   AND ((cardinality($2::int[]) = 0 AND cardinality($3::int[]) = 0)"
+                "        OR r.http_status = ANY($2::int[]) OR (r.http_status / 100) = ANY($3::int[])"
+                "        OR (0 = ANY($3::int[]) AND r.http_status IS NULL))"
+                "   RETURNING r.*),"
+                " ins AS (INSERT INTO attempts (job_id, seq, attempt, worker, outcome, error,"
+                "   http_status, started_at, finished_at, counted)"
+                "   SELECT job_id, seq, attempt, worker, 'failed', error, http_status,"
+                "   started_at, finished_at, false FROM moved),"
+                " unc AS (UPDATE attempts a SET counted = false FROM moved m"
+                "   WHERE a.job_id = m.job_id AND a.seq = m.seq AND a.counted)"
+                " SELECT count(*) FROM moved", 3, p3, 0);
+            if (!res) {
+                s_rollback(conn);
+                return;
+            }
+            req->affected = s_u64(res, 0, 0);
+            PQclear(res);
+            char n[24];
+            snprintf(n, sizeof n, "%llu", (unsigned long long) req->affected);
+            const char *p4[] = { id, n };
+            res = s_query(conn, req, "counting requeued tasks",
+                "UPDATE jobs SET n_failed = n_failed - $2,"
+                " state = CASE WHEN $2 > 0 AND state = 'done' THEN 'active' ELSE state END,"
+                " finished_at = CASE WHEN $2 > 0 THEN NULL ELSE finished_at END"
+                " WHERE id = $1 RETURNING state", 2, p4, 0);
+            if (!res) {
+                s_rollback(conn);
+                return;
+            }
+            req->new_state = s_state_parse(PQgetvalue(res, 0, 0));
+            PQclear(res);
+            if (s_command(conn, req, "committing the retry", "COMMIT"))
+                s_rollback(conn);
+            return;
+        }
+        default:
+            req->status = STORE_ERR_FAILED;
+            snprintf(req->error, sizeof req->error, "unknown control action");
+    }
+}
+
+static void
+s_op_control_and_load(PGconn *conn, store_req_t *req)
+{
+    s_op_control(conn, req);
+    if (req->status == STORE_OK) {
+        s_load_job(conn, req, req->job_id);
+        if (req->status == STORE_ERR_NOT_FOUND)
+            req->status = STORE_OK;     //  the change itself happened
+    }
+}
+
+static void
+s_op_query_jobs(PGconn *conn, store_req_t *req)
+{
+    char limit[16];
+    snprintf(limit, sizeof limit, "%u", req->count ? req->count : 100);
+    const char *params[] = { limit };
+    PGresult *res = s_query(conn, req, "listing jobs",
+        "SELECT " JOB_COLUMNS " FROM jobs ORDER BY id DESC LIMIT $1", 1, params, 0);
+    if (!res)
+        return;
+    s_read_jobs(res, req);
+    PQclear(res);
+}
+
+//  Fill a protobuf Result from one row of the results query (see below).
+//  Strings point into `res`, which must outlive the packing.
+static void
+s_fill_result(PGresult *res, int i, Shoal__ResultRow *row, Shoal__Result *r,
+              Shoal__HttpResult *h, Shoal__ExecResult *x, json_t **headers_json,
+              Shoal__Header **hdr_ptrs, Shoal__Header *hdrs, size_t max_hdrs,
+              unsigned char **body_raw, Shoal__TaskSpec **spec_out)
+{
+    #define V(c) PQgetvalue(res, i, c)
+    #define NUL(c) PQgetisnull(res, i, c)
+    row->has_seq = 1;
+    row->seq = (uint32_t) s_u64(res, i, 0);
+    row->outcome = V(1);
+    row->has_attempt = 1;
+    row->attempt = (uint32_t) s_u64(res, i, 2);
+    row->worker = NUL(3) ? NULL : V(3);
+    row->target = NUL(4) ? NULL : V(4);
+    row->result = r;
+    if (!NUL(5))
+        r->error = V(5);
+    r->has_started_us = !NUL(6);
+    r->started_us = s_i64(res, i, 6);
+    r->has_finished_us = !NUL(7);
+    r->finished_us = s_i64(res, i, 7);
+    r->has_outcome = 1;
+    r->outcome = !strcmp(row->outcome, "ok") ? SHOAL__OUTCOME__OUTCOME_OK
+               : !strcmp(row->outcome, "cancelled") ? SHOAL__OUTCOME__OUTCOME_CANCELLED
+               : SHOAL__OUTCOME__OUTCOME_ERROR;
+    const char *kind = NUL(26) ? "" : V(26);
+    if (!strcmp(kind, "http")) {
+        r->http = h;
+        h->has_status = !NUL(8);
+        h->status = (uint32_t) s_u64(res, i, 8);
+        h->final_url = NUL(9) ? NULL : V(9);
+        if (!NUL(10)) {
+            *headers_json = json_loads(V(10), 0, NULL);
+            if (json_is_object(*headers_json)) {
+                const char *k;
+                json_t *v;
+                size_t n = 0;
+                json_object_foreach(*headers_json, k, v) {
+                    if (n >= max_hdrs || !json_is_string(v))
+                        continue;
+                    shoal__header__init(&hdrs[n]);
+                    hdrs[n].name = (char *) k;
+                    hdrs[n].value = (char *) json_string_value(v);
+                    hdr_ptrs[n] = &hdrs[n];
+                    n++;
+                }
+                h->headers = hdr_ptrs;
+                h->n_headers = n;
+            }
+        }
+        h->has_bytes = !NUL(11);
+        h->bytes = s_u64(res, i, 11);
+        h->sha256 = NUL(12) ? NULL : V(12);
+        if (!NUL(13)) {
+            size_t len = 0;
+            *body_raw = PQunescapeBytea((const unsigned char *) V(13), &len);
+            if (*body_raw) {
+                h->has_body = 1;
+                h->body.data = *body_raw;
+                h->body.len = len;
+            }
+        }
+        h->body_path = NUL(14) ? NULL : V(14);
+        h->has_truncated = !NUL(15);
+        h->truncated = !NUL(15) && V(15)[0] == 't';
+        uint64_t *timings[] = { &h->dns_us, &h->connect_us, &h->tls_us, &h->ttfb_us, &h->total_us };
+        protobuf_c_boolean *has[] = { &h->has_dns_us, &h->has_connect_us, &h->has_tls_us,
+                                      &h->has_ttfb_us, &h->has_total_us };
+        for (int t = 0; t < 5; t++) {
+            if (NUL(16 + t))
+                continue;
+            *has[t] = 1;
+            *timings[t] = (uint64_t) (strtod(V(16 + t), NULL) * 1000.0 + 0.5);
+        }
+    }
+    else
+    if (!strcmp(kind, "exec")) {
+        r->exec = x;
+        x->has_exit_code = !NUL(21);
+        x->exit_code = (int32_t) s_i64(res, i, 21);
+        x->has_signal = !NUL(22);
+        x->signal = (int32_t) s_i64(res, i, 22);
+        if (!NUL(23)) {
+            x->has_stdout_tail = 1;
+            x->stdout_tail.data = (uint8_t *) V(23);
+            x->stdout_tail.len = (size_t) PQgetlength(res, i, 23);
+        }
+        if (!NUL(24)) {
+            x->has_stderr_tail = 1;
+            x->stderr_tail.data = (uint8_t *) V(24);
+            x->stderr_tail.len = (size_t) PQgetlength(res, i, 24);
+        }
+    }
+    if (!NUL(25)) {
+        size_t len = 0;
+        unsigned char *raw = PQunescapeBytea((const unsigned char *) V(25), &len);
+        if (raw) {
+            *spec_out = shoal__task_spec__unpack(NULL, len, raw);
+            PQfreemem(raw);
+            if (*spec_out && (*spec_out)->tag)
+                row->tag = (*spec_out)->tag;
+        }
+    }
+    #undef V
+    #undef NUL
+}
+
+#define MAX_RESULT_HEADERS 16
+
+static void
+s_op_query_results(PGconn *conn, store_req_t *req)
+{
+    char id[16], after[24], limit[16];
+    snprintf(id, sizeof id, "%u", req->job_id);
+    snprintf(after, sizeof after, "%lld", (long long) req->after_seq);
+    snprintf(limit, sizeof limit, "%u", req->count ? req->count : 1000);
+    const char *params[] = { id, after, limit, req->with_body ? "t" : "f", req->failed_only ? "t" : "f" };
+    PGresult *res = s_query(conn, req, "reading results",
+        "SELECT r.seq, r.outcome, r.attempt, r.worker, t.target, r.error,"
+        "  (extract(epoch FROM r.started_at) * 1000000)::int8,"
+        "  (extract(epoch FROM r.finished_at) * 1000000)::int8,"
+        "  r.http_status, r.final_url, r.headers::text, r.bytes, r.sha256,"
+        "  CASE WHEN $4::bool THEN r.body END, r.body_path, r.truncated,"
+        "  r.dns_ms, r.connect_ms, r.tls_ms, r.ttfb_ms, r.total_ms,"
+        "  r.exit_code, r.signal, r.stdout, r.stderr, t.spec, t.kind"
+        " FROM results r LEFT JOIN tasks t ON t.job_id = r.job_id AND t.seq = r.seq"
+        " WHERE r.job_id = $1 AND r.seq > $2 AND (NOT $5::bool OR r.outcome <> 'ok')"
+        " ORDER BY r.seq LIMIT $3", 5, params, 0);
+    if (!res)
+        return;
+    int n = (int) s_rows(res);
+    size_t un = n ? (size_t) n : 1;
+    Shoal__ResultRow *rows = calloc(un, sizeof *rows);
+    Shoal__ResultRow **row_ptrs = calloc(un, sizeof *row_ptrs);
+    Shoal__Result *results = calloc(un, sizeof *results);
+    Shoal__HttpResult *https = calloc(un, sizeof *https);
+    Shoal__ExecResult *execs = calloc(un, sizeof *execs);
+    json_t **jsons = calloc(un, sizeof *jsons);
+    Shoal__Header *hdrs = calloc(un * MAX_RESULT_HEADERS, sizeof *hdrs);
+    Shoal__Header **hdr_ptrs = calloc(un * MAX_RESULT_HEADERS, sizeof *hdr_ptrs);
+    unsigned char **bodies = calloc(un, sizeof *bodies);
+    Shoal__TaskSpec **specs = calloc(un, sizeof *specs);
+    if (!rows || !row_ptrs || !results || !https || !execs || !jsons || !hdrs || !hdr_ptrs
+    ||  !bodies || !specs) {
+        req->status = STORE_ERR_FAILED;
+        snprintf(req->error, sizeof req->error, "out of memory reading results");
+        goto cleanup;
+    }
+    for (int i = 0; i < n; i++) {
+        shoal__result_row__init(&rows[i]);
+        shoal__result__init(&results[i]);
+        shoal__http_result__init(&https[i]);
+        shoal__exec_result__init(&execs[i]);
+        s_fill_result(res, i, &rows[i], &results[i], &https[i], &execs[i], &jsons[i],
+                      hdr_ptrs + (size_t) i * MAX_RESULT_HEADERS,
+                      hdrs + (size_t) i * MAX_RESULT_HEADERS, MAX_RESULT_HEADERS,
+                      &bodies[i], &specs[i]);
+        results[i].has_task_id = 1;
+        results[i].task_id = ((uint64_t) req->job_id << 32) | rows[i].seq;
+        row_ptrs[i] = &rows[i];
+    }
+    Shoal__ResultsPage page = SHOAL__RESULTS_PAGE__INIT;
+    page.has_job_id = 1;
+    page.job_id = req->job_id;
+    page.rows = row_ptrs;
+    page.n_rows = (size_t) n;
+    page.has_last = 1;
+    page.last = (uint32_t) n < (req->count ? req->count : 1000);
+    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+    env.has_version = 1;
+    env.version = SHOAL_PROTO_MAJOR;
+    env.has_corr = req->corr != 0;
+    env.corr = req->corr;
+    env.body_case = SHOAL__ENVELOPE__BODY_RESULTS_PAGE;
+    env.results_page = &page;
+    req->reply_len = shoal__envelope__get_packed_size(&env);
+    req->reply = malloc(req->reply_len ? req->reply_len : 1);
+    if (!req->reply) {
+        req->status = STORE_ERR_FAILED;
+        snprintf(req->error, sizeof req->error, "out of memory packing results");
+        goto cleanup;
+    }
+    shoal__envelope__pack(&env, req->reply);
+cleanup:
+    for (int i = 0; i < n; i++) {
+        if (jsons && jsons[i])
+            json_decref(jsons[i]);
+        if (bodies && bodies[i])
+            PQfreemem(bodies[i]);
+        if (specs && specs[i])
+            shoal__task_spec__free_unpacked(specs[i], NULL);
+    }
+    free(rows); free(row_ptrs); free(results); free(https); free(execs);
+    free(jsons); free(hdrs); free(hdr_ptrs); free(bodies); free(specs);
+    PQclear(res);
+}
+
+int
+store_ops_prepare(PGconn *conn, const char *name)
+{
+    PQclear(PQexec(conn, "SET client_min_messages = warning"));
+    PGresult *res = PQexec(conn,
+        "CREATE TEMP TABLE IF NOT EXISTS shoal_stage (LIKE results) ON COMMIT DELETE ROWS");
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+    PQclear(res);
+    return rc;
+}
+
+void
+store_ops_run(PGconn *conn, store_req_t *req)
+{
+    switch (req->op) {
+        case STORE_LOAD:          s_op_load(conn, req); break;
+        case STORE_OPEN_JOB:      s_op_open_job(conn, req); break;
+        case STORE_INGEST:        s_op_ingest(conn, req); break;
+        case STORE_SEAL:          s_op_seal(conn, req); break;
+        case STORE_WRITE:         s_op_write(conn, req); break;
+        case STORE_PAGE:          s_op_page(conn, req); break;
+        case STORE_CONTROL:       s_op_control_and_load(conn, req); break;
+        case STORE_QUERY_JOB:     s_load_job(conn, req, req->job_id); break;
+        case STORE_QUERY_JOBS:    s_op_query_jobs(conn, req); break;
+        case STORE_QUERY_RESULTS: s_op_query_results(conn, req); break;
+    }
+}

@@ -1,0 +1,145 @@
+/*  client — see client.h. */
+#include "client.h"
+
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "wire.h"
+
+struct _client_t {
+    zsock_t  *dealer;
+    void     *raw;
+    char     *endpoint;
+    int       timeout_ms;
+    uint64_t  next_corr;
+};
+
+client_t *
+client_new(const char *endpoint, int timeout_ms)
+{
+    client_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->dealer = zsock_new(ZMQ_DEALER);
+    self->endpoint = strdup(endpoint);
+    if (!self->dealer || !self->endpoint) {
+        client_destroy(&self);
+        return NULL;
+    }
+    self->raw = zsock_resolve(self->dealer);
+    wire_socket_defaults(self->raw);
+    //  fail fast instead of queueing forever when the broker is gone
+    int one = 1;
+    zmq_setsockopt(self->raw, ZMQ_IMMEDIATE, &one, sizeof one);
+    if (zsock_connect(self->dealer, "%s", endpoint) < 0) {
+        client_destroy(&self);
+        return NULL;
+    }
+    self->timeout_ms = timeout_ms;
+    self->next_corr = (uint64_t) clock_wall_us();
+    return self;
+}
+
+void
+client_destroy(client_t **self_p)
+{
+    client_t *self = *self_p;
+    if (!self)
+        return;
+    zsock_destroy(&self->dealer);
+    free(self->endpoint);
+    free(self);
+    *self_p = NULL;
+}
+
+void *
+client_socket(client_t *self)
+{
+    return self->raw;
+}
+
+const char *
+client_endpoint(const client_t *self)
+{
+    return self->endpoint;
+}
+
+uint64_t
+client_send(client_t *self, Shoal__Envelope *env)
+{
+    env->has_corr = 1;
+    env->corr = ++self->next_corr;
+    //  ZMQ_IMMEDIATE: while not connected the send would block; wait up to
+    //  the timeout for the connection instead
+    int timeout = self->timeout_ms;
+    zmq_setsockopt(self->raw, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
+    if (wire_send(self->raw, NULL, 0, env, 0) != 0)
+        return 0;
+    return env->corr;
+}
+
+Shoal__Envelope *
+client_recv(client_t *self, uint64_t corr, int timeout_ms)
+{
+    if (timeout_ms < 0)
+        timeout_ms = self->timeout_ms;
+    int64_t deadline = clock_mono_ms() + timeout_ms;
+    while (true) {
+        int64_t left = deadline - clock_mono_ms();
+        if (left < 0)
+            return NULL;
+        zmq_pollitem_t item = { self->raw, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll(&item, 1, (long) left) <= 0)
+            continue;
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, self->raw, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            continue;
+        }
+        char err[256];
+        Shoal__Envelope *env = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), err, sizeof err, NULL);
+        zmq_msg_close(&msg);
+        if (!env)
+            continue;
+        if (corr == 0 || (env->has_corr && env->corr == corr))
+            return env;
+        wire_free(env);     //  a late reply to an earlier request
+    }
+}
+
+void
+client_error_text(const Shoal__Envelope *reply, char *err, size_t errlen)
+{
+    const Shoal__Error *e = reply->error;
+    snprintf(err, errlen, "%s", e->message && *e->message ? e->message : "the broker refused the request");
+}
+
+Shoal__Envelope *
+client_call(client_t *self, Shoal__Envelope *req, char *err, size_t errlen, int *code)
+{
+    uint64_t corr = client_send(self, req);
+    if (!corr) {
+        snprintf(err, errlen, "cannot reach the broker at %s (no connection within %d ms)",
+                 self->endpoint, self->timeout_ms);
+        *code = EXIT_UNREACHABLE;
+        return NULL;
+    }
+    Shoal__Envelope *reply = client_recv(self, corr, -1);
+    if (!reply) {
+        snprintf(err, errlen, "no answer from the broker at %s within %d ms", self->endpoint,
+                 self->timeout_ms);
+        *code = EXIT_UNREACHABLE;
+        return NULL;
+    }
+    if (reply->body_case == SHOAL__ENVELOPE__BODY_ERROR) {
+        client_error_text(reply, err, errlen);
+        *code = EXIT_REFUSED;
+        wire_free(reply);
+        return NULL;
+    }
+    return reply;
+}

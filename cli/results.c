@@ -1,0 +1,189 @@
+/*  results — export every result of a job, page by page, in constant
+    memory: JSON lines (every field) or CSV (the columns people sort by). */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "report.h"
+#include "wire.h"
+
+static void
+s_csv_field(FILE *out, const char *s, size_t len)
+{
+    bool quote = false;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+            quote = true;
+    if (!quote) {
+        fwrite(s, 1, len, out);
+        return;
+    }
+    fputc('"', out);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"')
+            fputc('"', out);
+        fputc(s[i], out);
+    }
+    fputc('"', out);
+}
+
+static void
+s_csv_str(FILE *out, const char *s, bool comma)
+{
+    if (s)
+        s_csv_field(out, s, strlen(s));
+    if (comma)
+        fputc(',', out);
+}
+
+static void
+s_csv_row(FILE *out, const Shoal__ResultRow *row, uint32_t job_id, bool with_body)
+{
+    const Shoal__Result *r = row->result;
+    const Shoal__HttpResult *h = r ? r->http : NULL;
+    const Shoal__ExecResult *x = r ? r->exec : NULL;
+    fprintf(out, "%u,%u,", job_id, row->seq);
+    s_csv_str(out, row->outcome, true);
+    fprintf(out, "%u,", row->attempt);
+    s_csv_str(out, row->target, true);
+    s_csv_str(out, row->tag, true);
+    s_csv_str(out, row->worker, true);
+    s_csv_str(out, r ? r->error : NULL, true);
+    if (h && h->has_status) fprintf(out, "%u", h->status);
+    fputc(',', out);
+    if (h && h->has_bytes) fprintf(out, "%llu", (unsigned long long) h->bytes);
+    fputc(',', out);
+    s_csv_str(out, h ? h->sha256 : NULL, true);
+    s_csv_str(out, h ? h->final_url : NULL, true);
+    s_csv_str(out, h ? h->body_path : NULL, true);
+    if (h && h->has_total_us) fprintf(out, "%.3f", (double) h->total_us / 1000.0);
+    fputc(',', out);
+    if (x && x->has_exit_code) fprintf(out, "%d", x->exit_code);
+    fputc(',', out);
+    if (r && r->has_started_us) fprintf(out, "%lld", (long long) r->started_us);
+    fputc(',', out);
+    if (r && r->has_finished_us) fprintf(out, "%lld", (long long) r->finished_us);
+    if (with_body) {
+        fputc(',', out);
+        if (h && h->has_body && h->body.len) {
+            size_t cap = 4 * ((h->body.len + 2) / 3) + 1;
+            char *b64 = malloc(cap);
+            if (b64) {
+                EVP_EncodeBlock((unsigned char *) b64, h->body.data, (int) h->body.len);
+                fputs(b64, out);
+                free(b64);
+            }
+        }
+    }
+    fputc('\n', out);
+}
+
+int
+cmd_results(cli_globals_t *g, int argc, char **argv)
+{
+    const char *format = "jsonl";
+    bool failed = false, with_body = false;
+    int64_t page = 1000;
+    opt_t opts[] = {
+        { "format", 'f', NULL, OPT_STRING, &format, "FMT", "jsonl (every field) or csv (default jsonl)" },
+        { "failed", 0, NULL, OPT_BOOL, &failed, NULL, "only tasks that did not succeed" },
+        { "with-body", 0, NULL, OPT_BOOL, &with_body, NULL, "include stored response bodies (CSV: base64)" },
+        { "page", 0, NULL, OPT_INT, &page, "N", "results per request (default 1000)" },
+        { NULL }
+    };
+    config_t cfg = { .prog = "shoal results", .usage = "JOB [--format jsonl|csv] [--failed] [--with-body]",
+        .opts = opts, .description = "Write every result of a job to stdout, in seq order.",
+        .epilog = "Examples:\n  shoal results 3 > results.jsonl\n  shoal results 3 --format csv --failed > failures.csv\n"
+                  "  shoal results 3 | jq -r 'select(.http.status == 404) | .target'" };
+    int rc = config_parse(&cfg, argc, argv);
+    if (rc != 0) {
+        config_free(&cfg);
+        return rc > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (cfg.positional_count != 1) {
+        fprintf(stderr, "shoal results: expected one JOB (see --help)\n");
+        config_free(&cfg);
+        return EXIT_USAGE;
+    }
+    uint32_t job_id = cli_job_id("shoal results", cfg.positional[0]);
+    config_free(&cfg);
+    if (!job_id)
+        return EXIT_USAGE;
+    bool csv = !strcmp(format, "csv");
+    if (!csv && strcmp(format, "jsonl")) {
+        fprintf(stderr, "shoal results: --format must be jsonl or csv (got '%s')\n", format);
+        return EXIT_USAGE;
+    }
+    if (page < 1 || page > 100000) {
+        fprintf(stderr, "shoal results: --page must be 1..100000\n");
+        return EXIT_USAGE;
+    }
+    client_t *client = cli_connect(g);
+    if (!client)
+        return EXIT_UNREACHABLE;
+    //  a job that does not exist is an error, not an empty export
+    int code = EXIT_OK;
+    Shoal__Envelope *status = cli_get_status(g, client, job_id, &code);
+    if (!status) {
+        client_destroy(&client);
+        return code;
+    }
+    wire_free(status);
+    if (csv)
+        printf("job,seq,outcome,attempt,target,tag,worker,error,http_status,bytes,sha256,final_url,"
+               "body_path,total_ms,exit_code,started_us,finished_us%s\n", with_body ? ",body_b64" : "");
+    int64_t after = -1;
+    uint64_t rows = 0;
+    while (true) {
+        Shoal__ResultsRequest rr = SHOAL__RESULTS_REQUEST__INIT;
+        rr.has_job_id = rr.has_after_seq = rr.has_limit = rr.has_failed_only = rr.has_with_body = 1;
+        rr.job_id = job_id;
+        rr.after_seq = after;
+        rr.limit = (uint32_t) page;
+        rr.failed_only = failed;
+        rr.with_body = with_body;
+        Shoal__Envelope req = SHOAL__ENVELOPE__INIT;
+        req.body_case = SHOAL__ENVELOPE__BODY_RESULTS_REQUEST;
+        req.results_request = &rr;
+        char err[1024];
+        Shoal__Envelope *reply = client_call(client, &req, err, sizeof err, &code);
+        if (!reply) {
+            fprintf(stderr, "shoal results: after %llu rows: %s\n", (unsigned long long) rows, err);
+            break;
+        }
+        Shoal__ResultsPage *p = reply->results_page;
+        if (reply->body_case != SHOAL__ENVELOPE__BODY_RESULTS_PAGE || !p) {
+            fprintf(stderr, "shoal results: unexpected reply '%s'\n", wire_body_name(reply));
+            wire_free(reply);
+            code = EXIT_REFUSED;
+            break;
+        }
+        for (size_t i = 0; i < p->n_rows; i++) {
+            if (csv)
+                s_csv_row(stdout, p->rows[i], job_id, with_body);
+            else {
+                json_t *o = report_result_json(p->rows[i], job_id);
+                char *text = json_dumps(o, JSON_COMPACT);
+                if (text)
+                    puts(text);
+                free(text);
+                json_decref(o);
+            }
+            after = p->rows[i]->seq;
+            rows++;
+        }
+        bool last = p->last || p->n_rows == 0;
+        wire_free(reply);
+        if (last)
+            break;
+    }
+    if (fflush(stdout) != 0 && code == EXIT_OK) {
+        perror("shoal results: writing");
+        code = EXIT_INPUT;
+    }
+    client_destroy(&client);
+    return code;
+}

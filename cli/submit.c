@@ -1,0 +1,519 @@
+/*  submit — stream tasks to the broker in chunks, with a window of chunks
+    in flight, each acked only after it is committed.
+
+    Memory stays constant: the input is read as it is sent. With --key the
+    submit is idempotent: run the same command again after it was killed
+    or cut off and it resumes at the broker's committed count, so no task is
+    missing and none is doubled. A bad input line stops the submit before
+    the job is sealed (or is skipped with --skip-invalid); what was
+    committed stays committed. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "config.h"
+#include "input.h"
+#include "taskspec.h"
+#include "text.h"
+#include "wire.h"
+
+#define MAX_WINDOW 64
+
+typedef struct {
+    uint64_t corr;
+    uint64_t first_seq;
+    uint32_t count;
+} inflight_t;
+
+typedef struct {
+    cli_globals_t *g;
+    client_t  *client;
+    uint32_t   job_id;
+    uint64_t   sent;            //  tasks sent (next seq)
+    uint64_t   committed;       //  tasks the broker committed
+    inflight_t window[MAX_WINDOW];
+    size_t     head, count;     //  ring of chunks in flight
+    size_t     max_window;
+    bool       tty;
+    int64_t    started_ms;
+    int64_t    last_progress_ms;
+    char       error[1024];
+    int        error_code;
+} submit_t;
+
+static void
+s_progress(submit_t *s, bool final)
+{
+    if (!s->tty)
+        return;
+    int64_t now = clock_mono_ms();
+    if (!final && now - s->last_progress_ms < 250)
+        return;
+    s->last_progress_ms = now;
+    double secs = (double) (now - s->started_ms) / 1000.0;
+    char sent[32], committed[32];
+    fprintf(stderr, "\r\033[Kjob %u: sent %s, committed %s, %.0f tasks/s", s->job_id,
+            text_thousands(s->sent, sent, sizeof sent), text_thousands(s->committed, committed, sizeof committed),
+            secs > 0 ? (double) s->committed / secs : 0.0);
+    if (final)
+        fprintf(stderr, "\n");
+}
+
+//  Wait for the oldest chunk's ack. Returns 0, or -1 with s->error set.
+static int
+s_wait_ack(submit_t *s)
+{
+    inflight_t *f = &s->window[s->head];
+    Shoal__Envelope *reply = client_recv(s->client, f->corr, -1);
+    if (!reply) {
+        snprintf(s->error, sizeof s->error, "no answer from the broker at %s within %lld ms",
+                 s->g->broker, (long long) s->g->timeout_ms);
+        s->error_code = EXIT_UNREACHABLE;
+        return -1;
+    }
+    int rc = 0;
+    if (reply->body_case == SHOAL__ENVELOPE__BODY_ERROR) {
+        client_error_text(reply, s->error, sizeof s->error);
+        s->error_code = EXIT_REFUSED;
+        rc = -1;
+    }
+    else
+    if (reply->body_case == SHOAL__ENVELOPE__BODY_SUBMIT_ACK) {
+        s->committed = reply->submit_ack->committed;
+        s->head = (s->head + 1) % MAX_WINDOW;
+        s->count--;
+    }
+    else {
+        snprintf(s->error, sizeof s->error, "unexpected reply '%s' to a chunk", wire_body_name(reply));
+        s->error_code = EXIT_REFUSED;
+        rc = -1;
+    }
+    wire_free(reply);
+    s_progress(s, false);
+    return rc;
+}
+
+static int
+s_send_chunk(submit_t *s, Shoal__TaskSpec **specs, size_t n)
+{
+    while (s->count >= s->max_window)
+        if (s_wait_ack(s))
+            return -1;
+    Shoal__SubmitChunk chunk = SHOAL__SUBMIT_CHUNK__INIT;
+    chunk.has_job_id = chunk.has_first_seq = 1;
+    chunk.job_id = s->job_id;
+    chunk.first_seq = s->sent;
+    chunk.tasks = specs;
+    chunk.n_tasks = n;
+    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+    env.body_case = SHOAL__ENVELOPE__BODY_SUBMIT_CHUNK;
+    env.submit_chunk = &chunk;
+    uint64_t corr = client_send(s->client, &env);
+    if (!corr) {
+        snprintf(s->error, sizeof s->error, "cannot reach the broker at %s", s->g->broker);
+        s->error_code = EXIT_UNREACHABLE;
+        return -1;
+    }
+    inflight_t *f = &s->window[(s->head + s->count) % MAX_WINDOW];
+    f->corr = corr;
+    f->first_seq = s->sent;
+    f->count = (uint32_t) n;
+    s->count++;
+    s->sent += n;
+    return 0;
+}
+
+//  Job defaults from the command line.
+typedef struct {
+    const char *name, *key, *format, *url_template, *defaults_json;
+    int64_t priority, count, sleep_ms, chunk, window, max_line;
+    int64_t max_attempts, backoff_ms, backoff_max_ms, timeout_ms, per_host, connect_timeout_ms;
+    int64_t max_redirects, max_response_bytes, inline_limit;
+    double rate_per_host;
+    const char *method, *body, *store, *retry_status;
+    strlist_t headers;
+    bool insecure, follow, no_follow, skip_invalid, wait, quiet;
+} submit_opts_t;
+
+static int
+s_set(json_t *obj, const char *key, json_t *value)
+{
+    return json_object_set_new(obj, key, value);
+}
+
+//  Build job defaults from the flags (through the same JSON mapping as input).
+static Shoal__JobDefaults *
+s_defaults(const submit_opts_t *o, char *err, size_t errlen)
+{
+    json_t *d = NULL;
+    if (o->defaults_json) {
+        json_error_t jerr;
+        d = json_loads(o->defaults_json, 0, &jerr);
+        if (!json_is_object(d)) {
+            snprintf(err, errlen, "--defaults: not a JSON object (%s)", d ? "wrong type" : jerr.text);
+            json_decref(d);
+            return NULL;
+        }
+    }
+    else
+        d = json_object();
+    if (o->max_attempts >= 0)   s_set(d, "max_attempts", json_integer(o->max_attempts));
+    if (o->backoff_ms >= 0)     s_set(d, "backoff_ms", json_integer(o->backoff_ms));
+    if (o->backoff_max_ms >= 0) s_set(d, "backoff_max_ms", json_integer(o->backoff_max_ms));
+    if (o->timeout_ms >= 0)     s_set(d, "timeout_ms", json_integer(o->timeout_ms));
+    if (o->per_host >= 0)       s_set(d, "max_per_host", json_integer(o->per_host));
+    if (o->rate_per_host > 0)   s_set(d, "rate_per_host", json_real(o->rate_per_host));
+    if (o->connect_timeout_ms >= 0) s_set(d, "connect_timeout_ms", json_integer(o->connect_timeout_ms));
+    if (o->max_redirects >= 0)  s_set(d, "max_redirects", json_integer(o->max_redirects));
+    if (o->max_response_bytes >= 0) s_set(d, "max_response_bytes", json_integer(o->max_response_bytes));
+    if (o->inline_limit >= 0)   s_set(d, "inline_limit", json_integer(o->inline_limit));
+    if (o->method)              s_set(d, "method", json_string(o->method));
+    if (o->body)                s_set(d, "body", json_string(o->body));
+    if (o->store)               s_set(d, "store", json_string(o->store));
+    if (o->insecure)            s_set(d, "insecure", json_true());
+    if (o->follow)              s_set(d, "follow_redirects", json_true());
+    if (o->no_follow)           s_set(d, "follow_redirects", json_false());
+    if (o->headers.count) {
+        json_t *h = json_array();
+        for (size_t i = 0; i < o->headers.count; i++)
+            json_array_append_new(h, json_string(o->headers.items[i]));
+        s_set(d, "headers", h);
+    }
+    if (o->retry_status) {
+        json_t *list = json_array();
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s", o->retry_status);
+        for (char *tok = strtok(buf, ", "); tok; tok = strtok(NULL, ", ")) {
+            char *end;
+            long v = strtol(tok, &end, 10);
+            if (*end || v < 100 || v > 599) {
+                snprintf(err, errlen, "--retry-status: '%s' is not an HTTP status", tok);
+                json_decref(list);
+                json_decref(d);
+                return NULL;
+            }
+            json_array_append_new(list, json_integer(v));
+        }
+        s_set(d, "retry_status", list);
+    }
+    char inner[512];
+    Shoal__JobDefaults *defaults = input_defaults_from_json(d, inner, sizeof inner);
+    json_decref(d);
+    if (!defaults)
+        snprintf(err, errlen, "job defaults: %s", inner);
+    return defaults;
+}
+
+static const char *
+s_guess_format(const char *path)
+{
+    const char *dot = path ? strrchr(path, '.') : NULL;
+    if (dot && !strcmp(dot, ".csv"))
+        return "csv";
+    if (dot && (!strcmp(dot, ".txt") || !strcmp(dot, ".urls") || !strcmp(dot, ".lst")))
+        return "urls";
+    return "jsonl";
+}
+
+int
+cmd_submit(cli_globals_t *g, int argc, char **argv)
+{
+    submit_opts_t o = {
+        .priority = 1, .count = -1, .sleep_ms = 0, .chunk = 1000, .window = 8, .max_line = 1 << 20,
+        .max_attempts = -1, .backoff_ms = -1, .backoff_max_ms = -1, .timeout_ms = -1, .per_host = -1,
+        .connect_timeout_ms = -1, .max_redirects = -1, .max_response_bytes = -1, .inline_limit = -1,
+    };
+    opt_t opts[] = {
+        { "name", 'n', NULL, OPT_STRING, &o.name, "NAME", "job name" },
+        { "key", 'k', NULL, OPT_STRING, &o.key, "KEY", "idempotency key: the same key resumes the same job" },
+        { "format", 'f', NULL, OPT_STRING, &o.format, "FMT", "jsonl, urls or csv (default from the file name, else jsonl)" },
+        { "url-template", 't', NULL, OPT_STRING, &o.url_template, "URL", "generate tasks: 'https://h/p/{1..1000}' ({FIRST..LAST..STEP}, {001..100} pads)" },
+        { "count", 0, NULL, OPT_INT, &o.count, "N", "submit N noop tasks (tests, benchmarks)" },
+        { "sleep-ms", 0, NULL, OPT_INT, &o.sleep_ms, "MS", "with --count: each noop task sleeps this long" },
+        { "priority", 'p', NULL, OPT_INT, &o.priority, "N", "share weight against other jobs, 1..1000 (default 1)" },
+        { "max-attempts", 0, NULL, OPT_INT, &o.max_attempts, "N", "attempts per task (default 3)" },
+        { "backoff-ms", 0, NULL, OPT_INT, &o.backoff_ms, "MS", "first retry delay, doubling (default 1000)" },
+        { "backoff-max-ms", 0, NULL, OPT_INT, &o.backoff_max_ms, "MS", "longest retry delay (default 60000)" },
+        { "retry-status", 0, NULL, OPT_STRING, &o.retry_status, "LIST", "HTTP statuses to retry (default 429 and 5xx)" },
+        { "timeout-ms", 0, NULL, OPT_INT, &o.timeout_ms, "MS", "task timeout (default 60000)" },
+        { "per-host", 0, NULL, OPT_INT, &o.per_host, "N", "at most N requests at once per target host" },
+        { "rate-per-host", 0, NULL, OPT_DOUBLE, &o.rate_per_host, "R", "at most R requests per second per host" },
+        { "method", 'X', NULL, OPT_STRING, &o.method, "METHOD", "default HTTP method" },
+        { "header", 'H', NULL, OPT_LIST, &o.headers, "'N: V'", "default HTTP header (repeatable)" },
+        { "body", 0, NULL, OPT_STRING, &o.body, "TEXT", "default HTTP body" },
+        { "connect-timeout-ms", 0, NULL, OPT_INT, &o.connect_timeout_ms, "MS", "HTTP connect timeout" },
+        { "follow-redirects", 0, NULL, OPT_BOOL, &o.follow, NULL, "follow HTTP redirects" },
+        { "no-follow-redirects", 0, NULL, OPT_BOOL, &o.no_follow, NULL, "do not follow redirects" },
+        { "max-redirects", 0, NULL, OPT_INT, &o.max_redirects, "N", "redirects to follow at most" },
+        { "insecure", 0, NULL, OPT_BOOL, &o.insecure, NULL, "do not verify TLS certificates" },
+        { "max-response-bytes", 0, NULL, OPT_INT, &o.max_response_bytes, "N", "cut responses after N bytes" },
+        { "store", 0, NULL, OPT_STRING, &o.store, "WHERE", "response bodies: inline, dir or discard" },
+        { "inline-limit", 0, NULL, OPT_INT, &o.inline_limit, "N", "body bytes kept in the result row" },
+        { "defaults", 0, NULL, OPT_STRING, &o.defaults_json, "JSON", "job defaults as a JSON object (task fields)" },
+        { "skip-invalid", 0, NULL, OPT_BOOL, &o.skip_invalid, NULL, "report bad lines and go on (default: stop before sealing)" },
+        { "wait", 'w', NULL, OPT_BOOL, &o.wait, NULL, "follow the job until done; exit 1 if any task failed" },
+        { "quiet", 'q', NULL, OPT_BOOL, &o.quiet, NULL, "no progress line" },
+        { "chunk", 0, NULL, OPT_INT, &o.chunk, "N", "tasks per chunk (default 1000)" },
+        { "window", 0, NULL, OPT_INT, &o.window, "N", "chunks in flight (default 8)" },
+        { "max-line", 0, NULL, OPT_INT, &o.max_line, "BYTES", "longest input line (default 1048576)" },
+        { NULL }
+    };
+    config_t cfg = {
+        .prog = "shoal submit", .usage = "[options] [FILE|-]", .opts = opts,
+        .description = "Submit a job. Tasks come from FILE (or stdin), --url-template or --count.\n"
+                       "Prints the job id on stdout.",
+        .epilog =
+            "Input formats:\n"
+            "  jsonl  {\"url\": \"https://example.com/a\", \"method\": \"POST\", \"body\": \"x\", \"tag\": \"a\"}\n"
+            "         {\"argv\": [\"convert\", \"in.png\", \"out.jpg\"]}   {\"kind\": \"noop\", \"sleep_ms\": 5}\n"
+            "  urls   one URL per line; blank lines and # comments are skipped\n"
+            "  csv    header row of task fields (url, method, body, tag, timeout_ms, header:Name, ...)\n"
+            "\nExamples:\n"
+            "  shoal submit --name pages --format urls urls.txt --per-host 4 --wait\n"
+            "  shoal submit --key crawl-2026-11 tasks.jsonl     # run again to resume after a crash\n"
+            "  shoal submit --url-template 'https://api.example.com/item/{1..168867}' -H 'Accept: application/json'\n"
+            "  shoal submit --count 100000 --name bench",
+    };
+    int rc = config_parse(&cfg, argc, argv);
+    if (rc != 0) {
+        config_free(&cfg);
+        return rc > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    const char *path = cfg.positional_count ? cfg.positional[0] : NULL;
+    int sources = (path != NULL) + (o.url_template != NULL) + (o.count >= 0);
+    int exit_code = EXIT_OK;
+    FILE *file = NULL;
+    input_t *input = NULL;
+    Shoal__JobDefaults *defaults = NULL;
+    client_t *client = NULL;
+    Shoal__TaskSpec **chunk = NULL;
+    size_t n_chunk = 0;
+    char err[1024];
+    char auto_key[64];
+    uint64_t invalid = 0;
+    size_t chunk_bytes = 0;
+    bool stopped = false;
+    if (cfg.positional_count > 1 || sources > 1) {
+        fprintf(stderr, "shoal submit: give one source: a FILE, --url-template or --count\n");
+        exit_code = EXIT_USAGE;
+        goto cleanup;
+    }
+    if (o.chunk < 1 || o.chunk > 100000 || o.window < 1 || o.window > MAX_WINDOW
+    ||  o.priority < 1 || o.priority > 1000 || o.max_line < 16) {
+        fprintf(stderr, "shoal submit: --chunk 1..100000, --window 1..%d, --priority 1..1000\n", MAX_WINDOW);
+        exit_code = EXIT_USAGE;
+        goto cleanup;
+    }
+    defaults = s_defaults(&o, err, sizeof err);
+    if (!defaults) {
+        fprintf(stderr, "shoal submit: %s\n", err);
+        exit_code = EXIT_USAGE;
+        goto cleanup;
+    }
+    if (o.url_template) {
+        input = input_new_template(o.url_template, err, sizeof err);
+        if (!input) {
+            fprintf(stderr, "shoal submit: --url-template: %s\n", err);
+            exit_code = EXIT_USAGE;
+            goto cleanup;
+        }
+    }
+    else
+    if (o.count >= 0) {
+        Shoal__NoopSpec noop = SHOAL__NOOP_SPEC__INIT;
+        noop.has_sleep_ms = o.sleep_ms > 0;
+        noop.sleep_ms = (uint32_t) o.sleep_ms;
+        Shoal__TaskSpec proto = SHOAL__TASK_SPEC__INIT;
+        proto.kind_case = SHOAL__TASK_SPEC__KIND_NOOP;
+        proto.noop = &noop;
+        input = input_new_count((uint64_t) o.count, &proto);
+    }
+    else {
+        const char *format = o.format ? o.format : s_guess_format(path);
+        int f = input_format_parse(format);
+        if (f < 0) {
+            fprintf(stderr, "shoal submit: --format must be jsonl, urls or csv (got '%s')\n", format);
+            exit_code = EXIT_USAGE;
+            goto cleanup;
+        }
+        if (!path || !strcmp(path, "-")) {
+            if (isatty(0)) {
+                fprintf(stderr, "shoal submit: reading tasks from the terminal; give a FILE, "
+                        "--url-template or --count (or pipe tasks in)\n");
+            }
+            file = stdin;
+            path = "-";
+        }
+        else {
+            file = fopen(path, "r");
+            if (!file) {
+                fprintf(stderr, "shoal submit: cannot open %s: %s\n", path, strerror(errno));
+                exit_code = EXIT_INPUT;
+                goto cleanup;
+            }
+        }
+        input = input_new((input_format_t) f, file, !strcmp(path, "-") ? "stdin" : path, (size_t) o.max_line);
+    }
+    if (!input) {
+        fprintf(stderr, "shoal submit: out of memory\n");
+        exit_code = EXIT_INPUT;
+        goto cleanup;
+    }
+    client = cli_connect(g);
+    if (!client) {
+        exit_code = EXIT_UNREACHABLE;
+        goto cleanup;
+    }
+    //  without --key the submit still gets one, so a failure can say how to resume
+    if (!o.key) {
+        snprintf(auto_key, sizeof auto_key, "auto-%llx-%x", (unsigned long long) clock_wall_us(),
+                 (unsigned) getpid());
+        o.key = auto_key;
+    }
+    Shoal__JobOpen open = SHOAL__JOB_OPEN__INIT;
+    open.name = (char *) (o.name ? o.name : (path && strcmp(path, "-") ? path : o.url_template ? "template" : ""));
+    open.key = (char *) o.key;
+    open.has_priority = 1;
+    open.priority = (uint32_t) o.priority;
+    open.defaults = defaults;
+    Shoal__Envelope req = SHOAL__ENVELOPE__INIT;
+    req.body_case = SHOAL__ENVELOPE__BODY_JOB_OPEN;
+    req.job_open = &open;
+    int code = 0;
+    Shoal__Envelope *reply = client_call(client, &req, err, sizeof err, &code);
+    if (!reply || reply->body_case != SHOAL__ENVELOPE__BODY_JOB_OPENED) {
+        fprintf(stderr, "shoal submit: cannot open the job: %s\n", reply ? "unexpected reply" : err);
+        wire_free(reply);
+        exit_code = reply ? EXIT_REFUSED : code;
+        goto cleanup;
+    }
+    submit_t s = {
+        .g = g, .client = client, .job_id = reply->job_opened->job_id,
+        .committed = reply->job_opened->committed, .max_window = (size_t) o.window,
+        .tty = isatty(2) && !o.quiet && !g->json, .started_ms = clock_mono_ms(),
+    };
+    bool existed = reply->job_opened->existed;
+    bool sealed = reply->job_opened->sealed;
+    wire_free(reply);
+    if (existed && sealed) {
+        fprintf(stderr, "shoal submit: job %u (key %s) is already complete with %llu tasks\n",
+                s.job_id, o.key, (unsigned long long) s.committed);
+        goto finished;
+    }
+    if (existed && s.committed) {
+        uint64_t skipped = input_skip(input, s.committed);
+        if (skipped < s.committed) {
+            fprintf(stderr, "shoal submit: job %u already has %llu tasks but the input has only %llu;"
+                    " is this the same input?\n", s.job_id, (unsigned long long) s.committed,
+                    (unsigned long long) skipped);
+            exit_code = EXIT_INPUT;
+            goto cleanup;
+        }
+        if (!o.quiet)
+            fprintf(stderr, "shoal submit: resuming job %u after %llu committed tasks\n", s.job_id,
+                    (unsigned long long) s.committed);
+    }
+    s.sent = s.committed;
+    chunk = calloc((size_t) o.chunk, sizeof *chunk);
+    if (!chunk) {
+        exit_code = EXIT_INPUT;
+        goto cleanup;
+    }
+    while (true) {
+        Shoal__TaskSpec *spec = NULL;
+        int r = input_next(input, &spec, err, sizeof err);
+        if (r == 0)
+            break;
+        if (r == -2) {
+            fprintf(stderr, "%s%s\n", s.tty ? "\r\033[K" : "", err);
+            exit_code = EXIT_INPUT;
+            stopped = true;
+            break;
+        }
+        if (r == -1) {
+            invalid++;
+            fprintf(stderr, "%s%s\n", s.tty ? "\r\033[K" : "", err);
+            if (o.skip_invalid)
+                continue;
+            exit_code = EXIT_INPUT;
+            stopped = true;
+            break;
+        }
+        chunk[n_chunk++] = spec;
+        chunk_bytes += shoal__task_spec__get_packed_size(spec);
+        if (n_chunk == (size_t) o.chunk || chunk_bytes > (4u << 20)) {
+            int sent = s_send_chunk(&s, chunk, n_chunk);
+            for (size_t i = 0; i < n_chunk; i++)
+                shoal__task_spec__free_unpacked(chunk[i], NULL);
+            n_chunk = 0;
+            chunk_bytes = 0;
+            if (sent)
+                break;
+            s_progress(&s, false);
+        }
+    }
+    if (!s.error_code && n_chunk && !stopped) {
+        s_send_chunk(&s, chunk, n_chunk);
+    }
+    for (size_t i = 0; i < n_chunk; i++)
+        shoal__task_spec__free_unpacked(chunk[i], NULL);
+    n_chunk = 0;
+    while (!s.error_code && s.count)
+        s_wait_ack(&s);
+    s_progress(&s, true);
+    if (s.error_code) {
+        fprintf(stderr, "shoal submit: job %u: %s\n", s.job_id, s.error);
+        fprintf(stderr, "shoal submit: %llu tasks are committed; run the same command with --key %s"
+                " to continue where it stopped\n", (unsigned long long) s.committed, o.key);
+        exit_code = s.error_code;
+        goto cleanup;
+    }
+    if (stopped) {
+        fprintf(stderr, "shoal submit: stopped at %s:%llu before sealing job %u; %llu tasks are"
+                " committed. Fix the input and run the same command with --key %s to continue,"
+                " or use --skip-invalid.\n", input_line(input) ? (path ? path : "input") : "input",
+                (unsigned long long) input_line(input), s.job_id, (unsigned long long) s.committed, o.key);
+        goto cleanup;
+    }
+    //  seal: the job's task list is complete
+    Shoal__JobSeal seal = SHOAL__JOB_SEAL__INIT;
+    seal.has_job_id = seal.has_total = 1;
+    seal.job_id = s.job_id;
+    seal.total = s.committed;
+    Shoal__Envelope sreq = SHOAL__ENVELOPE__INIT;
+    sreq.body_case = SHOAL__ENVELOPE__BODY_JOB_SEAL;
+    sreq.job_seal = &seal;
+    reply = client_call(client, &sreq, err, sizeof err, &code);
+    if (!reply) {
+        fprintf(stderr, "shoal submit: cannot seal job %u: %s\n", s.job_id, err);
+        exit_code = code;
+        goto cleanup;
+    }
+    wire_free(reply);
+    if (invalid)
+        fprintf(stderr, "shoal submit: skipped %llu invalid lines\n", (unsigned long long) invalid);
+finished:
+    if (g->json)
+        printf("{\"job\":%u,\"tasks\":%llu,\"resumed\":%s,\"invalid\":%llu}\n", s.job_id,
+               (unsigned long long) s.committed, existed ? "true" : "false", (unsigned long long) invalid);
+    else
+        printf("%u\n", s.job_id);
+    fflush(stdout);
+    if (o.wait)
+        exit_code = cli_wait_job(g, client, s.job_id, o.quiet);
+cleanup:
+    free(chunk);
+    client_destroy(&client);
+    input_destroy(&input);
+    if (file && file != stdin)
+        fclose(file);
+    if (defaults)
+        shoal__job_defaults__free_unpacked(defaults, NULL);
+    config_free(&cfg);
+    return exit_code;
+}

@@ -1,0 +1,61 @@
+/*  input — turning user input into task specs.
+
+    Formats (docs/cli.md has the field reference):
+      jsonl     one JSON object per line: {"url": "...", "method": "POST", ...}
+      urls      one URL per line (blank lines and # comments skipped)
+      csv       a header row naming task fields, then one task per row
+      template  no input: "https://host/page/{1..168867}" expanded lazily
+
+    Every error names the line ("tasks.jsonl:17: http.url: scheme must be
+    http or https"); the caller decides whether to stop or skip. Memory is
+    bounded by the longest allowed line, whatever the input size.
+*/
+#ifndef SHOAL_INPUT_H
+#define SHOAL_INPUT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "shoal.pb-c.h"
+
+typedef enum {
+    INPUT_JSONL,
+    INPUT_URLS,
+    INPUT_CSV,
+    INPUT_TEMPLATE,
+    INPUT_COUNT         //  N copies of one spec (noop benchmarks, --count)
+} input_format_t;
+
+typedef struct _input_t input_t;
+
+//  Map one JSON object to a new task spec. `from_text` lets numbers and
+//  booleans arrive as strings (CSV). Returns NULL with a message in err.
+//  Free the spec with shoal__task_spec__free_unpacked(spec, NULL).
+Shoal__TaskSpec *input_task_from_json(json_t *obj, bool from_text, char *err, size_t errlen);
+//  Map the same JSON fields to job defaults (no url/argv required).
+Shoal__JobDefaults *input_defaults_from_json(json_t *obj, char *err, size_t errlen);
+
+//  Open a reader over `file` (not closed by the reader). `name` is used in
+//  messages. For INPUT_TEMPLATE, `file` is NULL and `name` is the
+//  template; for INPUT_COUNT, `count` copies of `proto` (borrowed).
+input_t *input_new(input_format_t format, FILE *file, const char *name, size_t max_line);
+input_t *input_new_template(const char *pattern, char *err, size_t errlen);
+input_t *input_new_count(uint64_t count, const Shoal__TaskSpec *proto);
+void input_destroy(input_t **self_p);
+//  Read the next task. Returns 1 with *spec set (caller frees), 0 at the
+//  end, -1 for a bad line with "NAME:LINE: reason" in err (reading can go
+//  on), -2 for an I/O error (stop).
+int input_next(input_t *self, Shoal__TaskSpec **spec, char *err, size_t errlen);
+//  Line number of the last task read (1-based; CSV counts the header).
+uint64_t input_line(const input_t *self);
+//  Skip n tasks without parsing them fully (resume). Returns tasks skipped.
+uint64_t input_skip(input_t *self, uint64_t n);
+//  Total tasks when known in advance (template, count), else 0.
+uint64_t input_total(const input_t *self);
+//  Parse a format name; returns -1 when unknown.
+int input_format_parse(const char *name);
+
+#endif

@@ -1,0 +1,30 @@
+/*  report — protocol messages as JSON and as text for people, shared by the
+    CLI and the monitor so both print the same names and units. */
+#ifndef SHOAL_REPORT_H
+#define SHOAL_REPORT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shoal.pb-c.h"
+
+//  "active", "paused", "done", "cancelled".
+const char *report_state_name(Shoal__JobState state);
+json_t *report_job_json(const Shoal__JobInfo *job);
+json_t *report_worker_json(const Shoal__WorkerInfo *worker);
+json_t *report_cluster_json(const Shoal__ClusterInfo *cluster);
+json_t *report_snapshot_json(const Shoal__Snapshot *snap);
+json_t *report_event_json(const Shoal__Event *event);
+//  A result row as JSON; the body as base64 unless it is valid UTF-8 text.
+json_t *report_result_json(const Shoal__ResultRow *row, uint32_t job_id);
+//  "1.2k/s", "350/s".
+const char *report_rate(double per_second, char *buf, size_t size);
+//  "3h05m", "12m40s", "8.2s", "--" for unknown (< 0).
+const char *report_duration_ms(int64_t ms, char *buf, size_t size);
+//  "850us", "12.3ms", "1.20s".
+const char *report_latency_us(uint64_t us, char *buf, size_t size);
+//  Percentage of done (ok + failed + cancelled) over total, 0..100.
+double report_percent(const Shoal__JobInfo *job);
+
+#endif

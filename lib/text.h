@@ -1,0 +1,17 @@
+/*  text — small string helpers used at trust boundaries. */
+#ifndef SHOAL_TEXT_H
+#define SHOAL_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+//  True when the n bytes at s are valid UTF-8 without NUL bytes.
+bool text_utf8_valid(const char *s, size_t n);
+//  Copy s into a new string where invalid UTF-8 bytes become '?' and
+//  control bytes other than \t \n \r become ' '; at most max bytes of input
+//  are used. Returns NULL on allocation failure. Caller frees.
+char *text_sanitize(const char *s, size_t n, size_t max);
+//  Format an integer with thousands separators ("12,345,678") into buf.
+const char *text_thousands(unsigned long long v, char *buf, size_t size);
+
+#endif

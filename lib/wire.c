@@ -1,0 +1,438 @@
+/*  wire — frame <-> validated Envelope. See wire.h. */
+#include "wire.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "taskspec.h"
+#include "text.h"
+
+static int
+s_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(err, errlen, fmt, args);
+    va_end(args);
+    return -1;
+}
+
+//  Optional string: at most max bytes of UTF-8.
+static int
+s_text(const char *field, const char *v, size_t max, char *err, size_t errlen)
+{
+    if (!v)
+        return 0;
+    size_t n = strlen(v);
+    if (n > max)
+        return s_fail(err, errlen, "%s: too long (%zu > %zu bytes)", field, n, max);
+    if (!text_utf8_valid(v, n))
+        return s_fail(err, errlen, "%s: not valid UTF-8", field);
+    return 0;
+}
+
+//  Required string: present, non-empty, at most max bytes.
+static int
+s_need_text(const char *field, const char *v, size_t max, char *err, size_t errlen)
+{
+    if (!v || !*v)
+        return s_fail(err, errlen, "%s: missing", field);
+    return s_text(field, v, max, err, errlen);
+}
+
+static int
+s_count(const char *field, size_t n, size_t max, char *err, size_t errlen)
+{
+    if (n > max)
+        return s_fail(err, errlen, "%s: %zu items, limit %zu", field, n, max);
+    return 0;
+}
+
+static int
+s_refs(const char *field, Shoal__TaskRef **refs, size_t n, char *err, size_t errlen)
+{
+    if (s_count(field, n, WIRE_MAX_REFS, err, errlen))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!refs[i]->has_task_id || !refs[i]->has_lease)
+            return s_fail(err, errlen, "%s[%zu]: task_id and lease required", field, i);
+    return 0;
+}
+
+static int
+s_validate_hello(const Shoal__Hello *m, char *err, size_t errlen)
+{
+    if (s_need_text("hello.worker_id", m->worker_id, 128, err, errlen)
+    ||  s_text("hello.host", m->host, 256, err, errlen)
+    ||  s_text("hello.version", m->version, 64, err, errlen))
+        return -1;
+    if (!m->has_slots || m->slots < 1 || m->slots > 100000)
+        return s_fail(err, errlen, "hello.slots: must be 1..100000");
+    if (s_count("hello.kinds", m->n_kinds, 16, err, errlen))
+        return -1;
+    for (size_t i = 0; i < m->n_kinds; i++)
+        if (m->kinds[i] < SHOAL__TASK_KIND__KIND_NOOP || m->kinds[i] > SHOAL__TASK_KIND__KIND_EXEC)
+            return s_fail(err, errlen, "hello.kinds[%zu]: unknown kind %d", i, (int) m->kinds[i]);
+    if (s_count("hello.labels", m->n_labels, 64, err, errlen))
+        return -1;
+    for (size_t i = 0; i < m->n_labels; i++)
+        if (s_need_text("hello.labels.key", m->labels[i]->key, 64, err, errlen)
+        ||  s_text("hello.labels.value", m->labels[i]->value, 256, err, errlen))
+            return -1;
+    if (s_refs("hello.done", m->done, m->n_done, err, errlen))
+        return -1;
+    return s_refs("hello.held", m->held, m->n_held, err, errlen);
+}
+
+static int
+s_validate_http_result(const Shoal__HttpResult *h, char *err, size_t errlen)
+{
+    //  text fields from the remote server are sanitized by the broker before
+    //  storage; here only sizes are bounded
+    if (h->final_url && strlen(h->final_url) > 65536)
+        return s_fail(err, errlen, "result.http.final_url: too long");
+    if (s_count("result.http.headers", h->n_headers, 64, err, errlen))
+        return -1;
+    for (size_t i = 0; i < h->n_headers; i++)
+        if (!h->headers[i]->name || strlen(h->headers[i]->name) > 256
+        ||  (h->headers[i]->value && strlen(h->headers[i]->value) > 65536))
+            return s_fail(err, errlen, "result.http.headers[%zu]: bad name or too long", i);
+    if (h->body_path && strlen(h->body_path) > 4096)
+        return s_fail(err, errlen, "result.http.body_path: too long");
+    if (h->sha256 && strlen(h->sha256) != 64)
+        return s_fail(err, errlen, "result.http.sha256: must be 64 hex digits");
+    if (h->has_status && h->status > 999)
+        return s_fail(err, errlen, "result.http.status: %u out of range", h->status);
+    return 0;
+}
+
+static int
+s_validate_results(const Shoal__Results *m, char *err, size_t errlen)
+{
+    if (s_count("results", m->n_results, WIRE_MAX_BATCH, err, errlen)
+    ||  s_text("results.worker_id", m->worker_id, 128, err, errlen))
+        return -1;
+    for (size_t i = 0; i < m->n_results; i++) {
+        const Shoal__Result *r = m->results[i];
+        if (!r->has_task_id || !r->has_lease)
+            return s_fail(err, errlen, "results[%zu]: task_id and lease required", i);
+        if (!r->has_outcome || r->outcome < SHOAL__OUTCOME__OUTCOME_OK
+        ||  r->outcome > SHOAL__OUTCOME__OUTCOME_REJECTED)
+            return s_fail(err, errlen, "results[%zu]: bad outcome", i);
+        if (r->error && strlen(r->error) > 65536)
+            return s_fail(err, errlen, "results[%zu].error: too long", i);
+        if (r->http && s_validate_http_result(r->http, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+static int
+s_validate_tasks(const Shoal__Tasks *m, char *err, size_t errlen)
+{
+    if (s_count("tasks", m->n_tasks, WIRE_MAX_BATCH, err, errlen)
+    ||  s_count("tasks.jobs", m->n_jobs, WIRE_MAX_BATCH, err, errlen))
+        return -1;
+    for (size_t i = 0; i < m->n_jobs; i++) {
+        if (!m->jobs[i]->has_job_id)
+            return s_fail(err, errlen, "tasks.jobs[%zu]: job_id required", i);
+        if (taskspec_validate_defaults(m->jobs[i]->defaults, err, errlen))
+            return -1;
+    }
+    for (size_t i = 0; i < m->n_tasks; i++) {
+        const Shoal__Task *t = m->tasks[i];
+        if (!t->has_task_id || !t->has_lease || !t->has_spec)
+            return s_fail(err, errlen, "tasks[%zu]: task_id, lease and spec required", i);
+    }
+    return 0;
+}
+
+static int
+s_validate_chunk(const Shoal__SubmitChunk *m, char *err, size_t errlen)
+{
+    if (!m->has_job_id || !m->job_id)
+        return s_fail(err, errlen, "submit_chunk.job_id: missing");
+    if (!m->has_first_seq)
+        return s_fail(err, errlen, "submit_chunk.first_seq: missing");
+    if (m->n_tasks == 0)
+        return s_fail(err, errlen, "submit_chunk.tasks: empty");
+    if (s_count("submit_chunk.tasks", m->n_tasks, WIRE_MAX_BATCH, err, errlen))
+        return -1;
+    if (m->first_seq + m->n_tasks > 0x7fffffffULL)
+        return s_fail(err, errlen, "submit_chunk: a job holds at most 2147483647 tasks");
+    for (size_t i = 0; i < m->n_tasks; i++) {
+        char inner[384];
+        if (taskspec_validate(m->tasks[i], inner, sizeof inner))
+            return s_fail(err, errlen, "task %llu: %s",
+                          (unsigned long long) (m->first_seq + i), inner);
+    }
+    return 0;
+}
+
+static int
+s_need_job(const char *field, protobuf_c_boolean has, uint32_t id, char *err, size_t errlen)
+{
+    if (!has || id == 0)
+        return s_fail(err, errlen, "%s: job_id missing", field);
+    return 0;
+}
+
+int
+wire_validate(const envelope_t *env, char *err, size_t errlen)
+{
+    switch (env->body_case) {
+        case SHOAL__ENVELOPE__BODY_HELLO:
+            return s_validate_hello(env->hello, err, errlen);
+        case SHOAL__ENVELOPE__BODY_WELCOME:
+            if (!env->welcome->has_heartbeat_ms || env->welcome->heartbeat_ms < 1
+            ||  env->welcome->heartbeat_ms > 3600000)
+                return s_fail(err, errlen, "welcome.heartbeat_ms: must be 1..3600000");
+            if (!env->welcome->has_liveness || env->welcome->liveness < 1
+            ||  env->welcome->liveness > 1000)
+                return s_fail(err, errlen, "welcome.liveness: must be 1..1000");
+            return 0;
+        case SHOAL__ENVELOPE__BODY_TASKS:
+            return s_validate_tasks(env->tasks, err, errlen);
+        case SHOAL__ENVELOPE__BODY_RESULTS:
+            return s_validate_results(env->results, err, errlen);
+        case SHOAL__ENVELOPE__BODY_RESULT_ACK:
+            return s_refs("result_ack.acked", env->result_ack->acked, env->result_ack->n_acked,
+                          err, errlen);
+        case SHOAL__ENVELOPE__BODY_HEARTBEAT:
+            return 0;
+        case SHOAL__ENVELOPE__BODY_CANCEL:
+            return s_refs("cancel.tasks", env->cancel->tasks, env->cancel->n_tasks, err, errlen);
+        case SHOAL__ENVELOPE__BODY_BYE:
+            return s_text("bye.reason", env->bye->reason, 1024, err, errlen);
+        case SHOAL__ENVELOPE__BODY_JOB_OPEN: {
+            const Shoal__JobOpen *m = env->job_open;
+            if (s_text("job_open.name", m->name, 256, err, errlen)
+            ||  s_text("job_open.key", m->key, 256, err, errlen))
+                return -1;
+            if (m->has_priority && (m->priority < 1 || m->priority > 1000))
+                return s_fail(err, errlen, "job_open.priority: must be 1..1000");
+            return taskspec_validate_defaults(m->defaults, err, errlen);
+        }
+        case SHOAL__ENVELOPE__BODY_JOB_OPENED:
+            return s_need_job("job_opened", env->job_opened->has_job_id, env->job_opened->job_id,
+                              err, errlen);
+        case SHOAL__ENVELOPE__BODY_SUBMIT_CHUNK:
+            return s_validate_chunk(env->submit_chunk, err, errlen);
+        case SHOAL__ENVELOPE__BODY_SUBMIT_ACK:
+            return s_need_job("submit_ack", env->submit_ack->has_job_id, env->submit_ack->job_id,
+                              err, errlen);
+        case SHOAL__ENVELOPE__BODY_JOB_SEAL:
+            if (!env->job_seal->has_total)
+                return s_fail(err, errlen, "job_seal.total: missing");
+            return s_need_job("job_seal", env->job_seal->has_job_id, env->job_seal->job_id,
+                              err, errlen);
+        case SHOAL__ENVELOPE__BODY_JOB_CONTROL: {
+            const Shoal__JobControl *m = env->job_control;
+            if (s_need_job("job_control", m->has_job_id, m->job_id, err, errlen))
+                return -1;
+            if (!m->has_action || m->action < SHOAL__CONTROL_ACTION__CONTROL_PAUSE
+            ||  m->action > SHOAL__CONTROL_ACTION__CONTROL_RETRY)
+                return s_fail(err, errlen, "job_control.action: unknown action");
+            if (s_count("job_control.retry_status", m->n_retry_status, 100, err, errlen)
+            ||  s_count("job_control.retry_class", m->n_retry_class, 10, err, errlen))
+                return -1;
+            for (size_t i = 0; i < m->n_retry_class; i++)
+                if (m->retry_class[i] > 5)
+                    return s_fail(err, errlen, "job_control.retry_class: %u is not 0..5",
+                                  m->retry_class[i]);
+            return 0;
+        }
+        case SHOAL__ENVELOPE__BODY_STATUS_REQUEST:
+            return s_need_job("status_request", env->status_request->has_job_id,
+                              env->status_request->job_id, err, errlen);
+        case SHOAL__ENVELOPE__BODY_RESULTS_REQUEST: {
+            const Shoal__ResultsRequest *m = env->results_request;
+            if (s_need_job("results_request", m->has_job_id, m->job_id, err, errlen))
+                return -1;
+            if (m->has_limit && m->limit > 100000)
+                return s_fail(err, errlen, "results_request.limit: at most 100000");
+            return 0;
+        }
+        case SHOAL__ENVELOPE__BODY_JOBS_REQUEST:
+        case SHOAL__ENVELOPE__BODY_WORKERS_REQUEST:
+        case SHOAL__ENVELOPE__BODY_SNAPSHOT_REQUEST:
+        case SHOAL__ENVELOPE__BODY_CONTROL_REPLY:
+        case SHOAL__ENVELOPE__BODY_STATUS_REPLY:
+        case SHOAL__ENVELOPE__BODY_JOBS_REPLY:
+        case SHOAL__ENVELOPE__BODY_RESULTS_PAGE:
+        case SHOAL__ENVELOPE__BODY_WORKERS_REPLY:
+        case SHOAL__ENVELOPE__BODY_SNAPSHOT:
+        case SHOAL__ENVELOPE__BODY_EVENT:
+        case SHOAL__ENVELOPE__BODY_ERROR:
+            //  replies come from the broker; clients only read them
+            return 0;
+        default:
+            return s_fail(err, errlen, "envelope: no body or unknown body %d", (int) env->body_case);
+    }
+}
+
+envelope_t *
+wire_decode(const void *data, size_t size, char *err, size_t errlen, bool *version_mismatch)
+{
+    if (version_mismatch)
+        *version_mismatch = false;
+    if (size == 0) {
+        s_fail(err, errlen, "empty frame");
+        return NULL;
+    }
+    if (size > WIRE_MAX_FRAME) {
+        s_fail(err, errlen, "frame too large (%zu bytes, limit %d)", size, WIRE_MAX_FRAME);
+        return NULL;
+    }
+    envelope_t *env = shoal__envelope__unpack(NULL, size, data);
+    if (!env) {
+        s_fail(err, errlen, "frame is not a shoal envelope (protobuf decode failed, %zu bytes)", size);
+        return NULL;
+    }
+    if (!env->has_version || env->version != SHOAL_PROTO_MAJOR) {
+        s_fail(err, errlen, "protocol version %u not supported (this peer speaks %d)",
+               env->has_version ? env->version : 0, SHOAL_PROTO_MAJOR);
+        if (version_mismatch)
+            *version_mismatch = true;
+        shoal__envelope__free_unpacked(env, NULL);
+        return NULL;
+    }
+    if (wire_validate(env, err, errlen)) {
+        shoal__envelope__free_unpacked(env, NULL);
+        return NULL;
+    }
+    return env;
+}
+
+void
+wire_free(envelope_t *env)
+{
+    if (env)
+        shoal__envelope__free_unpacked(env, NULL);
+}
+
+const char *
+wire_body_name(const envelope_t *env)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&shoal__envelope__descriptor, (unsigned) env->body_case);
+    return f ? f->name : "none";
+}
+
+static void
+s_free_packed(void *data, void *hint)
+{
+    free(data);
+}
+
+int
+wire_send(void *socket, const void *routing_id, size_t routing_len, envelope_t *env, int flags)
+{
+    env->has_version = 1;
+    env->version = SHOAL_PROTO_MAJOR;
+    if (routing_id && zmq_send(socket, routing_id, routing_len, ZMQ_SNDMORE | flags) < 0)
+        return -1;
+    size_t n = shoal__envelope__get_packed_size(env);
+    void *buf = malloc(n ? n : 1);
+    if (!buf) {
+        errno = ENOMEM;
+        return -1;
+    }
+    shoal__envelope__pack(env, buf);
+    zmq_msg_t msg;
+    zmq_msg_init_data(&msg, buf, n, s_free_packed, NULL);
+    if (zmq_msg_send(&msg, socket, flags) < 0) {
+        int saved = errno;
+        zmq_msg_close(&msg);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+int
+wire_publish(void *socket, const char *topic, envelope_t *env)
+{
+    if (zmq_send(socket, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -1;
+    return wire_send(socket, NULL, 0, env, ZMQ_DONTWAIT);
+}
+
+int
+wire_send_error(void *socket, const void *routing_id, size_t routing_len, uint64_t corr,
+                Shoal__ErrorCode code, const char *message)
+{
+    Shoal__Error e = SHOAL__ERROR__INIT;
+    e.has_code = 1;
+    e.code = code;
+    e.message = (char *) message;
+    envelope_t env = SHOAL__ENVELOPE__INIT;
+    env.has_corr = corr != 0;
+    env.corr = corr;
+    env.body_case = SHOAL__ENVELOPE__BODY_ERROR;
+    env.error = &e;
+    return wire_send(socket, routing_id, routing_len, &env, ZMQ_DONTWAIT);
+}
+
+void
+wire_socket_defaults(void *socket)
+{
+    int64_t max = WIRE_MAX_FRAME + 4096;
+    zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    int linger = 0;
+    zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
+}
+
+static size_t
+s_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t) (v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t) v;
+    return n;
+}
+
+uint8_t *
+wire_pack_results(uint8_t *const *items, const size_t *lens, size_t n, const char *worker_id,
+                  size_t *out_len)
+{
+    //  Results { repeated Result results = 1; optional string worker_id = 2; }
+    //  Envelope { optional uint32 version = 1; ... Results results = 13; }
+    uint8_t tmp[10];
+    size_t body = 0;
+    for (size_t i = 0; i < n; i++)
+        body += 1 + s_varint(tmp, lens[i]) + lens[i];
+    size_t wid = worker_id ? strlen(worker_id) : 0;
+    if (worker_id)
+        body += 1 + s_varint(tmp, wid) + wid;
+    size_t total = 2 + 1 + s_varint(tmp, body) + body;
+    uint8_t *out = malloc(total);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    out[o++] = (1 << 3) | 0;                    //  version, varint
+    out[o++] = SHOAL_PROTO_MAJOR;
+    out[o++] = (SHOAL__ENVELOPE__BODY_RESULTS << 3) | 2;   //  results, length-delimited
+    o += s_varint(out + o, body);
+    for (size_t i = 0; i < n; i++) {
+        out[o++] = (1 << 3) | 2;
+        o += s_varint(out + o, lens[i]);
+        memcpy(out + o, items[i], lens[i]);
+        o += lens[i];
+    }
+    if (worker_id) {
+        out[o++] = (2 << 3) | 2;
+        o += s_varint(out + o, wid);
+        memcpy(out + o, worker_id, wid);
+        o += wid;
+    }
+    *out_len = o;
+    return out;
+}

@@ -1,0 +1,60 @@
+/*  wire — the one place that turns frames into validated messages and back.
+
+    Every ZeroMQ message carries one protobuf Envelope. wire_decode() checks
+    size, protobuf structure, protocol version and the body's own rules
+    (required fields, counts, sizes, enum values) and either returns a
+    message that is safe to use or NULL with a reason a person can read.
+*/
+#ifndef SHOAL_WIRE_H
+#define SHOAL_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shoal.pb-c.h"
+
+#define SHOAL_PROTO_MAJOR   1
+//  Largest frame any shoal socket accepts (ZMQ_MAXMSGSIZE); see docs/protocol.md.
+#define WIRE_MAX_FRAME      (64 << 20)
+//  Largest number of items in one batch message (tasks, results, specs).
+#define WIRE_MAX_BATCH      100000
+//  Largest number of task references in one ack/cancel/hello.
+#define WIRE_MAX_REFS       (1 << 20)
+
+typedef Shoal__Envelope envelope_t;
+
+//  Decode and validate one frame. Returns a new envelope (free with
+//  wire_free) or NULL with the reason in err. A peer speaking another major
+//  version yields NULL with *version_mismatch set, so the caller can answer
+//  with ERR_VERSION.
+envelope_t *wire_decode(const void *data, size_t size, char *err, size_t errlen,
+                        bool *version_mismatch);
+//  Free a decoded envelope; accepts NULL.
+void wire_free(envelope_t *env);
+//  Validate an envelope's body (wire_decode calls this). Returns 0 or -1 + err.
+int wire_validate(const envelope_t *env, char *err, size_t errlen);
+//  Name of the body kind, for logs ("hello", "results", ...).
+const char *wire_body_name(const envelope_t *env);
+
+//  Send an envelope on a raw libzmq socket, optionally after a routing id
+//  frame. Sets the protocol version. Returns 0, or -1 (errno from libzmq;
+//  EAGAIN when the peer's queue is full and ZMQ_DONTWAIT is in flags).
+int wire_send(void *socket, const void *routing_id, size_t routing_len,
+              envelope_t *env, int flags);
+//  Send an envelope after a topic frame (PUB).
+int wire_publish(void *socket, const char *topic, envelope_t *env);
+//  Send an Error body with a message.
+int wire_send_error(void *socket, const void *routing_id, size_t routing_len,
+                    uint64_t corr, Shoal__ErrorCode code, const char *message);
+
+//  Build a packed Envelope carrying a Results body from Result messages that
+//  are already packed (a worker keeps its unacked results packed). Returns
+//  a malloc'd buffer and its size in *out_len, or NULL on allocation failure.
+uint8_t *wire_pack_results(uint8_t *const *items, const size_t *lens, size_t n,
+                           const char *worker_id, size_t *out_len);
+
+//  Set the socket options every shoal socket gets: max message size, linger.
+void wire_socket_defaults(void *socket);
+
+#endif

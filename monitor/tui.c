@@ -1,0 +1,11 @@
+/*  tui — the full-screen view (issue 6 fills this in). */
+#include <stdio.h>
+
+#include "monitor.h"
+
+int
+tui_run(const monitor_config_t *cfg)
+{
+    fprintf(stderr, "shoal-monitor: the full-screen view is not built yet; use --plain or --json\n");
+    return 2;
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL: its own data directory and port, run as an
+# unprivileged user (so it works when we are root), never touching the
+# system's cluster.
+#
+#   scripts/pg-sandbox.sh start DIR [PORT]   -> prints the connection URI
+#   scripts/pg-sandbox.sh stop DIR [MODE]    -> MODE: fast (default) or immediate
+#   scripts/pg-sandbox.sh restart DIR        -> start again after a stop
+#   scripts/pg-sandbox.sh uri DIR
+set -euo pipefail
+
+cmd=${1:-}; dir=${2:-}
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|restart|uri DIR [PORT|MODE]" >&2; exit 2; }
+
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -x "$pgbin/initdb" ] || { echo "pg-sandbox: PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
+pguser=shoal-pg
+
+# run a command as the unprivileged owner of the cluster
+as_owner() {
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u "$pguser" -- "$@"
+    else
+        "$@"
+    fi
+}
+
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$(( 20000 + RANDOM % 20000 ))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"; return 0
+        fi
+    done
+    echo "pg-sandbox: no free port found" >&2; return 1
+}
+
+start_server() {
+    local port; port=$(cat "$dir/port")
+    as_owner "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB -c fsync=${PG_FSYNC:-on} -c synchronous_commit=on -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=4GB -c checkpoint_timeout=15min" \
+        start >/dev/null || { echo "pg-sandbox: server did not start; log:" >&2; tail -n 20 "$dir/server.log" >&2; exit 1; }
+}
+
+case "$cmd" in
+start)
+    if [ "$(id -u)" = 0 ] && ! id "$pguser" >/dev/null 2>&1; then
+        useradd --system --no-create-home --shell /usr/sbin/nologin "$pguser"
+    fi
+    mkdir -p "$dir"
+    port=${3:-$(free_port)}
+    echo "$port" > "$dir/port"
+    mkdir -p "$dir/sock"
+    [ "$(id -u)" = 0 ] && chown -R "$pguser" "$dir"
+    # the owner must be able to reach the directory
+    chmod o+x "$(dirname "$dir")" 2>/dev/null || true
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        as_owner "$pgbin/initdb" -D "$dir/data" -A trust -U shoal -E UTF8 --locale=C --no-sync >/dev/null
+    fi
+    start_server
+    as_owner "$pgbin/createdb" -h 127.0.0.1 -p "$port" -U shoal shoal 2>/dev/null || true
+    echo "postgresql://shoal@127.0.0.1:$port/shoal"
+    ;;
+restart)
+    start_server
+    ;;
+stop)
+    mode=${3:-fast}
+    if [ -f "$dir/data/postmaster.pid" ]; then
+        as_owner "$pgbin/pg_ctl" -D "$dir/data" -m "$mode" -w -t 60 stop >/dev/null || true
+    fi
+    ;;
+uri)
+    echo "postgresql://shoal@127.0.0.1:$(cat "$dir/port")/shoal"
+    ;;
+*)
+    echo "usage: $0 start|stop|restart|uri DIR" >&2; exit 2 ;;
+esac

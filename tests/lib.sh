@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Helpers for black-box tests: real programs on loopback ports, a real
+# PostgreSQL, synchronisation on observed state (never on sleeps).
+#
+# A test sources this file, then:
+#   t_db                      # a fresh database -> $DB
+#   t_broker                  # start shoal-broker -> $FRONTEND $BACKEND $PROGRESS
+#   t_worker name [flags]     # start shoal-worker, pid in ${PID[name]}
+#   t_wait "what" timeout_s cmd...   # poll until cmd succeeds
+#   t_sql "select ..."        # one value from the database
+# Everything started is killed when the test exits.
+set -euo pipefail
+
+: "${SHOAL_BIN:?SHOAL_BIN must point at the build directory}"
+T_NAME=$(basename "$0" .sh)
+T_DIR=$(mktemp -d "/tmp/shoal-test-$T_NAME.XXXXXX")
+chmod 755 "$T_DIR"
+declare -A PID=()
+T_PRIVATE_PG=""
+T_SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../scripts" && pwd)
+
+t_log() { printf '[%s %s] %s\n' "$(date +%H:%M:%S.%3N)" "$T_NAME" "$*" >&2; }
+t_fail() {
+    t_log "FAIL: $*"
+    for f in "$T_DIR"/*.log; do
+        [ -f "$f" ] || continue
+        echo "---- $(basename "$f") (last 30 lines)" >&2
+        tail -n 30 "$f" >&2
+    done
+    exit 1
+}
+
+t_cleanup() {
+    local rc=$?
+    for name in "${!PID[@]}"; do
+        kill -CONT "${PID[$name]}" 2>/dev/null || true
+        kill -9 "${PID[$name]}" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    if [ -n "$T_PRIVATE_PG" ]; then
+        "$T_SCRIPTS/pg-sandbox.sh" stop "$T_PRIVATE_PG" immediate >/dev/null 2>&1 || true
+    elif [ -n "${DB_NAME:-}" ] && [ -n "${SHOAL_TEST_PG:-}" ]; then
+        psql "$SHOAL_TEST_PG" -qAtc "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >/dev/null 2>&1 || true
+    fi
+    if [ $rc -eq 0 ] && [ -z "${T_KEEP:-}" ]; then
+        rm -rf "$T_DIR"
+    else
+        t_log "logs kept in $T_DIR"
+    fi
+}
+trap t_cleanup EXIT
+
+# Poll a condition: t_wait "description" TIMEOUT_S command args...
+t_wait() {
+    local what=$1 timeout=$2; shift 2
+    local deadline=$(( $(date +%s%N) / 1000000 + timeout * 1000 ))
+    until "$@" >/dev/null 2>&1; do
+        if [ $(( $(date +%s%N) / 1000000 )) -gt $deadline ]; then
+            t_fail "timed out after ${timeout}s waiting for: $what"
+        fi
+        sleep 0.05
+    done
+}
+
+# A fresh database: on the shared sandbox if the runner gave one, else a
+# private PostgreSQL for this test (t_db private forces that).
+t_db() {
+    if [ -n "${SHOAL_TEST_PG:-}" ] && [ "${1:-}" != private ]; then
+        DB_NAME="t_${T_NAME//[^a-z0-9_]/_}_$$"
+        psql "$SHOAL_TEST_PG" -qAtc "CREATE DATABASE $DB_NAME" >/dev/null
+        DB="${SHOAL_TEST_PG%/*}/$DB_NAME"
+    else
+        T_PRIVATE_PG="$T_DIR/pg"
+        DB=$("$T_SCRIPTS/pg-sandbox.sh" start "$T_PRIVATE_PG")
+    fi
+    export DB
+}
+
+t_sql() { psql "$DB" -qAtX -c "$1"; }
+
+# Start the broker on free ports (or the ports of a previous run, to
+# restart it where workers expect it): t_broker [flags...]
+t_broker() {
+    local log="$T_DIR/broker.log"
+    local fe=${FRONTEND:-tcp://127.0.0.1:*} be=${BACKEND:-tcp://127.0.0.1:*} pr=${PROGRESS:-tcp://127.0.0.1:*}
+    : >> "$log"
+    local before; before=$(grep -c broker_started "$log" || true)
+    "$SHOAL_BIN/shoal-broker" --db "$DB" --frontend "$fe" --backend "$be" --progress "$pr" "$@" >>"$log" 2>&1 &
+    PID[broker]=$!
+    t_wait "broker start" 30 t_broker_started "$before"
+    FRONTEND=$(grep 'socket=frontend' "$log" | tail -n 1 | sed 's/.*endpoint=//')
+    BACKEND=$(grep 'socket=backend' "$log" | tail -n 1 | sed 's/.*endpoint=//')
+    PROGRESS=$(grep 'socket=progress' "$log" | tail -n 1 | sed 's/.*endpoint=//')
+    export FRONTEND BACKEND PROGRESS
+    export SHOAL_BROKER=$FRONTEND
+}
+t_broker_started() {
+    [ "$(grep -c broker_started "$T_DIR/broker.log" || true)" -gt "$1" ] || {
+        kill -0 "${PID[broker]}" 2>/dev/null || t_fail "broker exited at start"
+        return 1
+    }
+}
+
+# t_worker NAME [flags...]
+t_worker() {
+    local name=$1; shift
+    "$SHOAL_BIN/shoal-worker" --broker "$BACKEND" --worker-id "$name" "$@" >>"$T_DIR/$name.log" 2>&1 &
+    PID[$name]=$!
+}
+
+# the number of workers the broker knows
+t_workers_connected() {
+    "$SHOAL_BIN/shoal" -o json workers | jq length
+}
+t_wait_workers() {
+    local n=$1
+    t_wait "$n workers connected" 30 t_test_eq "$n" t_workers_connected
+}
+t_test_eq() { local want=$1; shift; [ "$("$@")" = "$want" ]; }
+
+shoal() { "$SHOAL_BIN/shoal" "$@"; }
+
+t_job_state() { shoal -o json status "$1" | jq -r .state; }
+t_job_done() { [ "$(t_job_state "$1")" = done ]; }
+t_wait_done() { t_wait "job $1 done" "${2:-120}" t_job_done "$1"; }
+
+t_assert_eq() {
+    local what=$1 want=$2 got=$3
+    [ "$want" = "$got" ] || t_fail "$what: expected '$want', got '$got'"
+    t_log "ok: $what = $got"
+}
+
+# Rows per task must be exactly one: no task missing, none doubled.
+t_assert_one_result_each() {
+    local job=$1 n=$2
+    t_assert_eq "result rows of job $job" "$n" "$(t_sql "SELECT count(*) FROM results WHERE job_id = $job")"
+    t_assert_eq "distinct tasks with results" "$n" "$(t_sql "SELECT count(DISTINCT seq) FROM results WHERE job_id = $job")"
+    t_assert_eq "tasks without a result" 0 "$(t_sql "SELECT count(*) FROM tasks t WHERE job_id = $job AND NOT EXISTS (SELECT 1 FROM results r WHERE r.job_id = t.job_id AND r.seq = t.seq)")"
+}

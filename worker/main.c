@@ -1,0 +1,77 @@
+/*  shoal-worker — runs tasks from a shoal broker. Start as many as you like,
+    anywhere that can reach the broker. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "log.h"
+#include "worker.h"
+
+int
+main(int argc, char **argv)
+{
+    worker_config_t cfg = {
+        .broker = "tcp://localhost:5556",
+        .slots = 16,
+        .kinds = "noop,http",
+        .grace_ms = 30000,
+        .heartbeat_ms = 1000,
+        .liveness = 5,
+        .body_dir = "shoal-bodies",
+        .hwm = 100000,
+    };
+    const char *log_level = "info";
+    opt_t opts[] = {
+        { "broker", 'b', "SHOAL_BROKER", OPT_STRING, &cfg.broker, "EP",
+          "broker's worker endpoint (default tcp://localhost:5556)" },
+        { "slots", 's', "SHOAL_SLOTS", OPT_INT, &cfg.slots, "N", "tasks run at once (default 16)" },
+        { "kinds", 0, "SHOAL_KINDS", OPT_STRING, &cfg.kinds, "LIST",
+          "task kinds to accept (default noop,http)" },
+        { "allow-exec", 0, "SHOAL_ALLOW_EXEC", OPT_BOOL, &cfg.allow_exec, NULL,
+          "also accept exec tasks, which run commands on this machine" },
+        { "worker-id", 0, "SHOAL_WORKER_ID", OPT_STRING, &cfg.worker_id, "ID",
+          "name of this worker (default host-pid-random)" },
+        { "grace-ms", 0, "SHOAL_GRACE_MS", OPT_INT, &cfg.grace_ms, "MS",
+          "on SIGTERM, time to finish running tasks before aborting them (default 30000)" },
+        { "body-dir", 0, "SHOAL_BODY_DIR", OPT_STRING, &cfg.body_dir, "DIR",
+          "where http bodies stored 'dir' go, named by SHA-256 (default ./shoal-bodies)" },
+        { "test-hooks", 0, "SHOAL_TEST_HOOKS", OPT_BOOL, &cfg.test_hooks, NULL,
+          "honour noop tasks that crash the worker (for fault tests only)" },
+        { "log-level", 0, "SHOAL_LOG_LEVEL", OPT_STRING, &log_level, "LEVEL",
+          "debug, info, warn or error (default info)" },
+        { NULL }
+    };
+    config_t config = {
+        .prog = "shoal-worker",
+        .usage = "[options]",
+        .description =
+            "Connects to a shoal broker and runs the tasks it hands out, up to --slots at once.\n"
+            "SIGTERM stops taking tasks and finishes the running ones; a second SIGTERM aborts.",
+        .epilog =
+            "Examples:\n"
+            "  shoal-worker --broker tcp://broker.example:5556 --slots 64\n"
+            "  SHOAL_BROKER=tcp://10.0.0.5:5556 shoal-worker --kinds noop,http,exec --allow-exec",
+        .opts = opts,
+    };
+    int rc = config_parse(&config, argc, argv);
+    if (rc != 0) {
+        config_free(&config);
+        return rc > 0 ? 0 : 2;
+    }
+    int level = log_level_parse(log_level);
+    if (level < 0 || config.positional_count) {
+        fprintf(stderr, "shoal-worker: %s (see --help)\n",
+                level < 0 ? "--log-level must be debug, info, warn or error" : "unexpected argument");
+        config_free(&config);
+        return 2;
+    }
+    if (cfg.slots < 1 || cfg.slots > 100000) {
+        fprintf(stderr, "shoal-worker: --slots must be 1..100000\n");
+        config_free(&config);
+        return 2;
+    }
+    log_init("shoal-worker", (log_level_t) level);
+    rc = worker_run(&cfg);
+    config_free(&config);
+    return rc;
+}
