@@ -95,6 +95,7 @@ void
 backend_drop_peer(server_t *self, peer_t *peer, bool counted, const char *why)
 {
     dispatch_peer_unready(self, peer);
+    held_drop_peer(self, peer);
     while (peer->tasks) {
         task_t *task = peer->tasks;
         s_detach(peer, task);
@@ -170,15 +171,21 @@ s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, 
         task = next;
     }
     //  tasks running there that this broker run did not lease (an earlier
-    //  epoch, or leases already given to someone else) still occupy slots
-    u64map_destroy(&peer->foreign);
-    peer->foreign = u64map_new();
+    //  run's leases) occupy slots, and are adopted as leased to this worker
+    //  as soon as they are in memory, so nobody else runs them meanwhile
+    held_drop_peer(self, peer);
+    if (!peer->foreign)
+        peer->foreign = u64map_new();
+    size_t adopted = 0;
     for (size_t i = 0; i < hello->n_held; i++) {
-        task_t *t = u64map_get(self->tasks, hello->held[i]->task_id);
-        bool mine = t && t->state == TASK_LEASED && t->worker == peer
-                 && t->lease == hello->held[i]->lease;
-        if (!mine && hello->held[i]->lease)
-            u64map_put(peer->foreign, hello->held[i]->lease, peer);
+        uint64_t task_id = hello->held[i]->task_id, lease = hello->held[i]->lease;
+        task_t *t = u64map_get(self->tasks, task_id);
+        bool mine = t && t->state == TASK_LEASED && t->worker == peer && t->lease == lease;
+        if (mine || !lease || (lease >> 40) >= self->epoch)
+            continue;
+        held_add(self, peer, task_id, lease);
+        if (t && held_adopt(self, t))
+            adopted++;
     }
 
     Shoal__Welcome welcome = SHOAL__WELCOME__INIT;
@@ -193,9 +200,9 @@ s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, 
 
     char q[300];
     log_info(fresh ? "worker_joined" : "worker_rejoined",
-             "worker=%s host=%s pid=%u slots=%u held=%zu done=%zu requeued=%zu",
+             "worker=%s host=%s pid=%u slots=%u held=%zu done=%zu requeued=%zu adopted=%zu",
              log_quote(peer->worker_id, q, sizeof q), peer->host, peer->pid, peer->slots,
-             hello->n_held, hello->n_done, requeued);
+             hello->n_held, hello->n_done, requeued, adopted);
     if (fresh)
         progress_event(self, SHOAL__EVENT_TYPE__EVENT_WORKER_JOINED, 0, peer->worker_id, peer->slots,
                        "worker %s joined from %s with %u slots", peer->worker_id, peer->host,

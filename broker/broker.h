@@ -46,6 +46,7 @@ typedef struct {
     int64_t window;             //  queued tasks per job held in memory
     int64_t snapshot_ms;        //  progress snapshot cadence
     int64_t hwm;                //  socket high-water marks (messages)
+    int64_t recovery_ms;        //  after start, wait this long for workers to resend before dispatching
 } broker_config_t;
 
 typedef enum {
@@ -146,7 +147,7 @@ struct _peer_t {
     zlist_t  *labels;       //  "key=value" strings (owned)
     task_t   *tasks;        //  leased tasks, doubly linked
     uint32_t  leased;       //  count of `tasks`
-    u64map_t *foreign;      //  leases from an earlier epoch still running there
+    u64map_t *foreign;      //  lease -> held task (held.c) running there, not leased by us
     int64_t   last_recv_ms;
     int64_t   last_send_ms;
     int64_t   joined_us;
@@ -189,6 +190,7 @@ struct _server_t {
     zlist_t  *job_list;     //  job_t * in id order, for scheduling
     u64map_t *tasks;        //  task id -> task_t, every task in memory
     u64map_t *recovered;    //  task ids stored from an earlier epoch's lease: never page them in
+    u64map_t *held;         //  task id -> held task (held.c): running at a worker, not leased by us
     heap_t   *timers;       //  retry due times and lane unblocks
     //  workers
     zhashx_t *peers;        //  key -> peer_t
@@ -212,6 +214,7 @@ struct _server_t {
     //  lifecycle
     bool      stopping;     //  SIGTERM: refuse new work, flush, exit
     bool      loaded;       //  state rebuilt from the database
+    int64_t   dispatch_after_ms;    //  end of the start-up recovery window
     uint64_t  corr;
 };
 
@@ -252,6 +255,9 @@ void frontend_send_error(server_t *self, const uint8_t *rid, size_t rid_len, uin
 //  ---- dispatch.c
 //  Give tasks to every worker with free slots.
 void dispatch_run(server_t *self);
+//  Lease a task (out of any queue) to a worker under `lease`.
+void dispatch_lease(server_t *self, peer_t *peer, task_t *task, uint64_t lease, int64_t now_ms,
+                    int64_t now_us);
 //  Link/unlink a peer in the ready ring.
 void dispatch_peer_ready(server_t *self, peer_t *peer);
 void dispatch_peer_unready(server_t *self, peer_t *peer);
@@ -298,6 +304,18 @@ void outcome_apply(server_t *self, peer_t *sender, const char *worker_id,
                    Shoal__TaskRef ***now_acks, size_t *n_now_acks);
 //  A leased task's worker vanished or its lease ran out.
 void outcome_lost(server_t *self, task_t *task, const char *outcome, const char *why, bool counted);
+
+//  ---- held.c
+//  A worker runs a task under a lease of an earlier broker run.
+void held_add(server_t *self, peer_t *peer, uint64_t task_id, uint64_t lease);
+//  Its result arrived (or it was cancelled): the slot is free.
+void held_release(server_t *self, peer_t *peer, uint64_t lease);
+//  The worker is gone or said Hello again.
+void held_drop_peer(server_t *self, peer_t *peer);
+//  Slots of a worker taken by such tasks.
+uint32_t held_count(const peer_t *peer);
+//  If a worker holds this task (queued or waiting), lease it to that worker.
+bool held_adopt(server_t *self, task_t *task);
 
 //  ---- batch.c
 batch_t *batch_new(void);

@@ -22,7 +22,7 @@
 void
 dispatch_peer_ready(server_t *self, peer_t *peer)
 {
-    uint32_t foreign = peer->foreign ? (uint32_t) u64map_size(peer->foreign) : 0;
+    uint32_t foreign = held_count(peer);
     if (peer->in_ready || peer->draining || peer->leased + foreign >= peer->slots)
         return;
     if (self->ready) {
@@ -88,12 +88,12 @@ s_pick(server_t *self, peer_t *peer)
     return task;
 }
 
-static void
-s_lease(server_t *self, peer_t *peer, task_t *task, int64_t now_ms, int64_t now_us)
+void
+dispatch_lease(server_t *self, peer_t *peer, task_t *task, uint64_t lease, int64_t now_ms, int64_t now_us)
 {
     task->state = TASK_LEASED;
     task->gen++;
-    task->lease = broker_next_lease(self);
+    task->lease = lease;
     task->worker = peer;
     task->due_ms = now_ms + task->timeout_ms + self->cfg.lease_grace_ms;
     task->leased_us = now_us;
@@ -110,7 +110,7 @@ s_lease(server_t *self, peer_t *peer, task_t *task, int64_t now_ms, int64_t now_
 static size_t
 s_fill(server_t *self, peer_t *peer, int64_t now_ms, int64_t now_us)
 {
-    uint32_t foreign = peer->foreign ? (uint32_t) u64map_size(peer->foreign) : 0;
+    uint32_t foreign = held_count(peer);
     size_t credit = peer->slots > peer->leased + foreign ? peer->slots - peer->leased - foreign : 0;
     if (credit > MAX_PER_SEND)
         credit = MAX_PER_SEND;
@@ -134,7 +134,7 @@ s_fill(server_t *self, peer_t *peer, int64_t now_ms, int64_t now_us)
         first = NULL;
         if (!task)
             break;
-        s_lease(self, peer, task, now_ms, now_us);
+        dispatch_lease(self, peer, task, broker_next_lease(self), now_ms, now_us);
         Shoal__Task *t = &tasks[n];
         shoal__task__init(t);
         t->has_task_id = t->has_lease = t->has_attempt = t->has_spec = t->has_timeout_ms = 1;
@@ -185,6 +185,10 @@ dispatch_run(server_t *self)
 {
     if (!self->ready)
         return;
+    //  just after a (re)start, workers are still telling us what they
+    //  finished for the previous broker run: do not hand those tasks out twice
+    if (clock_mono_ms() < self->dispatch_after_ms)
+        return;
     bool work = false;
     for (job_t *job = zlist_first(self->job_list); job && !work; job = zlist_next(self->job_list))
         work = job->state == SHOAL__JOB_STATE__JOB_ACTIVE && job->n_queued > 0;
@@ -201,7 +205,7 @@ dispatch_run(server_t *self)
     for (size_t i = 0; i < peers && peer; i++) {
         peer_t *next = peer->rnext;
         size_t sent = s_fill(self, peer, now_ms, now_us);
-        uint32_t foreign = peer->foreign ? (uint32_t) u64map_size(peer->foreign) : 0;
+        uint32_t foreign = held_count(peer);
         if (peer->leased + foreign >= peer->slots)
             dispatch_peer_unready(self, peer);
         (void) sent;

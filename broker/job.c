@@ -393,6 +393,8 @@ job_task_load(server_t *self, job_t *job, const store_page_row_t *row)
         job_task_wait(self, task, clock_mono_ms() + (row->retry_at_us - now_us) / 1000);
     else
         job_task_enqueue(self, task, false);
+    //  a worker may still be running it under the previous broker run's lease
+    held_adopt(self, task);
     return task;
 }
 

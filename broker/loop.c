@@ -217,6 +217,8 @@ s_next_deadline(server_t *self, int64_t now)
     int64_t timer = job_next_timer(self);
     if (timer < next)
         next = timer;
+    if (self->dispatch_after_ms > now && self->dispatch_after_ms < next)
+        next = self->dispatch_after_ms;
     if (self->filling->results + self->filling->req->attempt_rows.rows > 0 && !self->flushing
     &&  self->write_retry_ms > now && self->write_retry_ms < next)
         next = self->write_retry_ms;
@@ -234,6 +236,7 @@ s_server_new(const broker_config_t *cfg)
     self->job_list = zlist_new();
     self->tasks = u64map_new();
     self->recovered = u64map_new();
+    self->held = u64map_new();
     self->timers = heap_new();
     self->peers = zhashx_new();
     self->filling = batch_new();
@@ -242,7 +245,7 @@ s_server_new(const broker_config_t *cfg)
     char host[48] = "";
     gethostname(host, sizeof host - 1);
     snprintf(self->broker_id, sizeof self->broker_id, "%s:%d", host, (int) getpid());
-    if (!self->jobs || !self->job_list || !self->tasks || !self->recovered || !self->timers || !self->peers
+    if (!self->jobs || !self->job_list || !self->tasks || !self->recovered || !self->held || !self->timers || !self->peers
     ||  !self->filling) {
         return NULL;
     }
@@ -278,6 +281,7 @@ s_server_destroy(server_t **self_p)
     zhashx_destroy(&self->peers);
     u64map_destroy(&self->tasks);
     u64map_destroy(&self->recovered);
+    u64map_destroy(&self->held);
     heap_destroy(&self->timers);
     batch_destroy(&self->filling);
     batch_destroy(&self->flushing);
@@ -320,8 +324,9 @@ broker_run(const broker_config_t *cfg)
     self->frontend_raw = zsock_resolve(self->frontend);
     self->backend_raw = zsock_resolve(self->backend);
     self->publisher_raw = zsock_resolve(self->publisher);
-    log_info("broker_started", "id=%s epoch=%llu version=%s", self->broker_id,
-             (unsigned long long) self->epoch, SHOAL_VERSION);
+    self->dispatch_after_ms = clock_mono_ms() + cfg->recovery_ms;
+    log_info("broker_started", "id=%s epoch=%llu version=%s recovery_ms=%lld", self->broker_id,
+             (unsigned long long) self->epoch, SHOAL_VERSION, (long long) cfg->recovery_ms);
 
     int64_t cron_period = cfg->heartbeat_ms / 2 < 250 ? cfg->heartbeat_ms / 2 : 250;
     if (cron_period < 10)

@@ -21,6 +21,7 @@ main(int argc, char **argv)
         .window = 8192,
         .snapshot_ms = 500,
         .hwm = 100000,
+        .recovery_ms = -1,
     };
     const char *log_level = "info";
     opt_t opts[] = {
@@ -44,6 +45,9 @@ main(int argc, char **argv)
           "progress snapshot cadence (default 500)" },
         { "hwm", 0, "SHOAL_HWM", OPT_INT, &cfg.hwm, "N",
           "socket high-water mark in messages (default 100000)" },
+        { "recovery-ms", 0, "SHOAL_RECOVERY_MS", OPT_INT, &cfg.recovery_ms, "MS",
+          "after start, let workers resend finished work this long before dispatching"
+          " (default 3 heartbeats, at least 500)" },
         { "log-level", 0, "SHOAL_LOG_LEVEL", OPT_STRING, &log_level, "LEVEL",
           "debug, info, warn or error (default info)" },
         { NULL }
@@ -87,6 +91,8 @@ main(int argc, char **argv)
         config_free(&config);
         return 2;
     }
+    if (cfg.recovery_ms < 0)
+        cfg.recovery_ms = cfg.heartbeat_ms * 3 > 500 ? cfg.heartbeat_ms * 3 : 500;
     rc = broker_run(&cfg);
     config_free(&config);
     return rc;

@@ -266,8 +266,8 @@ outcome_apply(server_t *self, peer_t *sender, const char *worker_id, const uint8
     uint32_t seq = (uint32_t) task_id;
     task_t *task = u64map_get(self->tasks, task_id);
     job_t *job = job_lookup(self, job_id);
-    if (sender && sender->foreign)
-        u64map_remove(sender->foreign, r->lease);
+    if (sender)
+        held_release(self, sender, r->lease);
     bool current = task && task->state == TASK_LEASED && task->lease == r->lease;
     bool recovered = !current && (r->lease >> 40) < self->epoch;
     if (!current && !recovered) {

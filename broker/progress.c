@@ -207,7 +207,7 @@ progress_fill_worker(server_t *self, peer_t *peer, Shoal__WorkerInfo *info, int6
     info->has_pid = info->has_slots = info->has_busy = info->has_done = info->has_failed = 1;
     info->pid = peer->pid;
     info->slots = peer->slots;
-    info->busy = peer->leased + (peer->foreign ? (uint32_t) u64map_size(peer->foreign) : 0);
+    info->busy = peer->leased + held_count(peer);
     info->done = peer->done;
     info->failed = peer->failed;
     info->has_rate = info->has_last_seen_ms = info->has_joined_us = info->has_draining = 1;

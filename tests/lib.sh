@@ -137,3 +137,12 @@ t_assert_one_result_each() {
     t_assert_eq "distinct tasks with results" "$n" "$(t_sql "SELECT count(DISTINCT seq) FROM results WHERE job_id = $job")"
     t_assert_eq "tasks without a result" 0 "$(t_sql "SELECT count(*) FROM tasks t WHERE job_id = $job AND NOT EXISTS (SELECT 1 FROM results r WHERE r.job_id = t.job_id AND r.seq = t.seq)")"
 }
+
+# workers' busy count as the broker sees it: t_busy NAME
+t_busy() { shoal -o json workers | jq -r --arg id "$1" '.[] | select(.id == $id) | .busy'; }
+t_busy_at_least() { local b; b=$(t_busy "$1"); [ -n "$b" ] && [ "$b" -ge "$2" ]; }
+t_results() { t_sql "SELECT count(*) FROM results WHERE job_id = $1"; }
+t_results_at_least() { [ "$(t_results "$1")" -ge "$2" ]; }
+t_exited() { ! kill -0 "$1" 2>/dev/null; }
+# skip (ctest SKIP_RETURN_CODE 77) with a reason
+t_skip() { t_log "SKIP: $*"; exit 77; }

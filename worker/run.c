@@ -88,6 +88,8 @@ run_start(worker_t *self, const Shoal__Task *task, const Shoal__JobDefaults *def
         free(run);
         return;
     }
+    log_debug("task_started", "task=%u/%u attempt=%u lease=%llx", (uint32_t) (run->task_id >> 32),
+              (uint32_t) run->task_id, run->attempt, (unsigned long long) run->lease);
     if (self->draining) {
         s_reject(self, run, SHOAL__OUTCOME__OUTCOME_CANCELLED, "worker is shutting down");
         return;
