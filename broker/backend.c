@@ -118,6 +118,18 @@ static void
 s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, peer_t *peer,
            Shoal__Hello *hello)
 {
+    uint64_t instance = hello->has_instance ? hello->instance : 0;
+    if (peer && peer->instance != instance) {
+        //  the same worker id from a new process: the old one died holding
+        //  its tasks, and each of them counts an attempt (a task that kills
+        //  its worker must run out of attempts, not loop forever)
+        self->lost_workers++;
+        log_warn("worker_lost", "worker=%s reason=restarted requeued=%u", peer->worker_id, peer->leased);
+        progress_event(self, SHOAL__EVENT_TYPE__EVENT_WORKER_LOST, 0, peer->worker_id, peer->leased,
+                       "worker %s restarted; %u tasks requeued", peer->worker_id, peer->leased);
+        backend_drop_peer(self, peer, true, "worker restarted (the previous process died)");
+        peer = NULL;
+    }
     bool fresh = peer == NULL;
     if (!peer) {
         peer = calloc(1, sizeof *peer);
@@ -137,6 +149,7 @@ s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, 
     peer->host = strdup(hello->host ? hello->host : "");
     peer->version = strdup(hello->version ? hello->version : "");
     peer->pid = hello->has_pid ? hello->pid : 0;
+    peer->instance = instance;
     peer->slots = hello->slots;
     peer->kinds = 0;
     for (size_t i = 0; i < hello->n_kinds; i++)

@@ -142,6 +142,7 @@ struct _peer_t {
     char     *host;
     char     *version;
     uint32_t  pid;
+    uint64_t  instance;     //  the worker process (Hello.instance)
     uint32_t  slots;
     uint32_t  kinds;        //  bit per Shoal__TaskKind
     zlist_t  *labels;       //  "key=value" strings (owned)

@@ -26,6 +26,17 @@ typedef struct {
     bool        was_down;   //  last attempt failed (log transitions only)
 } thread_t;
 
+//  Server notices ("terminating connection ...") go to our log, not stderr.
+static void
+s_notice(void *arg, const char *message)
+{
+    char q[600];
+    char line[512];
+    snprintf(line, sizeof line, "%s", message);
+    line[strcspn(line, "\n")] = 0;
+    log_debug("db_notice", "store=%s message=%s", (const char *) arg, log_quote(line, q, sizeof q));
+}
+
 static void
 s_thread_connect(thread_t *t)
 {
@@ -51,6 +62,7 @@ s_thread_connect(thread_t *t)
         t->was_down = true;
         return;
     }
+    PQsetNoticeProcessor(t->conn, s_notice, (void *) t->name);
     if (store_ops_prepare(t->conn, t->name) != 0) {
         PQfinish(t->conn);
         t->conn = NULL;

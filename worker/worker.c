@@ -44,8 +44,23 @@ s_send(worker_t *self, Shoal__Envelope *env)
     return wire_send(self->dealer_raw, NULL, 0, env, ZMQ_DONTWAIT);
 }
 
+//  Queue every unacked result to be sent again.
 static void
-s_send_hello(worker_t *self)
+s_resend_all(worker_t *self)
+{
+    zlist_purge(self->to_send);
+    size_t cursor = 0;
+    outbox_t *o;
+    while ((o = u64map_next(self->outbox, &cursor, NULL))) {
+        o->sent_ms = 0;
+        zlist_append(self->to_send, o);
+    }
+}
+
+//  Say Hello with the tasks we run and the results we hold. `resend`: a
+//  new connection, so every unacked result goes out again on it.
+static void
+s_send_hello(worker_t *self, bool resend)
 {
     size_t n_held = u64map_size(self->runs);
     size_t n_done = u64map_size(self->outbox);
@@ -85,7 +100,8 @@ s_send_hello(worker_t *self)
     Shoal__Hello hello = SHOAL__HELLO__INIT;
     hello.worker_id = self->worker_id;
     hello.host = self->host;
-    hello.has_pid = hello.has_slots = 1;
+    hello.has_pid = hello.has_slots = hello.has_instance = 1;
+    hello.instance = self->instance;
     hello.pid = (uint32_t) getpid();
     hello.version = SHOAL_VERSION;
     hello.slots = (uint32_t) self->cfg.slots;
@@ -103,13 +119,8 @@ s_send_hello(worker_t *self)
     free(refs);
     free(held);
     free(done);
-    //  every result not yet acked goes out again on this connection
-    zlist_purge(self->to_send);
-    cursor = 0;
-    while ((o = u64map_next(self->outbox, &cursor, NULL))) {
-        o->sent_ms = 0;
-        zlist_append(self->to_send, o);
-    }
+    if (resend)
+        s_resend_all(self);
     if (self->draining) {
         Shoal__Heartbeat hb = SHOAL__HEARTBEAT__INIT;
         hb.has_draining = 1;
@@ -143,7 +154,7 @@ s_connect(worker_t *self)
     }
     self->welcomed = false;
     self->last_recv_ms = clock_mono_ms();
-    s_send_hello(self);
+    s_send_hello(self, true);
     return 0;
 }
 
@@ -224,6 +235,7 @@ s_flush(worker_t *self)
         self->last_send_ms = now;
         for (size_t i = 0; i < n; i++)
             batch[i]->sent_ms = now;
+        log_debug("results_sent", "count=%zu unacked=%zu", n, u64map_size(self->outbox));
     }
 }
 
@@ -258,10 +270,13 @@ s_on_message(worker_t *self, const void *data, size_t size)
     switch (env->body_case) {
         case SHOAL__ENVELOPE__BODY_WELCOME: {
             Shoal__Welcome *w = env->welcome;
-            if (self->epoch && self->epoch != w->epoch)
+            if (self->epoch && self->epoch != w->epoch) {
                 log_info("broker_restarted", "epoch=%llu previous=%llu unacked=%zu",
                          (unsigned long long) w->epoch, (unsigned long long) self->epoch,
                          u64map_size(self->outbox));
+                //  results the previous broker run never acked may be lost with it
+                s_resend_all(self);
+            }
             else
                 log_info("welcomed", "broker=%s epoch=%llu heartbeat_ms=%u", self->cfg.broker,
                          (unsigned long long) w->epoch, w->heartbeat_ms);
@@ -300,8 +315,10 @@ s_on_message(worker_t *self, const void *data, size_t size)
             Shoal__Error *e = env->error;
             if (e->code == SHOAL__ERROR_CODE__ERR_UNKNOWN_PEER) {
                 //  the broker restarted or gave up on us: introduce ourselves
+                //  (same connection: what we sent it has seen; a new broker
+                //  run is told again after its Welcome shows a new epoch)
                 if (clock_mono_ms() - self->last_hello_ms >= self->heartbeat_ms / 2)
-                    s_send_hello(self);
+                    s_send_hello(self, false);
             }
             else {
                 char q[600];
@@ -413,6 +430,7 @@ worker_run(const worker_config_t *cfg)
     self->heartbeat_ms = cfg->heartbeat_ms;
     self->liveness = cfg->liveness;
     gethostname(self->host, sizeof self->host - 1);
+    self->instance = ((uint64_t) getpid() << 32) ^ (uint64_t) clock_wall_us() ^ (uint64_t) random();
     if (cfg->worker_id)
         snprintf(self->worker_id, sizeof self->worker_id, "%s", cfg->worker_id);
     else
@@ -448,8 +466,17 @@ worker_run(const worker_config_t *cfg)
     int exit_code = 0;
     int64_t next_resend_check = clock_mono_ms() + 1000;
     int seen_signals = 0;
+    int64_t last_turn_ms = clock_mono_ms();
     while (true) {
         int64_t now = clock_mono_ms();
+        //  the loop never sleeps longer than a heartbeat: a longer gap means
+        //  this process was frozen (SIGSTOP, a suspended VM), and the
+        //  broker's silence meanwhile is ours, not its
+        if (now - last_turn_ms > self->heartbeat_ms * 2) {
+            log_info("resumed", "frozen_ms=%lld", (long long) (now - last_turn_ms));
+            self->last_recv_ms = now;
+        }
+        last_turn_ms = now;
         int64_t deadline = self->last_send_ms + self->heartbeat_ms;
         int64_t live_deadline = self->last_recv_ms + self->heartbeat_ms * self->liveness
                               + self->reconnect_backoff_ms;
@@ -493,6 +520,11 @@ worker_run(const worker_config_t *cfg)
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
             s_drain_socket(self);
         now = clock_mono_ms();
+        if (now - last_turn_ms > self->heartbeat_ms * 2) {
+            log_info("resumed", "frozen_ms=%lld", (long long) (now - last_turn_ms));
+            self->last_recv_ms = now;
+        }
+        last_turn_ms = now;
         run_timers(self, now);
         if (now >= next_resend_check) {
             s_resend_overdue(self, now);

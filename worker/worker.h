@@ -61,6 +61,7 @@ typedef struct {
 struct _worker_t {
     worker_config_t cfg;
     char      worker_id[128];
+    uint64_t  instance;         //  random per process (Hello.instance)
     char      host[128];
     uint32_t  kinds;            //  bit per Shoal__TaskKind
     zsock_t  *dealer;
