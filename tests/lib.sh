@@ -17,6 +17,11 @@ T_DIR=$(mktemp -d "/tmp/shoal-test-$T_NAME.XXXXXX")
 chmod 755 "$T_DIR"
 declare -A PID=()
 T_PRIVATE_PG=""
+# under the sanitizer build, every report lands in a file the test checks
+if [ "${SHOAL_SANITIZED:-0}" = 1 ]; then
+    export ASAN_OPTIONS="detect_leaks=1:log_path=$T_DIR/sanitizer"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$T_DIR/sanitizer"
+fi
 T_SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../scripts" && pwd)
 
 t_log() { printf '[%s %s] %s\n' "$(date +%H:%M:%S.%3N)" "$T_NAME" "$*" >&2; }
@@ -37,6 +42,11 @@ t_cleanup() {
         kill -9 "${PID[$name]}" 2>/dev/null || true
     done
     wait 2>/dev/null || true
+    if compgen -G "$T_DIR/sanitizer.*" >/dev/null; then
+        t_log "FAIL: sanitizer reports:"
+        cat "$T_DIR"/sanitizer.* >&2
+        rc=1
+    fi
     if [ -n "$T_PRIVATE_PG" ]; then
         "$T_SCRIPTS/pg-sandbox.sh" stop "$T_PRIVATE_PG" immediate >/dev/null 2>&1 || true
     elif [ -n "${DB_NAME:-}" ] && [ -n "${SHOAL_TEST_PG:-}" ]; then
@@ -47,6 +57,7 @@ t_cleanup() {
     else
         t_log "logs kept in $T_DIR"
     fi
+    exit $rc
 }
 trap t_cleanup EXIT
 
