@@ -418,8 +418,12 @@ job_page_all(server_t *self)
         req->page_n_tasks = (int64_t) job->n_tasks;
         //  at or below the frontier some tasks are finished or were tried:
         //  that page goes through the writer, after every result it holds
+        //  bounded ranges keep every page query cheap whatever the
+        //  planner knows about a freshly filled table
         req->page_full = job->cursor < job->frontier;
         req->page_upto = job->frontier;
+        if (req->page_full && req->page_upto > job->cursor + 8 * (int64_t) req->count)
+            req->page_upto = job->cursor + 8 * (int64_t) req->count;
         if (store_submit(req->page_full ? self->writer : self->pager, req) != 0) {
             store_req_destroy(&req);
             return;

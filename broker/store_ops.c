@@ -529,10 +529,11 @@ s_op_page(PGconn *conn, store_req_t *req)
             "  AND NOT EXISTS (SELECT 1 FROM results r WHERE r.job_id = t.job_id AND r.seq = t.seq)"
             " ORDER BY t.seq LIMIT $3", 4, params, 1);
     else
-        //  above it no task has ever been handed out: a plain range scan
+        //  above it no task has ever been handed out and seqs are dense:
+        //  the next `limit` tasks are exactly the range (after, after + limit]
         res = s_query(conn, req, "paging tasks",
             "SELECT seq, spec, 0::int8, 0::int8, 0::int8 FROM tasks"
-            " WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", 3, params, 1);
+            " WHERE job_id = $1 AND seq > $2 AND seq <= $2::int8 + $3::int8 ORDER BY seq", 3, params, 1);
     if (!res)
         return;
     int n = (int) s_rows(res);
@@ -851,12 +852,30 @@ s_fill_result(PGresult *res, int i, Shoal__ResultRow *row, Shoal__Result *r,
 static void
 s_op_query_results(PGconn *conn, store_req_t *req)
 {
-    char id[16], after[24], limit[16];
+    char id[16], after[24], limit[16], span_end[24];
     snprintf(id, sizeof id, "%u", req->job_id);
+    uint32_t count = req->count ? req->count : 1000;
+    //  how far this page may look: a bounded seq range keeps the query cheap
+    //  whatever the planner knows about the table
+    const char *p1[] = { id };
+    PGresult *res = s_query(conn, req, "reading the job", "SELECT n_tasks FROM jobs WHERE id = $1", 1, p1, 0);
+    if (!res)
+        return;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        req->status = STORE_ERR_NOT_FOUND;
+        snprintf(req->error, sizeof req->error, "no job %u", req->job_id);
+        return;
+    }
+    int64_t n_tasks = s_i64(res, 0, 0);
+    PQclear(res);
+    int64_t span = (int64_t) count * 8 > 20000 ? (int64_t) count * 8 : 20000;
+    int64_t end = req->after_seq + span;
     snprintf(after, sizeof after, "%lld", (long long) req->after_seq);
-    snprintf(limit, sizeof limit, "%u", req->count ? req->count : 1000);
-    const char *params[] = { id, after, limit, req->with_body ? "t" : "f", req->failed_only ? "t" : "f" };
-    PGresult *res = s_query(conn, req, "reading results",
+    snprintf(limit, sizeof limit, "%u", count);
+    snprintf(span_end, sizeof span_end, "%lld", (long long) end);
+    const char *params[] = { id, after, limit, req->with_body ? "t" : "f", req->failed_only ? "t" : "f", span_end };
+    res = s_query(conn, req, "reading results",
         "SELECT r.seq, r.outcome, r.attempt, r.worker, t.target, r.error,"
         "  (extract(epoch FROM r.started_at) * 1000000)::int8,"
         "  (extract(epoch FROM r.finished_at) * 1000000)::int8,"
@@ -865,8 +884,8 @@ s_op_query_results(PGconn *conn, store_req_t *req)
         "  r.dns_ms, r.connect_ms, r.tls_ms, r.ttfb_ms, r.total_ms,"
         "  r.exit_code, r.signal, r.stdout, r.stderr, t.spec, t.kind"
         " FROM results r LEFT JOIN tasks t ON t.job_id = r.job_id AND t.seq = r.seq"
-        " WHERE r.job_id = $1 AND r.seq > $2 AND (NOT $5::bool OR r.outcome <> 'ok')"
-        " ORDER BY r.seq LIMIT $3", 5, params, 0);
+        " WHERE r.job_id = $1 AND r.seq > $2 AND r.seq <= $6 AND (NOT $5::bool OR r.outcome <> 'ok')"
+        " ORDER BY r.seq LIMIT $3", 6, params, 0);
     if (!res)
         return;
     int n = (int) s_rows(res);
@@ -905,8 +924,12 @@ s_op_query_results(PGconn *conn, store_req_t *req)
     page.job_id = req->job_id;
     page.rows = row_ptrs;
     page.n_rows = (size_t) n;
-    page.has_last = 1;
-    page.last = (uint32_t) n < (req->count ? req->count : 1000);
+    page.has_last = page.has_next_after_seq = 1;
+    if ((uint32_t) n >= count)
+        page.next_after_seq = rows[n - 1].seq;
+    else
+        page.next_after_seq = end;
+    page.last = (uint32_t) n < count && end >= n_tasks - 1;
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
     env.has_version = 1;
     env.version = SHOAL_PROTO_MAJOR;

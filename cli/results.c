@@ -175,7 +175,12 @@ cmd_results(cli_globals_t *g, int argc, char **argv)
             after = p->rows[i]->seq;
             rows++;
         }
-        bool last = p->last || p->n_rows == 0;
+        bool last = p->last;
+        if (p->has_next_after_seq && p->next_after_seq > after)
+            after = p->next_after_seq;
+        else
+        if (p->n_rows == 0)
+            last = true;        //  an older broker: no rows means the end
         wire_free(reply);
         if (last)
             break;
