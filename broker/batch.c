@@ -103,8 +103,8 @@ batch_add_ack(batch_t *batch, const uint8_t *rid, size_t rid_len, uint64_t task_
     ref->lease = lease;
 }
 
-void
-batch_add_delta(batch_t *batch, uint32_t job_id, uint64_t retries, uint64_t stale)
+static store_delta_t *
+s_delta(batch_t *batch, uint32_t job_id)
 {
     char key[16];
     snprintf(key, sizeof key, "%u", job_id);
@@ -112,12 +112,37 @@ batch_add_delta(batch_t *batch, uint32_t job_id, uint64_t retries, uint64_t stal
     if (!d) {
         d = calloc(1, sizeof *d);
         if (!d)
-            return;
+            return NULL;
         d->job_id = job_id;
         zhashx_insert(batch->deltas, key, d);
     }
-    d->retries += retries;
-    d->stale += stale;
+    return d;
+}
+
+void
+batch_add_delta(batch_t *batch, uint32_t job_id, uint64_t retries, uint64_t stale)
+{
+    store_delta_t *d = s_delta(batch, job_id);
+    if (d) {
+        d->retries += retries;
+        d->stale += stale;
+    }
+}
+
+void
+batch_count_result(batch_t *batch, uint32_t job_id, const char *outcome)
+{
+    store_delta_t *d = s_delta(batch, job_id);
+    if (!d)
+        return;
+    if (outcome[0] == 'o')
+        d->ok++;
+    else
+    if (outcome[0] == 'f')
+        d->failed++;
+    else
+        d->cancelled++;
+    batch->results++;
 }
 
 static bool

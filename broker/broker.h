@@ -100,6 +100,7 @@ struct _job_t {
     Shoal__JobState state;
     uint32_t  priority;     //  share weight
     bool      sealed;
+    bool      sealing;      //  a chunk that seals the job is being stored
     Shoal__JobDefaults *defaults;   //  decoded (owned); never NULL
     uint32_t  max_per_host; //  from defaults.hosts
     double    rate_per_host;
@@ -280,6 +281,9 @@ void job_task_wait(server_t *self, task_t *task, int64_t due_ms);
 void job_task_forget(server_t *self, task_t *task);
 //  Ask the writer for more tasks where a job's window runs low.
 void job_page_all(server_t *self);
+//  A committed chunk that starts right after the cursor goes straight into
+//  memory (no page query) when the job has room and no page is out.
+void job_load_chunk(server_t *self, job_t *job, store_req_t *ingest);
 void job_on_page(server_t *self, store_req_t *req);
 //  Requeue due retries and unblock lanes.
 void job_timers(server_t *self, int64_t now_ms);
@@ -325,6 +329,9 @@ void batch_destroy(batch_t **batch_p);
 void batch_add_ack(batch_t *batch, const uint8_t *rid, size_t rid_len, uint64_t task_id, uint64_t lease);
 //  Add to a job's retry/stale counters.
 void batch_add_delta(batch_t *batch, uint32_t job_id, uint64_t retries, uint64_t stale);
+//  Append a result row for a task (outcome "ok", "failed" or "cancelled")
+//  and count it for the job's counters.
+void batch_count_result(batch_t *batch, uint32_t job_id, const char *outcome);
 //  Hand the filling batch to the writer when it is idle (or retry a failed one).
 void batch_flush(server_t *self, int64_t now_ms);
 //  The writer answered a STORE_WRITE.

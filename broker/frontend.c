@@ -117,7 +117,7 @@ s_on_chunk(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Sh
                             "job %u is not open for tasks (unknown, finished or cancelled)", m->job_id);
         return;
     }
-    if (job->sealed) {
+    if (job->sealed || job->sealing) {
         frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_STATE,
                             "job %u is sealed with %llu tasks", job->id, (unsigned long long) job->n_tasks);
         return;
@@ -136,19 +136,30 @@ s_on_chunk(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Sh
     req->job_id = job->id;
     req->first_seq = m->first_seq;
     req->count = (uint32_t) m->n_tasks;
-    uint8_t stack[4096];
+    req->seal = m->has_seal && m->seal;
+    //  the packed specs stay with the request: once committed they can go
+    //  straight into memory without a page query (see s_done_ingest)
+    size_t arena = 0;
+    for (size_t i = 0; i < m->n_tasks; i++)
+        arena += shoal__task_spec__get_packed_size(m->tasks[i]);
+    req->page = calloc(m->n_tasks, sizeof *req->page);
+    req->page_arena = malloc(arena ? arena : 1);
+    if (!req->page || !req->page_arena) {
+        store_req_destroy(&req);
+        frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_INTERNAL, "out of memory");
+        return;
+    }
+    size_t off = 0;
     for (size_t i = 0; i < m->n_tasks; i++) {
         Shoal__TaskSpec *spec = m->tasks[i];
         char target[2048];
         taskspec_target(spec, target, sizeof target);
-        size_t len = shoal__task_spec__get_packed_size(spec);
-        uint8_t *buf = len <= sizeof stack ? stack : malloc(len);
-        if (!buf) {
-            store_req_destroy(&req);
-            frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_INTERNAL, "out of memory");
-            return;
-        }
-        shoal__task_spec__pack(spec, buf);
+        uint8_t *buf = req->page_arena + off;
+        size_t len = shoal__task_spec__pack(spec, buf);
+        off += len;
+        req->page[i].seq = (uint32_t) (m->first_seq + i);
+        req->page[i].spec = buf;
+        req->page[i].spec_len = (uint32_t) len;
         pgbuf_t *b = &req->rows;
         pgcopy_row(b, 5);
         pgcopy_int4(b, (int32_t) job->id);
@@ -156,15 +167,16 @@ s_on_chunk(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Sh
         pgcopy_cstr(b, taskspec_kind_name(taskspec_kind(spec)));
         pgcopy_cstr(b, target);
         pgcopy_bytea(b, buf, len);
-        if (buf != stack)
-            free(buf);
     }
+    req->n_page = m->n_tasks;
     if (req->rows.oom) {
         store_req_destroy(&req);
         frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_INTERNAL, "out of memory");
         return;
     }
     job->next_seq += m->n_tasks;
+    if (req->seal)
+        job->sealing = true;
     s_submit(self, self->ingest, req);
 }
 
@@ -176,7 +188,10 @@ s_on_seal(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Sho
         return;
     req->job_id = m->job_id;
     req->first_seq = m->total;
-    s_submit(self, self->writer, req);
+    //  after the job's chunks, on their connection; the completion check
+    //  races safely with result writes: both update the job row, and the
+    //  later update sees the earlier one's counts and seal
+    s_submit(self, self->ingest, req);
 }
 
 static void
@@ -374,8 +389,10 @@ s_done_ingest(server_t *self, store_req_t *req)
 {
     job_t *job = job_lookup(self, req->job_id);
     if (req->status != STORE_OK) {
-        if (job)
+        if (job) {
             job->next_seq = job->n_tasks;   //  the chunks behind this one fail too
+            job->sealing = false;
+        }
         const char *hint = req->status == STORE_ERR_DOWN
                          ? "; nothing of this chunk was stored" : "";
         frontend_send_error(self, req->rid, req->rid_len, req->corr, s_error_code(req->status),
@@ -385,7 +402,10 @@ s_done_ingest(server_t *self, store_req_t *req)
     if (job) {
         if (req->committed > job->n_tasks)
             job->n_tasks = req->committed;
+        if (req->seal)
+            job->sealed = true;
         job->page_more = true;
+        job_load_chunk(self, job, req);
     }
     Shoal__SubmitAck ack = SHOAL__SUBMIT_ACK__INIT;
     ack.has_job_id = ack.has_first_seq = ack.has_count = ack.has_committed = 1;

@@ -433,6 +433,19 @@ job_page_all(server_t *self)
 }
 
 void
+job_load_chunk(server_t *self, job_t *job, store_req_t *ingest)
+{
+    if (job->paging || job->state != SHOAL__JOB_STATE__JOB_ACTIVE || ingest->n_page == 0
+    ||  job->cursor != (int64_t) ingest->first_seq - 1 || job->cursor < job->frontier
+    ||  job->n_queued + ingest->n_page > (size_t) self->cfg.window)
+        return;
+    for (size_t i = 0; i < ingest->n_page; i++)
+        job_task_load(self, job, &ingest->page[i]);
+    job->cursor = (int64_t) ingest->page[ingest->n_page - 1].seq;
+    job->page_more = (int64_t) job->n_tasks - 1 > job->cursor;
+}
+
+void
 job_on_page(server_t *self, store_req_t *req)
 {
     job_t *job = job_lookup(self, req->job_id);
@@ -454,18 +467,21 @@ job_on_page(server_t *self, store_req_t *req)
     for (size_t i = 0; live && i < req->n_page; i++)
         job_task_load(self, job, &req->page[i]);
     int64_t last = req->n_page ? (int64_t) req->page[req->n_page - 1].seq : job->cursor;
+    int64_t cursor;
     if (req->n_page >= req->count)
-        job->cursor = last;
+        cursor = last;
     else
     if (req->page_full)
-        job->cursor = req->page_upto > last ? req->page_upto : last;
+        cursor = req->page_upto > last ? req->page_upto : last;
     else {
         //  everything committed when the page was asked for is in memory
         //  or finished; only tasks committed since can be new
         int64_t seen = req->page_n_tasks - 1;
-        job->cursor = last > seen ? last : seen;
+        cursor = last > seen ? last : seen;
         job->page_more = (int64_t) job->n_tasks > req->page_n_tasks;
     }
+    if (cursor > job->cursor)
+        job->cursor = cursor;
     log_debug("paged", "job=%u rows=%zu cursor=%lld more=%d", job->id, req->n_page,
               (long long) job->cursor, job->page_more);
     store_req_destroy(&req);

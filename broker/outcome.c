@@ -341,7 +341,7 @@ outcome_apply(server_t *self, peer_t *sender, const char *worker_id, const uint8
         case VERDICT_FAIL:
             s_result_row(&batch->req->rows, job_id, seq, verdict == VERDICT_OK ? "ok" : "failed",
                          attempt, worker, verdict == VERDICT_OK ? (r->error ? r->error : NULL) : error, r);
-            batch->results++;
+            batch_count_result(batch, job_id, verdict == VERDICT_OK ? "ok" : "failed");
             if (task) {
                 task->state = TASK_COMMITTING;
                 task->gen++;
@@ -437,7 +437,7 @@ outcome_lost(server_t *self, task_t *task, const char *outcome, const char *why,
         r.has_started_us = task->leased_us != 0;
         r.started_us = task->leased_us;
         s_result_row(&batch->req->rows, job->id, (uint32_t) task->id, "failed", attempt, worker, error, &r);
-        batch->results++;
+        batch_count_result(batch, job->id, "failed");
         task->state = TASK_COMMITTING;
         task->gen++;
         job->n_committing++;

@@ -72,6 +72,7 @@ typedef struct {
 //  Counters the broker adds to a job with a result batch.
 typedef struct {
     uint32_t job_id;
+    uint64_t ok, failed, cancelled; //  result rows of each outcome in the batch
     uint64_t retries;           //  attempts that will be retried
     uint64_t stale;             //  results refused as stale
 } store_delta_t;
@@ -106,11 +107,13 @@ typedef struct store_req {
     uint8_t       *defaults;        //  owned, encoded JobDefaults
     size_t         defaults_len;
     bool           existed;         //  out: the key matched an existing job
-    //  STORE_INGEST (in), STORE_SEAL (in: total = first_seq)
+    //  STORE_INGEST (in; page/page_arena hold the chunk's specs for the
+    //  dispatcher, untouched by the store), STORE_SEAL (in: total = first_seq)
     uint64_t       first_seq;
     uint32_t       count;
     pgbuf_t        rows;            //  task rows (INGEST) or result rows (WRITE)
     uint64_t       committed;       //  out: the job's committed task count
+    bool           seal;            //  STORE_INGEST: seal the job with this chunk
     //  STORE_WRITE (in)
     pgbuf_t        attempt_rows;
     store_delta_t *deltas;          //  owned array

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,36 +77,67 @@ s_rollback(PGconn *conn)
         PQclear(PQexec(conn, "ROLLBACK"));
 }
 
-//  Stream one binary COPY: header, rows, trailer.
+//  Results of the statements sent before a COPY in the same message.
+typedef int (*before_copy_fn)(PGresult *res, void *arg);
+
+//  Send `sql` (statements ending with a COPY ... FROM STDIN) in one
+//  message and stream `rows` as binary COPY data: header, rows, trailer.
+//  Each result before the COPY goes to `before` (if given), which may
+//  return -1 to abandon the COPY. Returns 0, -1 on a database error
+//  (recorded in req), or -2 when `before` abandoned it.
 static int
-s_copy(PGconn *conn, store_req_t *req, const char *what, const char *sql, const pgbuf_t *rows)
+s_copy_after(PGconn *conn, store_req_t *req, const char *what, const char *sql, const pgbuf_t *rows,
+             before_copy_fn before, void *arg)
 {
-    PGresult *res = PQexec(conn, sql);
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        s_fail(conn, res, req, what);
-        PQclear(res);
+    if (!PQsendQuery(conn, sql)) {
+        s_fail(conn, NULL, req, what);
         return -1;
     }
-    PQclear(res);
-    size_t hlen, tlen;
-    const uint8_t *header = pgcopy_header(&hlen);
-    const uint8_t *trailer = pgcopy_trailer(&tlen);
-    int ok = PQputCopyData(conn, (const char *) header, (int) hlen) == 1;
-    //  libpq takes at most INT_MAX per call
-    for (size_t off = 0; ok && off < rows->len; ) {
-        size_t n = rows->len - off;
-        if (n > (1u << 30))
-            n = 1u << 30;
-        ok = PQputCopyData(conn, (const char *) rows->data + off, (int) n) == 1;
-        off += n;
+    PGresult *res;
+    int rc = 0;
+    while ((res = PQgetResult(conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_COPY_IN) {
+            PQclear(res);
+            break;
+        }
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            s_fail(conn, res, req, what);
+            PQclear(res);
+            while ((res = PQgetResult(conn)) != NULL)
+                PQclear(res);
+            return -1;
+        }
+        if (before && before(res, arg) != 0)
+            rc = -2;
+        PQclear(res);
     }
-    if (ok)
-        ok = PQputCopyData(conn, (const char *) trailer, (int) tlen) == 1;
-    if (PQputCopyEnd(conn, ok ? NULL : "client error") != 1)
+    if (!res && rc == 0) {
+        snprintf(req->error, sizeof req->error, "%s: no COPY in the reply", what);
+        req->status = STORE_ERR_FAILED;
+        return -1;
+    }
+    int ok = rc == 0;
+    if (ok) {
+        size_t hlen, tlen;
+        const uint8_t *header = pgcopy_header(&hlen);
+        const uint8_t *trailer = pgcopy_trailer(&tlen);
+        ok = PQputCopyData(conn, (const char *) header, (int) hlen) == 1;
+        //  libpq takes at most INT_MAX per call
+        for (size_t off = 0; ok && off < rows->len; ) {
+            size_t n = rows->len - off;
+            if (n > (1u << 30))
+                n = 1u << 30;
+            ok = PQputCopyData(conn, (const char *) rows->data + off, (int) n) == 1;
+            off += n;
+        }
+        if (ok)
+            ok = PQputCopyData(conn, (const char *) trailer, (int) tlen) == 1;
+    }
+    if (PQputCopyEnd(conn, ok ? NULL : "abandoned by shoal-broker") != 1)
         ok = 0;
     res = PQgetResult(conn);
-    int rc = 0;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
         s_fail(conn, res, req, what);
         rc = -1;
     }
@@ -114,6 +146,13 @@ s_copy(PGconn *conn, store_req_t *req, const char *what, const char *sql, const 
     while ((res = PQgetResult(conn)) != NULL)
         PQclear(res);
     return rc;
+}
+
+//  Stream one binary COPY.
+static int
+s_copy(PGconn *conn, store_req_t *req, const char *what, const char *sql, const pgbuf_t *rows)
+{
+    return s_copy_after(conn, req, what, sql, rows, NULL, NULL);
 }
 
 static Shoal__JobState
@@ -317,13 +356,38 @@ s_op_open_job(PGconn *conn, store_req_t *req)
     PQclear(res);
 }
 
+//  The UPDATE before an ingest COPY: no row means the chunk does not fit.
+static int
+s_ingest_guard(PGresult *res, void *arg)
+{
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return 0;       //  BEGIN
+    store_req_t *req = arg;
+    if (PQntuples(res) == 0)
+        return -1;
+    req->committed = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    return 0;
+}
+
 static void
 s_op_ingest(PGconn *conn, store_req_t *req)
 {
-    if (s_command(conn, req, "starting the transaction", "BEGIN"))
+    //  one message: claim the seq range, then stream the rows; integers
+    //  only are formatted into the statement
+    char sql[640];
+    snprintf(sql, sizeof sql,
+        "BEGIN; UPDATE jobs SET n_tasks = n_tasks + %u%s WHERE id = %u AND n_tasks = %llu"
+        " AND NOT sealed AND state IN ('active', 'paused') RETURNING n_tasks;"
+        " COPY tasks (job_id, seq, kind, target, spec) FROM STDIN (FORMAT binary)",
+        req->count, req->seal ? ", sealed = true, sealed_at = now()" : "", req->job_id,
+        (unsigned long long) req->first_seq);
+    int rc = s_copy_after(conn, req, "storing tasks", sql, &req->rows, s_ingest_guard, req);
+    if (rc == -2) {
+        s_rollback(conn);
+        s_diagnose(conn, req, "add tasks");
         return;
-    if (s_copy(conn, req, "storing tasks",
-               "COPY tasks (job_id, seq, kind, target, spec) FROM STDIN (FORMAT binary)", &req->rows)) {
+    }
+    if (rc != 0) {
         if (req->status == STORE_ERR_CONFLICT)
             snprintf(req->error, sizeof req->error,
                      "tasks %llu..%llu of job %u are already stored",
@@ -332,26 +396,6 @@ s_op_ingest(PGconn *conn, store_req_t *req)
         s_rollback(conn);
         return;
     }
-    char id[16], first[24], count[16];
-    snprintf(id, sizeof id, "%u", req->job_id);
-    snprintf(first, sizeof first, "%llu", (unsigned long long) req->first_seq);
-    snprintf(count, sizeof count, "%u", req->count);
-    const char *params[] = { id, first, count };
-    PGresult *res = s_query(conn, req, "counting tasks",
-        "UPDATE jobs SET n_tasks = n_tasks + $3 WHERE id = $1 AND n_tasks = $2"
-        " AND NOT sealed AND state IN ('active', 'paused') RETURNING n_tasks", 3, params, 0);
-    if (!res) {
-        s_rollback(conn);
-        return;
-    }
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        s_rollback(conn);
-        s_diagnose(conn, req, "add tasks");
-        return;
-    }
-    req->committed = s_u64(res, 0, 0);
-    PQclear(res);
     if (s_command(conn, req, "committing tasks", "COMMIT"))
         s_rollback(conn);
 }
@@ -384,18 +428,170 @@ s_op_seal(PGconn *conn, store_req_t *req)
     s_load_job(conn, req, req->job_id);
 }
 
+//  '{1,2,3}' literals of one column of the deltas (integers only).
+static char *
+s_delta_array(const store_req_t *req, size_t offset, bool u32)
+{
+    size_t cap = req->n_deltas * 24 + 8, o = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    o += (size_t) snprintf(buf + o, cap - o, "{");
+    for (size_t i = 0; i < req->n_deltas; i++) {
+        const char *d = (const char *) &req->deltas[i];
+        unsigned long long v = u32 ? *(const uint32_t *) (d + offset) : *(const uint64_t *) (d + offset);
+        o += (size_t) snprintf(buf + o, cap - o, "%s%llu", i ? "," : "", v);
+    }
+    snprintf(buf + o, cap - o, "}");
+    return buf;
+}
+
 static void
-s_op_write(PGconn *conn, store_req_t *req)
+s_read_outcomes(PGresult *res, store_req_t *req, bool with_duplicates)
+{
+    size_t n = s_rows(res);
+    req->outcomes = calloc(n ? n : 1, sizeof *req->outcomes);
+    if (!req->outcomes)
+        return;
+    req->n_outcomes = n;
+    for (int i = 0; i < (int) n; i++) {
+        store_outcome_t *o = &req->outcomes[i];
+        int c = 0;
+        o->job_id = (uint32_t) s_u64(res, i, c++);
+        o->ok = s_u64(res, i, c++);
+        o->failed = s_u64(res, i, c++);
+        o->cancelled = s_u64(res, i, c++);
+        if (with_duplicates)
+            o->duplicate = s_u64(res, i, c++);
+        o->done = strcmp(PQgetvalue(res, i, c), "done") == 0;
+    }
+}
+
+//  Add the batch's counters to the jobs rows and commit, in one message.
+//  With `outcomes`, the result counts too, and the jobs now complete are
+//  marked done (and reported in req->outcomes).
+static int
+s_write_counters_and_commit(PGconn *conn, store_req_t *req, bool outcomes)
+{
+    if (!req->n_deltas)
+        return s_command(conn, req, "committing results", "COMMIT");
+    char *cols[6] = {
+        s_delta_array(req, offsetof(store_delta_t, job_id), true),
+        s_delta_array(req, offsetof(store_delta_t, ok), false),
+        s_delta_array(req, offsetof(store_delta_t, failed), false),
+        s_delta_array(req, offsetof(store_delta_t, cancelled), false),
+        s_delta_array(req, offsetof(store_delta_t, retries), false),
+        s_delta_array(req, offsetof(store_delta_t, stale), false),
+    };
+    int rc = -1;
+    char *sql = NULL;
+    for (int i = 0; i < 6; i++)
+        if (!cols[i])
+            goto done;
+    size_t cap = 2048;
+    for (int i = 0; i < 6; i++)
+        cap += strlen(cols[i]);
+    sql = malloc(cap);
+    if (!sql)
+        goto done;
+    if (outcomes)
+        snprintf(sql, cap,
+            "UPDATE jobs j SET n_ok = j.n_ok + d.ok, n_failed = j.n_failed + d.failed,"
+            "  n_cancelled = j.n_cancelled + d.cancelled,"
+            "  n_retries = j.n_retries + d.retries, n_stale = j.n_stale + d.stale,"
+            "  state = CASE WHEN j.sealed AND j.state IN ('active', 'paused')"
+            "    AND j.n_ok + j.n_failed + j.n_cancelled + d.ok + d.failed + d.cancelled >= j.n_tasks"
+            "    THEN 'done' ELSE j.state END,"
+            "  finished_at = CASE WHEN j.sealed AND j.state IN ('active', 'paused')"
+            "    AND j.n_ok + j.n_failed + j.n_cancelled + d.ok + d.failed + d.cancelled >= j.n_tasks"
+            "    THEN now() ELSE j.finished_at END"
+            " FROM unnest('%s'::int[], '%s'::int8[], '%s'::int8[], '%s'::int8[], '%s'::int8[], '%s'::int8[])"
+            "   AS d(id, ok, failed, cancelled, retries, stale)"
+            " WHERE j.id = d.id RETURNING j.id, d.ok, d.failed, d.cancelled, j.state; COMMIT",
+            cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]);
+    else
+        snprintf(sql, cap,
+            "UPDATE jobs j SET n_retries = j.n_retries + d.retries, n_stale = j.n_stale + d.stale"
+            " FROM unnest('%s'::int[], '%s'::int8[], '%s'::int8[]) AS d(id, retries, stale)"
+            " WHERE j.id = d.id; COMMIT", cols[0], cols[4], cols[5]);
+    if (!PQsendQuery(conn, sql)) {
+        s_fail(conn, NULL, req, "counting results");
+        goto done;
+    }
+    PGresult *res;
+    rc = 0;
+    while ((res = PQgetResult(conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_TUPLES_OK && outcomes && !req->outcomes)
+            s_read_outcomes(res, req, false);
+        else
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0) {
+            s_fail(conn, res, req, "counting results");
+            rc = -1;
+        }
+        PQclear(res);
+    }
+    //  a COMMIT of a failed transaction reports ROLLBACK, not an error
+    if (rc == 0 && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        rc = -1;
+done:
+    if (rc != 0 && req->status == STORE_OK) {
+        req->status = STORE_ERR_FAILED;
+        snprintf(req->error, sizeof req->error, "counting results failed");
+    }
+    free(sql);
+    for (int i = 0; i < 6; i++)
+        free(cols[i]);
+    return rc;
+}
+
+static const char *s_copy_attempts =
+    "COPY attempts (job_id, seq, attempt, worker, outcome, error, http_status,"
+    " started_at, finished_at, retry_at, counted) FROM STDIN (FORMAT binary)";
+
+//  The usual case: the broker already made sure each task has one result
+//  in the batch and none stored, so rows go straight into `results`.
+//  Three round trips: BEGIN+COPY, the rows, counters+COMMIT.
+static void
+s_write_fast(PGconn *conn, store_req_t *req)
+{
+    int rc = 0;
+    bool begun = false;
+    if (req->rows.rows) {
+        rc = s_copy_after(conn, req, "storing results",
+                          "BEGIN; COPY results FROM STDIN (FORMAT binary)", &req->rows, NULL, NULL);
+        begun = true;
+    }
+    if (rc == 0 && req->attempt_rows.rows) {
+        char sql[512];
+        snprintf(sql, sizeof sql, "%s%s", begun ? "" : "BEGIN; ", s_copy_attempts);
+        rc = s_copy_after(conn, req, "logging attempts", sql, &req->attempt_rows, NULL, NULL);
+        begun = true;
+    }
+    if (rc == 0 && !begun)
+        rc = s_command(conn, req, "starting the transaction", "BEGIN");
+    if (rc == 0)
+        rc = s_write_counters_and_commit(conn, req, true);
+    if (rc != 0) {
+        s_rollback(conn);
+        free(req->outcomes);
+        req->outcomes = NULL;
+        req->n_outcomes = 0;
+    }
+}
+
+//  After a unique violation: a task of the batch already has its result
+//  (a worker resent one the previous broker run had stored). Insert what
+//  is new, count what was refused.
+static void
+s_write_careful(PGconn *conn, store_req_t *req)
 {
     if (s_command(conn, req, "starting the transaction", "BEGIN"))
         return;
     if (req->rows.rows
     &&  s_copy(conn, req, "staging results", "COPY shoal_stage FROM STDIN (FORMAT binary)", &req->rows))
         goto fail;
-    if (req->attempt_rows.rows
-    &&  s_copy(conn, req, "logging attempts",
-               "COPY attempts (job_id, seq, attempt, worker, outcome, error, http_status,"
-               " started_at, finished_at, retry_at, counted) FROM STDIN (FORMAT binary)", &req->attempt_rows))
+    if (req->attempt_rows.rows && s_copy(conn, req, "logging attempts", s_copy_attempts, &req->attempt_rows))
         goto fail;
     if (req->rows.rows) {
         PGresult *res = s_query(conn, req, "storing results",
@@ -425,64 +621,10 @@ s_op_write(PGconn *conn, store_req_t *req)
             0, NULL, 0);
         if (!res)
             goto fail;
-        int n = (int) s_rows(res);
-        req->outcomes = calloc(n ? (size_t) n : 1, sizeof *req->outcomes);
-        if (!req->outcomes) {
-            PQclear(res);
-            req->status = STORE_ERR_FAILED;
-            snprintf(req->error, sizeof req->error, "out of memory");
-            goto fail;
-        }
-        req->n_outcomes = (size_t) n;
-        for (int i = 0; i < n; i++) {
-            store_outcome_t *o = &req->outcomes[i];
-            o->job_id = (uint32_t) s_u64(res, i, 0);
-            o->ok = s_u64(res, i, 1);
-            o->failed = s_u64(res, i, 2);
-            o->cancelled = s_u64(res, i, 3);
-            o->duplicate = s_u64(res, i, 4);
-            o->done = strcmp(PQgetvalue(res, i, 5), "done") == 0;
-        }
+        s_read_outcomes(res, req, true);
         PQclear(res);
     }
-    if (req->n_deltas) {
-        //  arrays as text literals: '{1,2,3}'
-        size_t cap = req->n_deltas * 24 + 8;
-        char *ids = malloc(cap), *retries = malloc(cap), *stale = malloc(cap);
-        if (!ids || !retries || !stale) {
-            free(ids); free(retries); free(stale);
-            req->status = STORE_ERR_FAILED;
-            snprintf(req->error, sizeof req->error, "out of memory");
-            goto fail;
-        }
-        size_t a = 0, b = 0, c = 0;
-        a += (size_t) snprintf(ids + a, cap - a, "{");
-        b += (size_t) snprintf(retries + b, cap - b, "{");
-        c += (size_t) snprintf(stale + c, cap - c, "{");
-        for (size_t i = 0; i < req->n_deltas; i++) {
-            const char *sep = i ? "," : "";
-            a += (size_t) snprintf(ids + a, cap - a, "%s%u", sep, req->deltas[i].job_id);
-            b += (size_t) snprintf(retries + b, cap - b, "%s%llu", sep,
-                                   (unsigned long long) req->deltas[i].retries);
-            c += (size_t) snprintf(stale + c, cap - c, "%s%llu", sep,
-                                   (unsigned long long) req->deltas[i].stale);
-        }
-        snprintf(ids + a, cap - a, "}");
-        snprintf(retries + b, cap - b, "}");
-        snprintf(stale + c, cap - c, "}");
-        const char *params[] = { ids, retries, stale };
-        PGresult *res = s_query(conn, req, "counting retries",
-            "UPDATE jobs j SET n_retries = j.n_retries + d.r, n_stale = j.n_stale + d.s"
-            " FROM unnest($1::int[], $2::int8[], $3::int8[]) AS d(id, r, s) WHERE j.id = d.id",
-            3, params, 0);
-        free(ids);
-        free(retries);
-        free(stale);
-        if (!res)
-            goto fail;
-        PQclear(res);
-    }
-    if (s_command(conn, req, "committing results", "COMMIT"))
+    if (s_write_counters_and_commit(conn, req, false))
         goto fail;
     return;
 fail:
@@ -490,6 +632,17 @@ fail:
     free(req->outcomes);
     req->outcomes = NULL;
     req->n_outcomes = 0;
+}
+
+static void
+s_op_write(PGconn *conn, store_req_t *req)
+{
+    s_write_fast(conn, req);
+    if (req->status == STORE_ERR_CONFLICT) {
+        req->status = STORE_OK;
+        req->error[0] = 0;
+        s_write_careful(conn, req);
+    }
 }
 
 static uint32_t

@@ -99,7 +99,7 @@ s_wait_ack(submit_t *s)
 }
 
 static int
-s_send_chunk(submit_t *s, Shoal__TaskSpec **specs, size_t n)
+s_send_chunk(submit_t *s, Shoal__TaskSpec **specs, size_t n, bool seal)
 {
     while (s->count >= s->max_window)
         if (s_wait_ack(s))
@@ -110,6 +110,8 @@ s_send_chunk(submit_t *s, Shoal__TaskSpec **specs, size_t n)
     chunk.first_seq = s->sent;
     chunk.tasks = specs;
     chunk.n_tasks = n;
+    chunk.has_seal = seal;
+    chunk.seal = seal;
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
     env.body_case = SHOAL__ENVELOPE__BODY_SUBMIT_CHUNK;
     env.submit_chunk = &chunk;
@@ -424,6 +426,10 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
         exit_code = EXIT_INPUT;
         goto cleanup;
     }
+    //  a full chunk waits until the next task is read, so that the last
+    //  chunk can seal the job in the same commit
+    bool full = false;
+    bool sealed_with_chunk = false;
     while (true) {
         Shoal__TaskSpec *spec = NULL;
         int r = input_next(input, &spec, err, sizeof err);
@@ -444,21 +450,28 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
             stopped = true;
             break;
         }
-        chunk[n_chunk++] = spec;
-        chunk_bytes += shoal__task_spec__get_packed_size(spec);
-        if (n_chunk == (size_t) o.chunk || chunk_bytes > (4u << 20)) {
-            int sent = s_send_chunk(&s, chunk, n_chunk);
+        if (full) {
+            int sent = s_send_chunk(&s, chunk, n_chunk, false);
             for (size_t i = 0; i < n_chunk; i++)
                 shoal__task_spec__free_unpacked(chunk[i], NULL);
             n_chunk = 0;
             chunk_bytes = 0;
-            if (sent)
+            full = false;
+            if (sent) {
+                shoal__task_spec__free_unpacked(spec, NULL);
                 break;
+            }
             s_progress(&s, false);
         }
+        chunk[n_chunk++] = spec;
+        chunk_bytes += shoal__task_spec__get_packed_size(spec);
+        full = n_chunk == (size_t) o.chunk || chunk_bytes > (4u << 20);
     }
-    if (!s.error_code && n_chunk && !stopped) {
-        s_send_chunk(&s, chunk, n_chunk);
+    if (!s.error_code && n_chunk) {
+        //  the end of the input: this chunk seals the job (not when stopped
+        //  at a bad line: the job stays open for the rest)
+        if (s_send_chunk(&s, chunk, n_chunk, !stopped) == 0 && !stopped)
+            sealed_with_chunk = true;
     }
     for (size_t i = 0; i < n_chunk; i++)
         shoal__task_spec__free_unpacked(chunk[i], NULL);
@@ -480,6 +493,8 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
                 (unsigned long long) input_line(input), s.job_id, (unsigned long long) s.committed, o.key);
         goto cleanup;
     }
+    if (sealed_with_chunk)
+        goto sealed;
     //  seal: the job's task list is complete
     Shoal__JobSeal seal = SHOAL__JOB_SEAL__INIT;
     seal.has_job_id = seal.has_total = 1;
@@ -495,6 +510,7 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
         goto cleanup;
     }
     wire_free(reply);
+sealed:
     if (invalid)
         fprintf(stderr, "shoal submit: skipped %llu invalid lines\n", (unsigned long long) invalid);
 finished:
