@@ -262,8 +262,13 @@ backend_on_message(server_t *self, const uint8_t *rid, size_t rid_len, const voi
         return;
     }
     peer_t *peer = zhashx_lookup(self->peers, key);
-    if (peer)
+    if (peer) {
         peer->last_recv_ms = clock_mono_ms();
+        if (peer->suspect) {
+            peer->suspect = false;
+            dispatch_peer_ready(self, peer);
+        }
+    }
     switch (env->body_case) {
         case SHOAL__ENVELOPE__BODY_HELLO:
             s_on_hello(self, rid, rid_len, key, peer, env->hello);
@@ -326,7 +331,12 @@ backend_cron(server_t *self, int64_t now_ms)
                 backend_cancel_task(self, task);
                 s_detach(peer, task);
                 outcome_lost(self, task, "expired", "lease deadline passed (task timeout + grace)", true);
-                dispatch_peer_ready(self, peer);
+                //  a worker that let a lease run out gets nothing more until
+                //  it is heard from again (it may be frozen or wedged)
+                if (now_ms - peer->last_recv_ms > self->cfg.heartbeat_ms) {
+                    peer->suspect = true;
+                    dispatch_peer_unready(self, peer);
+                }
             }
             task = next;
         }

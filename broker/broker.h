@@ -156,6 +156,7 @@ struct _peer_t {
     uint64_t  done, failed;
     rate_t    rate;
     bool      draining;     //  no new tasks (SIGTERM at the worker)
+    bool      suspect;      //  let a lease expire: no new tasks until heard from again
     bool      in_ready;     //  linked in the server's ready ring
     peer_t   *rprev, *rnext;
 };

@@ -23,7 +23,7 @@ void
 dispatch_peer_ready(server_t *self, peer_t *peer)
 {
     uint32_t foreign = held_count(peer);
-    if (peer->in_ready || peer->draining || peer->leased + foreign >= peer->slots)
+    if (peer->in_ready || peer->draining || peer->suspect || peer->leased + foreign >= peer->slots)
         return;
     if (self->ready) {
         peer->rnext = self->ready;

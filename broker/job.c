@@ -390,7 +390,7 @@ job_task_load(server_t *self, job_t *job, const store_page_row_t *row)
     lane->refs++;
     int64_t now_us = clock_wall_us();
     if (row->retry_at_us > now_us)
-        job_task_wait(self, task, clock_mono_ms() + (row->retry_at_us - now_us) / 1000);
+        job_task_wait(self, task, (clock_mono_us() + (row->retry_at_us - now_us) + 999) / 1000);
     else
         job_task_enqueue(self, task, false);
     //  a worker may still be running it under the previous broker run's lease

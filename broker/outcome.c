@@ -369,7 +369,8 @@ outcome_apply(server_t *self, peer_t *sender, const char *worker_id, const uint8
             if (task) {
                 task->attempt = attempt;
                 task->tries = tries_after;
-                job_task_wait(self, task, clock_mono_ms() + delay);
+                //  rounded up: the task must not start before retry_at
+                job_task_wait(self, task, (clock_mono_us() + 999) / 1000 + delay);
                 s_throttle(self, task->lane, r, delay);
             }
             if (sender)

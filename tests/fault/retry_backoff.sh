@@ -36,4 +36,18 @@ read -r s1 s2 <<<"$sched"
 t_log "retry delays recorded (ms): $sched"
 [ "$s1" -ge 400 ] && [ "$s2" -ge 800 ] || t_fail "recorded delays $sched, policy says 400 then 800"
 t_assert_eq "job retries" 2 "$(shoal -o json status "$job" | jq .retries)"
+
+# the retry schedule survives a broker restart: a task waiting out a 3 s
+# backoff when the broker is killed still waits it out afterwards
+echo '{"kind": "noop", "fail_until_attempt": 2, "retry": {"backoff_ms": 3000, "jitter_pct": 0}}' \
+    | shoal submit - --name retry-restart -q > "$T_DIR/job2"
+job2=$(cat "$T_DIR/job2")
+t_wait "the first attempt failed" 30 bash -c "[ \$(psql '$DB' -qAtXc 'SELECT count(*) FROM attempts WHERE job_id = $job2') = 1 ]"
+kill -9 "${PID[broker]}"
+t_broker --heartbeat-ms 100 --liveness 5 --recovery-ms 0
+t_wait_done "$job2" 60
+early=$(t_sql "SELECT count(*) FROM results r JOIN attempts a USING (job_id, seq)
+               WHERE r.job_id = $job2 AND r.started_at < a.retry_at")
+t_assert_eq "attempts that started before their retry time" 0 "$early"
+t_assert_eq "outcome after the restart" "ok|2" "$(t_sql "SELECT outcome, attempt FROM results WHERE job_id = $job2")"
 t_log "pass"
