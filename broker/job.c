@@ -256,8 +256,9 @@ job_lane_update(server_t *self, lane_t *lane)
         wake = lane->blocked_until_ms;
     }
     if (ready && job->rate_per_host > 0 && lane->kind == SHOAL__TASK_KIND__KIND_HTTP) {
-        //  token bucket, one second of burst
-        double cap = job->rate_per_host < 1 ? 1 : job->rate_per_host;
+        //  token bucket holding one token: requests are spaced 1/rate apart,
+        //  so no one-second window sees more than rate + 1
+        double cap = 1;
         if (lane->tokens_ms == 0)
             lane->tokens_ms = now;
         lane->tokens += (double) (now - lane->tokens_ms) * job->rate_per_host / 1000.0;

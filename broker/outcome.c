@@ -214,6 +214,8 @@ s_classify(const job_t *job, const Shoal__Result *r, const retry_policy_t *polic
             return VERDICT_OK;
         case SHOAL__OUTCOME__OUTCOME_ERROR:
             *attempt_outcome = "error";
+            if (r->has_permanent && r->permanent)
+                return VERDICT_FAIL;    //  too many redirects, TLS verification, a missing file
             retryable = true;
             break;
         case SHOAL__OUTCOME__OUTCOME_TIMEOUT:

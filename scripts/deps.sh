@@ -7,7 +7,7 @@ what=${1:-test}
 pkgs=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-dev libczmq-dev
       libcurl4-openssl-dev libpq-dev libjansson-dev libncurses-dev libssl-dev)
 if [ "$what" = test ] || [ "$what" = demo ]; then
-    pkgs+=(postgresql postgresql-client jq python3 nginx procps util-linux)
+    pkgs+=(postgresql postgresql-client jq python3 nginx curl procps util-linux)
 fi
 if [ "$what" = test ]; then
     pkgs+=(tmux iproute2 iptables clang libclang-rt-dev)

@@ -47,6 +47,9 @@ t_cleanup() {
         cat "$T_DIR"/sanitizer.* >&2
         rc=1
     fi
+    if [ -n "${T_NGINX:-}" ]; then
+        "$T_SCRIPTS/nginx-sandbox.sh" stop "$T_NGINX" >/dev/null 2>&1 || true
+    fi
     if [ -n "$T_PRIVATE_PG" ]; then
         "$T_SCRIPTS/pg-sandbox.sh" stop "$T_PRIVATE_PG" immediate >/dev/null 2>&1 || true
     elif [ -n "${DB_NAME:-}" ] && [ -n "${SHOAL_TEST_PG:-}" ]; then
@@ -157,3 +160,21 @@ t_results_at_least() { [ "$(t_results "$1")" -ge "$2" ]; }
 t_exited() { ! kill -0 "$1" 2>/dev/null; }
 # skip (ctest SKIP_RETURN_CODE 77) with a reason
 t_skip() { t_log "SKIP: $*"; exit 77; }
+
+# The project's fault server (tests/http/fault_server.py) -> $FAULT_PORT
+t_fault_server() {
+    python3 "$(dirname "${BASH_SOURCE[0]}")/http/fault_server.py" "$T_DIR/fault.port" 2>"$T_DIR/fault.log" &
+    PID[fault]=$!
+    t_wait "fault server" 10 test -s "$T_DIR/fault.port"
+    FAULT_PORT=$(cat "$T_DIR/fault.port")
+    export FAULT_PORT
+}
+t_fault_stats() { curl -s "http://127.0.0.1:$FAULT_PORT/stats"; }
+
+# nginx serving $T_DIR/www -> $NGINX_PORT
+t_nginx() {
+    mkdir -p "$T_DIR/www"
+    NGINX_PORT=$("$T_SCRIPTS/nginx-sandbox.sh" start "$T_DIR/nginx" "$T_DIR/www")
+    T_NGINX="$T_DIR/nginx"
+    export NGINX_PORT
+}

@@ -20,7 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "clock.h"
+#include "http.h"
 #include "log.h"
 #include "taskspec.h"
 #include "wire.h"
@@ -454,6 +457,14 @@ worker_run(const worker_config_t *cfg)
     }
     if (cfg->allow_exec)
         self->kinds |= 1u << SHOAL__TASK_KIND__KIND_EXEC;
+    if (self->kinds & (1u << SHOAL__TASK_KIND__KIND_HTTP)) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        self->http = http_new(cfg->body_dir, (size_t) cfg->slots);
+        if (!self->http) {
+            log_error("startup_failed", "error=\"cannot set up libcurl\"");
+            return 1;
+        }
+    }
     self->runs = u64map_new();
     self->timers = heap_new();
     self->outbox = u64map_new();
@@ -485,6 +496,8 @@ worker_run(const worker_config_t *cfg)
         heap_entry_t e;
         if (heap_peek(self->timers, &e) && e.when < deadline)
             deadline = e.when;
+        if (http_deadline_ms(self->http) < deadline)
+            deadline = http_deadline_ms(self->http);
         if (next_resend_check < deadline)
             deadline = next_resend_check;
         if (self->draining && self->drain_deadline_ms < deadline)
@@ -492,8 +505,21 @@ worker_run(const worker_config_t *cfg)
         long timeout = deadline <= now ? 0 : (long) (deadline - now);
         if (zlist_size(self->to_send))
             timeout = 0;
-        zmq_pollitem_t items[] = { { self->dealer_raw, 0, ZMQ_POLLIN, 0 } };
-        int rc = zmq_poll(items, 1, timeout);
+        //  the broker socket, then every socket the transfers use
+        size_t want = 1 + http_socket_count(self->http);
+        if (want > self->items_alloc) {
+            zmq_pollitem_t *grown = realloc(self->items, want * sizeof *grown);
+            if (!grown) {
+                exit_code = 1;
+                break;
+            }
+            self->items = grown;
+            self->items_alloc = want;
+        }
+        zmq_pollitem_t *items = self->items;
+        items[0] = (zmq_pollitem_t) { self->dealer_raw, 0, ZMQ_POLLIN, 0 };
+        size_t n_http = http_poll_items(self->http, items + 1, self->items_alloc - 1);
+        int rc = zmq_poll(items, (int) (1 + n_http), timeout);
         if (rc < 0 && errno != EINTR) {
             log_error("poll_failed", "error=\"%s\"", zmq_strerror(errno));
             exit_code = 1;
@@ -519,6 +545,7 @@ worker_run(const worker_config_t *cfg)
         }
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
             s_drain_socket(self);
+        http_after_poll(self, items + 1, n_http);
         now = clock_mono_ms();
         if (now - last_turn_ms > self->heartbeat_ms * 2) {
             log_info("resumed", "frozen_ms=%lld", (long long) (now - last_turn_ms));
@@ -569,6 +596,11 @@ worker_run(const worker_config_t *cfg)
     zsock_destroy(&self->dealer);
     s_abort_all(self, "exit");
     s_free_outbox(self);
+    if (self->http) {
+        http_destroy(&self->http);
+        curl_global_cleanup();
+    }
+    free(self->items);
     u64map_destroy(&self->runs);
     u64map_destroy(&self->outbox);
     heap_destroy(&self->timers);

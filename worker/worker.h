@@ -4,6 +4,7 @@
                 with backoff), tasks in, results out (kept until acked)
     run.c       one running task: start, finish, cancel, timeout
     noop.c      the noop executor (optional sleep; test hooks)
+    http.c      the http executor (libcurl multi in this loop)
 */
 #ifndef SHOAL_WORKER_H
 #define SHOAL_WORKER_H
@@ -18,6 +19,7 @@
 
 typedef struct _worker_t worker_t;
 typedef struct _run_t    run_t;
+typedef struct _http_t   http_t;
 
 typedef struct {
     const char *broker;         //  backend endpoint
@@ -87,7 +89,9 @@ struct _worker_t {
     int64_t   drain_deadline_ms;
     bool      aborting;
     uint64_t  done, failed;
-    void     *http;             //  http executor state (http.c), NULL if unused
+    http_t   *http;             //  http executor (http.c), NULL if the worker runs no http
+    zmq_pollitem_t *items;      //  poll set: the broker socket, then executors' fds
+    size_t    items_alloc;
 };
 
 //  ---- worker.c
