@@ -11,7 +11,6 @@
     batch is committed. */
 #include "broker.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +64,60 @@ s_header(const Shoal__HttpResult *h, const char *name)
     return NULL;
 }
 
+//  Append s as a JSON string (quotes and escapes) to buf at *o.
+static void
+s_json_string(char *buf, size_t *o, const char *s)
+{
+    buf[(*o)++] = '"';
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            buf[(*o)++] = '\\';
+            buf[(*o)++] = (char) *p;
+        }
+        else
+        if (*p < 0x20) {
+            *o += (size_t) sprintf(buf + *o, "\\u%04x", *p);
+        }
+        else
+            buf[(*o)++] = (char) *p;
+    }
+    buf[(*o)++] = '"';
+}
+
+//  The selected response headers as a JSON object {"name": "value"} with
+//  lower-case names (sanitized text). Caller frees.
+static char *
+s_headers_json(const Shoal__HttpResult *h)
+{
+    size_t cap = 3;
+    for (size_t i = 0; i < h->n_headers; i++)
+        cap += 6 * (strlen(h->headers[i]->name) + strlen(h->headers[i]->value ? h->headers[i]->value : "")) + 8;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    out[o++] = '{';
+    for (size_t i = 0; i < h->n_headers; i++) {
+        char *name = s_clean(h->headers[i]->name, 256);
+        char *value = s_clean(h->headers[i]->value ? h->headers[i]->value : "", 8192);
+        if (name && value) {
+            for (char *p = name; *p; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                    *p = (char) (*p - 'A' + 'a');
+            if (o > 1)
+                out[o++] = ',';
+            s_json_string(out, &o, name);
+            out[o++] = ':';
+            s_json_string(out, &o, value);
+        }
+        free(name);
+        free(value);
+    }
+    out[o++] = '}';
+    out[o] = 0;
+    return out;
+}
+
 //  Append one row of the results table (column order of schema.c).
 static void
 s_result_row(pgbuf_t *b, uint32_t job_id, uint32_t seq, const char *outcome, uint32_t attempt,
@@ -99,23 +152,9 @@ s_result_row(pgbuf_t *b, uint32_t job_id, uint32_t seq, const char *outcome, uin
         pgcopy_cstr(b, ctype);
         free(ctype);
         if (h->n_headers) {
-            json_t *obj = json_object();
-            for (size_t i = 0; i < h->n_headers; i++) {
-                char *name = s_clean(h->headers[i]->name, 256);
-                char *value = s_clean(h->headers[i]->value ? h->headers[i]->value : "", 8192);
-                if (name && value) {
-                    for (char *p = name; *p; p++)
-                        if (*p >= 'A' && *p <= 'Z')
-                            *p = (char) (*p - 'A' + 'a');
-                    json_object_set_new(obj, name, json_string(value));
-                }
-                free(name);
-                free(value);
-            }
-            char *json = json_dumps(obj, JSON_COMPACT);
+            char *json = s_headers_json(h);
             pgcopy_jsonb(b, json);
             free(json);
-            json_decref(obj);
         }
         else
             pgcopy_null(b);

@@ -25,10 +25,12 @@ as_owner() {
     fi
 }
 
+# below the kernel's ephemeral range (32768+), where outgoing connections
+# would otherwise take the port between this check and the bind
 free_port() {
     local p
     for _ in $(seq 1 200); do
-        p=$(( 20000 + RANDOM % 20000 ))
+        p=$(( 10000 + RANDOM % 20000 ))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"; return 0
         fi
@@ -38,9 +40,10 @@ free_port() {
 
 start_server() {
     local port; port=$(cat "$dir/port")
+    rm -f "$dir/server.log"
     as_owner "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB -c fsync=${PG_FSYNC:-on} -c synchronous_commit=on -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=4GB -c checkpoint_timeout=15min" \
-        start >/dev/null || { echo "pg-sandbox: server did not start; log:" >&2; tail -n 20 "$dir/server.log" >&2; exit 1; }
+        start >/dev/null
 }
 
 case "$cmd" in
@@ -58,12 +61,20 @@ start)
     if [ ! -f "$dir/data/PG_VERSION" ]; then
         as_owner "$pgbin/initdb" -D "$dir/data" -A trust -U shoal -E UTF8 --locale=C --no-sync >/dev/null
     fi
-    start_server
+    # another process may take the port first: try a few
+    for attempt in 1 2 3 4 5; do
+        start_server && break
+        if [ $attempt = 5 ] || ! grep -q "could not bind\|could not create any TCP" "$dir/server.log"; then
+            echo "pg-sandbox: server did not start; log:" >&2; tail -n 20 "$dir/server.log" >&2; exit 1
+        fi
+        port=$(free_port); echo "$port" > "$dir/port"
+    done
+    port=$(cat "$dir/port")
     as_owner "$pgbin/createdb" -h 127.0.0.1 -p "$port" -U shoal shoal 2>/dev/null || true
     echo "postgresql://shoal@127.0.0.1:$port/shoal"
     ;;
 restart)
-    start_server
+    start_server || { echo "pg-sandbox: server did not start; log:" >&2; tail -n 20 "$dir/server.log" >&2; exit 1; }
     ;;
 stop)
     mode=${3:-fast}

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,19 +36,16 @@ static const char *const s_kept_headers[] = {
 };
 #define N_KEPT 6
 
-typedef struct {
-    curl_socket_t fd;
-    short         events;       //  ZMQ_POLLIN | ZMQ_POLLOUT
-} sock_t;
-
 struct _http_t {
     CURLM   *multi;
-    sock_t  *socks;             //  sockets curl wants watched
-    size_t   n_socks, alloc_socks;
+    int      epfd;              //  epoll set of the sockets curl wants watched
+    size_t   n_socks;           //  sockets in it
     int64_t  timer_ms;          //  curl's timeout (monotonic ms), -1 = none
     char    *body_dir;
     bool     body_dir_ready;
     uint64_t serial;            //  temp file names
+    CURL   **idle;              //  easy handles to reuse (reset), a stack
+    size_t   n_idle, max_idle;
 };
 
 //  One transfer.
@@ -75,38 +73,30 @@ typedef struct {
 
 // ------------------------------------------------------------------ sockets and timer
 
-static sock_t *
-s_sock_find(http_t *h, curl_socket_t fd)
-{
-    for (size_t i = 0; i < h->n_socks; i++)
-        if (h->socks[i].fd == fd)
-            return &h->socks[i];
-    return NULL;
-}
-
+//  curl tells us which sockets to watch; they live in one epoll set, so
+//  the loop polls two descriptors whatever the number of transfers.
 static int
 s_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     http_t *h = userp;
-    sock_t *s = s_sock_find(h, fd);
     if (what == CURL_POLL_REMOVE) {
-        if (s)
-            *s = h->socks[--h->n_socks];
+        if (socketp) {
+            epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
+            curl_multi_assign(h->multi, fd, NULL);
+            h->n_socks--;
+        }
         return 0;
     }
-    if (!s) {
-        if (h->n_socks == h->alloc_socks) {
-            size_t alloc = h->alloc_socks ? h->alloc_socks * 2 : 64;
-            sock_t *grown = realloc(h->socks, alloc * sizeof *grown);
-            if (!grown)
-                return -1;
-            h->socks = grown;
-            h->alloc_socks = alloc;
-        }
-        s = &h->socks[h->n_socks++];
-        s->fd = fd;
-    }
-    s->events = (short) (((what & CURL_POLL_IN) ? ZMQ_POLLIN : 0) | ((what & CURL_POLL_OUT) ? ZMQ_POLLOUT : 0));
+    struct epoll_event ev = { 0 };
+    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
+    ev.data.fd = fd;
+    if (socketp)
+        return epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : -1;
+    if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+        return -1;
+    //  any non-NULL pointer marks the socket as known
+    curl_multi_assign(h->multi, fd, h);
+    h->n_socks++;
     return 0;
 }
 
@@ -127,7 +117,8 @@ http_new(const char *body_dir, size_t slots)
     h->multi = curl_multi_init();
     h->body_dir = strdup(body_dir ? body_dir : "shoal-bodies");
     h->timer_ms = -1;
-    if (!h->multi || !h->body_dir) {
+    h->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (!h->multi || !h->body_dir || h->epfd < 0) {
         http_destroy(&h);
         return NULL;
     }
@@ -137,6 +128,12 @@ http_new(const char *body_dir, size_t slots)
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
     //  keep connections to reuse: about two per slot
     curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long) (slots * 2 > 16 ? slots * 2 : 16));
+    h->max_idle = slots;
+    h->idle = calloc(slots ? slots : 1, sizeof *h->idle);
+    if (!h->idle) {
+        http_destroy(&h);
+        return NULL;
+    }
     return h;
 }
 
@@ -146,9 +143,13 @@ http_destroy(http_t **h_p)
     http_t *h = *h_p;
     if (!h)
         return;
+    for (size_t i = 0; i < h->n_idle; i++)
+        curl_easy_cleanup(h->idle[i]);
+    free(h->idle);
     if (h->multi)
         curl_multi_cleanup(h->multi);
-    free(h->socks);
+    if (h->epfd >= 0)
+        close(h->epfd);
     free(h->body_dir);
     free(h);
     *h_p = NULL;
@@ -161,7 +162,13 @@ s_xfer_free(http_t *h, xfer_t *x)
 {
     if (x->easy) {
         curl_multi_remove_handle(h->multi, x->easy);
-        curl_easy_cleanup(x->easy);
+        //  kept for the next task: its buffers and settings' memory are reused
+        if (h->n_idle < h->max_idle) {
+            curl_easy_reset(x->easy);
+            h->idle[h->n_idle++] = x->easy;
+        }
+        else
+            curl_easy_cleanup(x->easy);
     }
     curl_slist_free_all(x->headers);
     curl_mime_free(x->mime);
@@ -426,7 +433,9 @@ http_start(worker_t *self, run_t *run)
     xfer_t *x = calloc(1, sizeof *x);
     Shoal__Result r = SHOAL__RESULT__INIT;
     r.has_outcome = 1;
-    if (!x || !(x->easy = curl_easy_init()) || !(x->sha = EVP_MD_CTX_new())) {
+    if (x)
+        x->easy = h->n_idle ? h->idle[--h->n_idle] : curl_easy_init();
+    if (!x || !x->easy || !(x->sha = EVP_MD_CTX_new())) {
         if (x)
             s_xfer_free(h, x);
         r.outcome = SHOAL__OUTCOME__OUTCOME_ERROR;
@@ -649,21 +658,19 @@ s_check_done(worker_t *self)
 size_t
 http_poll_items(http_t *h, zmq_pollitem_t *items, size_t max)
 {
-    size_t n = 0;
-    for (size_t i = 0; h && i < h->n_socks && n < max; i++) {
-        items[n].socket = NULL;
-        items[n].fd = h->socks[i].fd;
-        items[n].events = h->socks[i].events;
-        items[n].revents = 0;
-        n++;
-    }
-    return n;
+    if (!h || max == 0 || h->n_socks == 0)
+        return 0;
+    items[0].socket = NULL;
+    items[0].fd = h->epfd;
+    items[0].events = ZMQ_POLLIN;
+    items[0].revents = 0;
+    return 1;
 }
 
 size_t
 http_socket_count(const http_t *h)
 {
-    return h ? h->n_socks : 0;
+    return h && h->n_socks ? 1 : 0;
 }
 
 int64_t
@@ -679,13 +686,15 @@ http_after_poll(worker_t *self, zmq_pollitem_t *items, size_t n)
     if (!h)
         return;
     int running = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!items[i].revents)
-            continue;
-        int ev = ((items[i].revents & ZMQ_POLLIN) ? CURL_CSELECT_IN : 0)
-               | ((items[i].revents & ZMQ_POLLOUT) ? CURL_CSELECT_OUT : 0)
-               | ((items[i].revents & ZMQ_POLLERR) ? CURL_CSELECT_ERR : 0);
-        curl_multi_socket_action(h->multi, items[i].fd, ev, &running);
+    if (n && (items[0].revents & ZMQ_POLLIN)) {
+        struct epoll_event events[256];
+        int ready = epoll_wait(h->epfd, events, 256, 0);
+        for (int i = 0; i < ready; i++) {
+            int ev = ((events[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0)
+                   | ((events[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0)
+                   | ((events[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+            curl_multi_socket_action(h->multi, events[i].data.fd, ev, &running);
+        }
     }
     if (h->timer_ms >= 0 && clock_mono_ms() >= h->timer_ms) {
         h->timer_ms = -1;

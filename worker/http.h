@@ -17,9 +17,10 @@ void http_destroy(http_t **h_p);
 void http_start(worker_t *self, run_t *run);
 //  Abort a running request (the caller finishes the run).
 void http_cancel(worker_t *self, run_t *run);
-//  Poll items for the sockets curl wants watched (at most max); returns the count.
+//  The poll item for the sockets curl wants watched (one epoll fd, when there
+//  are any); returns the number of items filled (0 or 1).
 size_t http_poll_items(http_t *h, zmq_pollitem_t *items, size_t max);
-//  Sockets curl watches now.
+//  Poll items http_poll_items will fill (0 or 1).
 size_t http_socket_count(const http_t *h);
 //  When curl wants to be called back (monotonic ms), INT64_MAX for never.
 int64_t http_deadline_ms(const http_t *h);

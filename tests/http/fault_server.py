@@ -16,6 +16,7 @@ Endpoints:
     /redirect/N             302 to /redirect/N-1; /redirect/0 is 200
     /reset                  closes the connection with a TCP reset
     /headers                200 with the request's headers as JSON
+    /weird                  200 with response headers full of quotes, backslashes, non-UTF-8
     /echo                   POST/PUT: 200 with JSON {"bytes": n, "sha256": hex, "method": m}
     /upload                 multipart POST: JSON with each part's name, filename, bytes, sha256
     /stats                  JSON per host: max_concurrent, requests, max_per_second
@@ -136,6 +137,10 @@ class Handler(BaseHTTPRequestHandler):
                                   "sha256": hashlib.sha256(data).hexdigest(),
                                   "content_type": part.get_content_type()})
             self.send_body(200, json.dumps({"parts": parts_out}).encode(), "application/json")
+        elif head == "weird":
+            # quotes, a backslash, a control character and bytes that are not UTF-8
+            self.send_body(200, b"weird\n", 'text/plain; x="a\\b"\x01',
+                           headers={"ETag": '"\xff\xfe"', "Last-Modified": "\\"})
         elif head == "headers":
             out = {k.lower(): v for k, v in self.headers.items()}
             self.send_body(200, json.dumps(out).encode(), "application/json")

@@ -31,13 +31,14 @@ F="http://127.0.0.1:$FAULT_PORT"
     echo "{\"url\": \"$F/redirect/3\", \"follow_redirects\": false, \"tag\": \"redirect-not-followed\"}"
     echo "{\"url\": \"$F/redirect/20\", \"max_redirects\": 5, \"tag\": \"redirect-too-many\"}"
     echo "{\"url\": \"$F/headers\", \"headers\": {\"X-Task\": \"t\", \"X-Both\": \"from-task\"}, \"tag\": \"headers\"}"
+    echo "{\"url\": \"$F/weird\", \"tag\": \"weird\"}"
 } > "$T_DIR/tasks.jsonl"
 job=$(shoal submit "$T_DIR/tasks.jsonl" --name http-basic -H 'X-Job: j' -H 'X-Both: from-job' -q)
 t_wait_done "$job" 120
 shoal results "$job" --with-body > "$T_DIR/results.jsonl"
 r() { jq -c "select(.tag == \"$1\")" "$T_DIR/results.jsonl"; }
 
-t_assert_one_result_each "$job" 309
+t_assert_one_result_each "$job" 310
 t_assert_eq "small files ok with status 200" 300 "$(jq -s '[.[] | select((.tag | startswith("small-")) and .outcome == "ok" and .http.status == 200)] | length' "$T_DIR/results.jsonl")"
 t_assert_eq "small files: bytes" "$small_size" "$(r small-7 | jq .http.bytes)"
 t_assert_eq "small files: sha256" "$small_sha" "$(r small-7 | jq -r .http.sha256)"
@@ -64,4 +65,7 @@ t_assert_eq "job header sent" j "$(jq -r '.["x-job"]' <<<"$sent")"
 t_assert_eq "task header sent" t "$(jq -r '.["x-task"]' <<<"$sent")"
 t_assert_eq "task header overrides the job's" from-task "$(jq -r '.["x-both"]' <<<"$sent")"
 t_assert_eq "user agent" "shoal/" "$(jq -r '.["user-agent"]' <<<"$sent" | cut -c1-6)"
+# hostile header values are stored as valid JSON text
+t_assert_eq "odd headers stored (the control character becomes a space)" 'ok|text/plain; x="a\b" |"??"' \
+    "$(t_sql "SELECT outcome, headers->>'content-type', headers->>'etag' FROM results WHERE job_id = $job AND seq = 309" | sed 's/[[:cntrl:]]//g')"
 t_log "pass"

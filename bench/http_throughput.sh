@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# HTTP task throughput: N tasks fetching a ~2 KB file from a local nginx,
+# every result committed, beside (same run, same concurrency) wrk against
+# the same URL and a raw libcurl multi loop.
+#
+#   bench/http_throughput.sh [TASKS]     default 200,000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-200000}
+SLOTS=64
+scripts/deps.sh test >/dev/null
+command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$(nproc)" >/dev/null
+bin=$PWD/build
+work=$(mktemp -d /tmp/shoal-bench-http.XXXXXX); chmod 755 "$work"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    scripts/nginx-sandbox.sh stop "$work/nginx" >/dev/null 2>&1 || true
+    scripts/pg-sandbox.sh stop "$work/pg" immediate >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$work/www"
+head -c 1536 /dev/urandom | base64 -w 0 > "$work/www/file.txt"       # 2,048 bytes
+port=$(scripts/nginx-sandbox.sh start "$work/nginx" "$work/www" 1)
+URL="http://127.0.0.1:$port/file.txt"
+PG_FSYNC=on DB=$(scripts/pg-sandbox.sh start "$work/pg")
+ms() { date +%s%3N; }
+rate() { awk -v n="$1" -v ms="$2" 'BEGIN { printf "%.0f", n * 1000 / ms }'; }
+
+echo "machine: $(nproc) cores; nginx 1 worker process; file $(stat -c %s "$work/www/file.txt") bytes; tasks $N; concurrency $((2 * SLOTS))"
+"$bin/shoal-broker" --db "$DB" --frontend tcp://127.0.0.1:* --backend tcp://127.0.0.1:* --progress tcp://127.0.0.1:* \
+    --recovery-ms 0 2>"$work/broker.log" &
+pids+=($!)
+until grep -q broker_started "$work/broker.log"; do sleep 0.05; done
+export SHOAL_BROKER=$(grep 'socket=frontend' "$work/broker.log" | sed 's/.*endpoint=//')
+BE=$(grep 'socket=backend' "$work/broker.log" | sed 's/.*endpoint=//')
+job=$("$bin/shoal" submit --url-template "$URL?n={1..$N}" --chunk 5000 -q)
+t0=$(ms)
+for i in 1 2; do
+    "$bin/shoal-worker" --broker "$BE" --slots $SLOTS --kinds http --worker-id "bench-$i" 2>"$work/worker-$i.log" &
+    pids+=($!)
+done
+"$bin/shoal" status "$job" --wait >/dev/null 2>&1 || true
+t1=$(ms)
+ok=$(psql "$DB" -qAtc "SELECT count(*) FROM results WHERE job_id = $job AND outcome = 'ok' AND http_status = 200")
+echo "shoal: $N http tasks run and committed in $((t1 - t0)) ms = $(rate "$N" $((t1 - t0))) tasks/s ($ok ok, 2 workers x $SLOTS slots)"
+for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+wait 2>/dev/null || true
+pids=()
+echo "raw libcurl multi: $("$bin/bench/bench_curl_multi" "$URL" "$N" $((2 * SLOTS)))"
+echo "wrk: $(wrk -t2 -c$((2 * SLOTS)) -d10s "$URL" | grep -E 'Requests/sec' | tr -s ' ')"
