@@ -163,7 +163,7 @@ t_skip() { t_log "SKIP: $*"; exit 77; }
 
 # The project's fault server (tests/http/fault_server.py) -> $FAULT_PORT
 t_fault_server() {
-    python3 "$(dirname "${BASH_SOURCE[0]}")/http/fault_server.py" "$T_DIR/fault.port" 2>"$T_DIR/fault.log" &
+    python3 "$T_SCRIPTS/fault-server.py" "$T_DIR/fault.port" 2>"$T_DIR/fault.log" &
     PID[fault]=$!
     t_wait "fault server" 10 test -s "$T_DIR/fault.port"
     FAULT_PORT=$(cat "$T_DIR/fault.port")

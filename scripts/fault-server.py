@@ -5,7 +5,7 @@ It records, per Host header, the largest number of requests it was serving
 at once and the timestamps of all requests, so tests can check per-host
 limits from the server's side.
 
-    fault_server.py PORTFILE        binds 0.0.0.0 on a free port, writes it to PORTFILE
+    fault-server.py PORTFILE        binds 0.0.0.0 on a free port, writes it to PORTFILE
 
 Endpoints:
     /ok?size=N              200 with N bytes (default 100)
