@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "exec.h"
 #include "http.h"
 #include "log.h"
 #include "taskspec.h"
@@ -28,7 +29,9 @@ s_executor(Shoal__TaskKind kind)
 {
     static const executor_t noop = { noop_start, noop_wake, noop_cancel };
     static const executor_t http = { http_start, NULL, http_cancel };
+    static const executor_t exec = { exec_start, NULL, exec_cancel };
     switch (kind) {
+        case SHOAL__TASK_KIND__KIND_EXEC: return &exec;
         case SHOAL__TASK_KIND__KIND_NOOP: return &noop;
         case SHOAL__TASK_KIND__KIND_HTTP: return &http;
         default: return NULL;
@@ -110,7 +113,8 @@ run_start(worker_t *self, const Shoal__Task *task, const Shoal__JobDefaults *def
     run->kind = taskspec_kind(run->spec);
     const executor_t *ex = s_executor(run->kind);
     if (!ex || !(self->kinds & (1u << run->kind))
-    ||  (run->kind == SHOAL__TASK_KIND__KIND_HTTP && !self->http)) {
+    ||  (run->kind == SHOAL__TASK_KIND__KIND_HTTP && !self->http)
+    ||  (run->kind == SHOAL__TASK_KIND__KIND_EXEC && !self->exec)) {
         snprintf(err, sizeof err, "this worker does not run %s tasks", taskspec_kind_name(run->kind));
         s_reject(self, run, SHOAL__OUTCOME__OUTCOME_REJECTED, err);
         return;

@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 
 #include "clock.h"
+#include "exec.h"
 #include "http.h"
 #include "log.h"
 #include "taskspec.h"
@@ -465,6 +466,10 @@ worker_run(const worker_config_t *cfg)
             return 1;
         }
     }
+    if (cfg->allow_exec && !(self->exec = exec_new())) {
+        log_error("startup_failed", "error=\"cannot set up the exec executor\"");
+        return 1;
+    }
     self->runs = u64map_new();
     self->timers = heap_new();
     self->outbox = u64map_new();
@@ -506,7 +511,7 @@ worker_run(const worker_config_t *cfg)
         if (zlist_size(self->to_send))
             timeout = 0;
         //  the broker socket, then every socket the transfers use
-        size_t want = 1 + http_socket_count(self->http);
+        size_t want = 3;
         if (want > self->items_alloc) {
             zmq_pollitem_t *grown = realloc(self->items, want * sizeof *grown);
             if (!grown) {
@@ -519,7 +524,8 @@ worker_run(const worker_config_t *cfg)
         zmq_pollitem_t *items = self->items;
         items[0] = (zmq_pollitem_t) { self->dealer_raw, 0, ZMQ_POLLIN, 0 };
         size_t n_http = http_poll_items(self->http, items + 1, self->items_alloc - 1);
-        int rc = zmq_poll(items, (int) (1 + n_http), timeout);
+        size_t n_exec = exec_poll_items(self->exec, items + 1 + n_http, self->items_alloc - 1 - n_http);
+        int rc = zmq_poll(items, (int) (1 + n_http + n_exec), timeout);
         if (rc < 0 && errno != EINTR) {
             log_error("poll_failed", "error=\"%s\"", zmq_strerror(errno));
             exit_code = 1;
@@ -546,6 +552,7 @@ worker_run(const worker_config_t *cfg)
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
             s_drain_socket(self);
         http_after_poll(self, items + 1, n_http);
+        exec_after_poll(self, items + 1 + n_http, n_exec);
         now = clock_mono_ms();
         if (now - last_turn_ms > self->heartbeat_ms * 2) {
             log_info("resumed", "frozen_ms=%lld", (long long) (now - last_turn_ms));
@@ -600,6 +607,7 @@ worker_run(const worker_config_t *cfg)
         http_destroy(&self->http);
         curl_global_cleanup();
     }
+    exec_destroy(&self->exec);
     free(self->items);
     u64map_destroy(&self->runs);
     u64map_destroy(&self->outbox);

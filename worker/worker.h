@@ -5,6 +5,7 @@
     run.c       one running task: start, finish, cancel, timeout
     noop.c      the noop executor (optional sleep; test hooks)
     http.c      the http executor (libcurl multi in this loop)
+    exec.c      the exec executor (commands, process groups, pidfds)
 */
 #ifndef SHOAL_WORKER_H
 #define SHOAL_WORKER_H
@@ -20,6 +21,7 @@
 typedef struct _worker_t worker_t;
 typedef struct _run_t    run_t;
 typedef struct _http_t   http_t;
+typedef struct _exec_t   exec_t;
 
 typedef struct {
     const char *broker;         //  backend endpoint
@@ -90,6 +92,7 @@ struct _worker_t {
     bool      aborting;
     uint64_t  done, failed;
     http_t   *http;             //  http executor (http.c), NULL if the worker runs no http
+    exec_t   *exec;             //  exec executor (exec.c), NULL without --allow-exec
     zmq_pollitem_t *items;      //  poll set: the broker socket, then executors' fds
     size_t    items_alloc;
 };
