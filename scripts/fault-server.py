@@ -35,12 +35,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 LOCK = threading.Lock()
-STATS = {}          # host -> {"current", "max_concurrent", "times"}
+STATS = {}          # host -> {"current", "max_concurrent", "times", "connections"}
 FLAKY = {}          # key -> requests seen
 
 
 def stats_for(host):
-    return STATS.setdefault(host, {"current": 0, "max_concurrent": 0, "times": []})
+    return STATS.setdefault(host, {"current": 0, "max_concurrent": 0, "times": [], "connections": 0})
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -48,6 +48,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         pass
+
+    def setup(self):
+        super().setup()
+        # connections by the address they came to, in the Host header's form
+        addr, port = self.connection.getsockname()[:2]
+        with LOCK:
+            stats_for("%s:%d" % (addr, port))["connections"] += 1
 
     def uncount(self):
         # the request stops counting as in progress before the response
@@ -155,7 +162,7 @@ class Handler(BaseHTTPRequestHandler):
                             j += 1
                         best = max(best, i - j + 1)
                     out[host] = {"max_concurrent": s["max_concurrent"], "requests": len(times),
-                                 "max_per_second": best,
+                                 "max_per_second": best, "connections": s["connections"],
                                  "span_s": (times[-1] - times[0]) if times else 0}
             self.send_body(200, json.dumps(out).encode(), "application/json")
         elif head == "reset-stats":

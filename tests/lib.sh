@@ -92,11 +92,31 @@ t_db() {
 
 t_sql() { psql "$DB" -qAtX -c "$1"; }
 
+# A random free port below the kernel's ephemeral range. (ZeroMQ's
+# wildcard bind takes the first free port from 49152 up, so every broker on
+# a machine would get the same ports, and a worker left over from another
+# run, still reconnecting to its old broker's port, would join this one.)
+t_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$(( 10000 + RANDOM % 20000 ))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 1))") 2>/dev/null \
+           && ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 2))") 2>/dev/null; then
+            echo "$p"; return 0
+        fi
+    done
+    return 1
+}
+
 # Start the broker on free ports (or the ports of a previous run, to
 # restart it where workers expect it): t_broker [flags...]
 t_broker() {
     local log="$T_DIR/broker.log"
-    local fe=${FRONTEND:-tcp://127.0.0.1:*} be=${BACKEND:-tcp://127.0.0.1:*} pr=${PROGRESS:-tcp://127.0.0.1:*}
+    if [ -z "${FRONTEND:-}" ]; then
+        local p; p=$(t_port)
+        FRONTEND=tcp://127.0.0.1:$p BACKEND=tcp://127.0.0.1:$((p + 1)) PROGRESS=tcp://127.0.0.1:$((p + 2))
+    fi
+    local fe=$FRONTEND be=$BACKEND pr=$PROGRESS
     : >> "$log"
     local before; before=$(grep -c broker_started "$log" || true)
     "$SHOAL_BIN/shoal-broker" --db "$DB" --frontend "$fe" --backend "$be" --progress "$pr" "$@" >>"$log" 2>&1 &

@@ -21,7 +21,11 @@ job=$(shoal submit "$T_DIR/conc.jsonl" --per-host 2 --name per-host -q)
 t_wait_done "$job" 120
 for h in 2 3 4; do
     t_assert_eq "host 127.0.0.$h: most requests at once" 2 "$(stat $h max_concurrent)"
+    # connections are kept alive and reused: 40 requests, a handful of connections
+    conns=$(stat $h connections)
+    [ "$conns" -le 4 ] || t_fail "host 127.0.0.$h: $conns connections for 40 requests (no reuse)"
 done
+t_log "ok: connections reused ($(t_fault_stats | jq -c '[.[] | .connections]'))"
 t_assert_eq "all ok" 120 "$(t_sql "SELECT count(*) FROM results WHERE job_id = $job AND outcome = 'ok'")"
 reset_stats
 
