@@ -32,6 +32,8 @@
 #define MAX_RESULTS_PER_MSG  1000
 #define MAX_BYTES_PER_MSG    (8u << 20)
 #define RECONNECT_MAX_MS     10000
+#define FLUSH_AT_RESULTS     64     //  a busy worker sends results in batches of this
+#define FLUSH_AFTER_MS       2      //  ... or when the oldest has waited this long
 
 static volatile sig_atomic_t s_signals = 0;
 
@@ -53,6 +55,7 @@ static void
 s_resend_all(worker_t *self)
 {
     zlist_purge(self->to_send);
+    self->unsent_since_ms = u64map_size(self->outbox) ? clock_mono_ms() : 0;
     size_t cursor = 0;
     outbox_t *o;
     while ((o = u64map_next(self->outbox, &cursor, NULL))) {
@@ -190,6 +193,8 @@ worker_result(worker_t *self, run_t *run, Shoal__Result *result)
     }
     u64map_put(self->outbox, o->lease, o);
     zlist_append(self->to_send, o);
+    if (!self->unsent_since_ms)
+        self->unsent_since_ms = clock_mono_ms();
 }
 
 static void
@@ -204,11 +209,16 @@ s_outbox_drop(worker_t *self, uint64_t task_id, uint64_t lease)
     free(o);
 }
 
-//  Send what is waiting, in messages of bounded size.
+//  Send what is waiting, in messages of bounded size. A busy worker waits
+//  for a batch (or a couple of milliseconds) so that results and the tasks
+//  answering them travel in fewer, larger messages; an idle one sends at once.
 static void
-s_flush(worker_t *self)
+s_flush(worker_t *self, bool force)
 {
     int64_t now = clock_mono_ms();
+    if (!force && zlist_size(self->to_send) < FLUSH_AT_RESULTS && u64map_size(self->runs) > 0
+    &&  self->unsent_since_ms && now - self->unsent_since_ms < FLUSH_AFTER_MS)
+        return;
     while (zlist_size(self->to_send)) {
         uint8_t *items[MAX_RESULTS_PER_MSG];
         size_t lens[MAX_RESULTS_PER_MSG];
@@ -239,6 +249,7 @@ s_flush(worker_t *self)
         self->last_send_ms = now;
         for (size_t i = 0; i < n; i++)
             batch[i]->sent_ms = now;
+        self->unsent_since_ms = zlist_size(self->to_send) ? now : 0;
         log_debug("results_sent", "count=%zu unacked=%zu", n, u64map_size(self->outbox));
     }
 }
@@ -507,9 +518,9 @@ worker_run(const worker_config_t *cfg)
             deadline = next_resend_check;
         if (self->draining && self->drain_deadline_ms < deadline)
             deadline = self->drain_deadline_ms;
+        if (self->unsent_since_ms && self->unsent_since_ms + FLUSH_AFTER_MS < deadline)
+            deadline = self->unsent_since_ms + FLUSH_AFTER_MS;
         long timeout = deadline <= now ? 0 : (long) (deadline - now);
-        if (zlist_size(self->to_send))
-            timeout = 0;
         //  the broker socket, then every socket the transfers use
         size_t want = 3;
         if (want > self->items_alloc) {
@@ -564,7 +575,7 @@ worker_run(const worker_config_t *cfg)
             s_resend_overdue(self, now);
             next_resend_check = now + 1000;
         }
-        s_flush(self);
+        s_flush(self, self->draining);
         if (now - self->last_send_ms >= self->heartbeat_ms)
             s_heartbeat(self);
         if (now - self->last_recv_ms > self->heartbeat_ms * self->liveness + self->reconnect_backoff_ms) {
@@ -594,7 +605,7 @@ worker_run(const worker_config_t *cfg)
             else
             if (self->aborting && u64map_size(self->runs) == 0 && (u64map_size(self->outbox) == 0
                 || now >= self->drain_deadline_ms)) {
-                s_flush(self);
+                s_flush(self, true);
                 break;
             }
         }

@@ -86,6 +86,7 @@ struct _worker_t {
     heap_t   *timers;           //  run wake-ups and timeouts (by run id)
     u64map_t *outbox;           //  task_id ^ lease hash -> outbox_t
     zlist_t  *to_send;          //  outbox_t * not yet sent
+    int64_t   unsent_since_ms;  //  when the oldest of to_send was queued, 0 = none
     //  lifecycle
     bool      draining;
     int64_t   drain_deadline_ms;
