@@ -332,11 +332,10 @@ backend_cron(server_t *self, int64_t now_ms)
                 s_detach(peer, task);
                 outcome_lost(self, task, "expired", "lease deadline passed (task timeout + grace)", true);
                 //  a worker that let a lease run out gets nothing more until
-                //  it is heard from again (it may be frozen or wedged)
-                if (now_ms - peer->last_recv_ms > self->cfg.heartbeat_ms) {
-                    peer->suspect = true;
-                    dispatch_peer_unready(self, peer);
-                }
+                //  it is heard from again (it may be frozen or wedged); a
+                //  live one sends a heartbeat within an interval
+                peer->suspect = true;
+                dispatch_peer_unready(self, peer);
             }
             task = next;
         }
