@@ -48,9 +48,10 @@ batch_new(void)
         return NULL;
     batch->req = store_req_new(STORE_WRITE);
     batch->commit = zlist_new();
+    batch->answered = u64map_new();
     batch->acks = zhashx_new();
     batch->deltas = zhashx_new();
-    if (!batch->req || !batch->commit || !batch->acks || !batch->deltas) {
+    if (!batch->req || !batch->commit || !batch->answered || !batch->acks || !batch->deltas) {
         batch_destroy(&batch);
         return NULL;
     }
@@ -68,10 +69,17 @@ batch_destroy(batch_t **batch_p)
         return;
     store_req_destroy(&batch->req);
     zlist_destroy(&batch->commit);
+    u64map_destroy(&batch->answered);
     zhashx_destroy(&batch->acks);
     zhashx_destroy(&batch->deltas);
     free(batch);
     *batch_p = NULL;
+}
+
+void
+batch_add_answer(batch_t *batch, uint64_t task_id, uint64_t lease)
+{
+    u64map_put(batch->answered, task_id, (void *) (uintptr_t) lease);
 }
 
 void
@@ -241,10 +249,22 @@ batch_on_written(server_t *self, store_req_t *req)
         &&  job->state != SHOAL__JOB_STATE__JOB_CANCELLED)
             job_set_state(self, job, SHOAL__JOB_STATE__JOB_DONE);
     }
-    //  finished tasks leave memory
+    //  finished tasks leave memory (remembered a while, for resends)
     task_t *task;
-    while ((task = zlist_pop(batch->commit)))
+    while ((task = zlist_pop(batch->commit))) {
+        if (task->answered)
+            outcome_committed(self, task->id, task->answered);
         job_task_forget(self, task);
+    }
+    //  retried tasks: a resend of that result can be acked at once now
+    size_t cursor = 0;
+    uint64_t task_id;
+    void *lease;
+    while ((lease = u64map_next(batch->answered, &cursor, &task_id))) {
+        task = u64map_get(self->tasks, task_id);
+        if (task && task->answered == (uint64_t) (uintptr_t) lease)
+            task->answer_committed = true;
+    }
     //  and the workers may forget the results
     for (ack_t *ack = zhashx_first(batch->acks); ack; ack = zhashx_next(batch->acks)) {
         Shoal__TaskRef **refs = malloc(ack->n * sizeof *refs);

@@ -72,6 +72,8 @@ struct _task_t {
     int64_t   due_ms;       //  lease deadline or retry time (monotonic)
     int64_t   leased_us;    //  wall time of the dispatch (latency)
     uint64_t  gen;          //  bumps on every state change; heap entries check it
+    uint64_t  answered;     //  lease whose result was taken (a resend of it is no news)
+    bool      answer_committed; //  ... and its row is committed (its ack went out)
 };
 
 //  Tasks of one job that share a kind and a target host: the unit of
@@ -166,7 +168,7 @@ struct _peer_t {
 typedef struct {
     store_req_t *req;       //  rows accumulate in req->rows / req->attempt_rows
     zlist_t     *commit;    //  task_t * in TASK_COMMITTING to forget after commit
-    zlist_t     *release;   //  task_t * retried: nothing to do but ack
+    u64map_t    *answered;  //  task id -> lease of a retried task's result in this batch
     zhashx_t    *acks;      //  peer key -> ack list (ack_t *)
     zhashx_t    *deltas;    //  job id -> store_delta_t *
     size_t       results;   //  result rows
@@ -194,6 +196,9 @@ struct _server_t {
     u64map_t *tasks;        //  task id -> task_t, every task in memory
     u64map_t *recovered;    //  task ids stored from an earlier epoch's lease: never page them in
     u64map_t *held;         //  task id -> held task (held.c): running at a worker, not leased by us
+    u64map_t *answered;     //  task id -> lease of a result committed lately (resends are no news)
+    uint64_t *answered_ring;//  the same task ids in commit order, to forget the oldest (65536)
+    size_t    answered_pos;
     heap_t   *timers;       //  retry due times and lane unblocks
     //  workers
     zhashx_t *peers;        //  key -> peer_t
@@ -304,6 +309,8 @@ void job_finished(server_t *self, job_t *job);
 Shoal__TaskSpec *job_task_spec(const task_t *task);
 
 //  ---- outcome.c
+//  Remember that the result of (task, lease) is committed (a bounded memory).
+void outcome_committed(server_t *self, uint64_t task_id, uint64_t lease);
 //  Apply one result from a worker. `sender` may be NULL (unknown peer).
 void outcome_apply(server_t *self, peer_t *sender, const char *worker_id,
                    const uint8_t *rid, size_t rid_len, Shoal__Result *result,
@@ -328,6 +335,8 @@ batch_t *batch_new(void);
 void batch_destroy(batch_t **batch_p);
 //  Remember to ack (task_id, lease) to a routing id after the commit.
 void batch_add_ack(batch_t *batch, const uint8_t *rid, size_t rid_len, uint64_t task_id, uint64_t lease);
+//  A retried task's result (task, lease) is in this batch.
+void batch_add_answer(batch_t *batch, uint64_t task_id, uint64_t lease);
 //  Add to a job's retry/stale counters.
 void batch_add_delta(batch_t *batch, uint32_t job_id, uint64_t retries, uint64_t stale);
 //  Append a result row for a task (outcome "ok", "failed" or "cancelled")

@@ -237,6 +237,8 @@ s_server_new(const broker_config_t *cfg)
     self->tasks = u64map_new();
     self->recovered = u64map_new();
     self->held = u64map_new();
+    self->answered = u64map_new();
+    self->answered_ring = calloc(65536, sizeof(uint64_t));
     self->timers = heap_new();
     self->peers = zhashx_new();
     self->filling = batch_new();
@@ -245,7 +247,7 @@ s_server_new(const broker_config_t *cfg)
     char host[48] = "";
     gethostname(host, sizeof host - 1);
     snprintf(self->broker_id, sizeof self->broker_id, "%s:%d", host, (int) getpid());
-    if (!self->jobs || !self->job_list || !self->tasks || !self->recovered || !self->held || !self->timers || !self->peers
+    if (!self->jobs || !self->job_list || !self->tasks || !self->recovered || !self->held || !self->answered || !self->answered_ring || !self->timers || !self->peers
     ||  !self->filling) {
         return NULL;
     }
@@ -282,6 +284,8 @@ s_server_destroy(server_t **self_p)
     u64map_destroy(&self->tasks);
     u64map_destroy(&self->recovered);
     u64map_destroy(&self->held);
+    u64map_destroy(&self->answered);
+    free(self->answered_ring);
     heap_destroy(&self->timers);
     batch_destroy(&self->filling);
     batch_destroy(&self->flushing);

@@ -298,6 +298,51 @@ s_throttle(server_t *self, lane_t *lane, const Shoal__Result *r, uint32_t delay_
     job_lane_update(self, lane);
 }
 
+#define ANSWERED_MEMORY 65536     //  committed results remembered for resends
+
+void
+outcome_committed(server_t *self, uint64_t task_id, uint64_t lease)
+{
+    uint64_t old = self->answered_ring[self->answered_pos];
+    if (old && old != task_id)
+        u64map_remove(self->answered, old);
+    self->answered_ring[self->answered_pos] = task_id;
+    self->answered_pos = (self->answered_pos + 1) % ANSWERED_MEMORY;
+    u64map_put(self->answered, task_id, (void *) (uintptr_t) lease);
+}
+
+//  Take the task out of wherever it is, so that this result decides its fate.
+static void
+s_take_out(server_t *self, task_t *task, bool current)
+{
+    job_t *job = task->job;
+    switch (task->state) {
+        case TASK_LEASED: {
+            peer_t *holder = task->worker;
+            if (!current)
+                backend_cancel_task(self, task);    //  someone else runs it: stop them
+            if (task->prev) task->prev->next = task->next; else holder->tasks = task->next;
+            if (task->next) task->next->prev = task->prev;
+            task->prev = task->next = NULL;
+            holder->leased--;
+            task->lane->running--;
+            job->n_leased--;
+            job_lane_update(self, task->lane);
+            dispatch_peer_ready(self, holder);
+            break;
+        }
+        case TASK_QUEUED:
+            job_task_dequeue(self, task);
+            job_lane_update(self, task->lane);
+            break;
+        case TASK_WAITING:
+            job->n_waiting--;
+            break;
+        default:
+            break;
+    }
+}
+
 void
 outcome_apply(server_t *self, peer_t *sender, const char *worker_id, const uint8_t *rid,
               size_t rid_len, Shoal__Result *r, Shoal__TaskRef ***acks, size_t *n_acks)
@@ -309,11 +354,34 @@ outcome_apply(server_t *self, peer_t *sender, const char *worker_id, const uint8
     job_t *job = job_lookup(self, job_id);
     if (sender)
         held_release(self, sender, r->lease);
+    if (r->lease < (1ULL << 40) || (job && seq >= job->n_tasks)) {
+        //  no broker ever issued this lease, or the task does not exist
+        self->bad_messages++;
+        log_warn("bad_result", "task=%u/%u lease=%llx", job_id, seq, (unsigned long long) r->lease);
+        s_ack_now(acks, n_acks, task_id, r->lease);
+        return;
+    }
+    //  a result we already took, sent again (an ack overdue, a reconnect):
+    //  its ack leaves with its batch's commit, or left already
+    if (task && task->answered == r->lease) {
+        if (task->state != TASK_COMMITTING && task->answer_committed)
+            s_ack_now(acks, n_acks, task_id, r->lease);
+        return;
+    }
+    if (!task && (uint64_t) (uintptr_t) u64map_get(self->answered, task_id) == r->lease) {
+        s_ack_now(acks, n_acks, task_id, r->lease);
+        return;
+    }
+    if (job && job->state == SHOAL__JOB_STATE__JOB_CANCELLED) {
+        //  the answers of tasks the cancel stopped: its rows are written
+        s_ack_now(acks, n_acks, task_id, r->lease);
+        return;
+    }
     bool current = task && task->state == TASK_LEASED && task->lease == r->lease;
     bool recovered = !current && (r->lease >> 40) < self->epoch;
     if (!current && !recovered) {
-        //  a lease this broker run replaced: the worker was declared lost,
-        //  the lease expired, or the task was cancelled
+        //  a lease this broker run replaced: the worker was declared lost
+        //  or the lease expired, and the task went to someone else
         self->stale_total++;
         if (job) {
             job->stale++;
@@ -324,43 +392,14 @@ outcome_apply(server_t *self, peer_t *sender, const char *worker_id, const uint8
         return;
     }
     if (!job || (job->state != SHOAL__JOB_STATE__JOB_ACTIVE && job->state != SHOAL__JOB_STATE__JOB_PAUSED)) {
-        //  the job is finished or cancelled: its rows are complete
+        //  the job is finished: its rows are complete
         s_ack_now(acks, n_acks, task_id, r->lease);
         return;
     }
     if (task && task->state == TASK_COMMITTING) {
-        //  a second result for a task whose result is on its way in
-        job->duplicate++;
+        //  an earlier broker run's result for a task whose result is on its way in
         s_ack_now(acks, n_acks, task_id, r->lease);
         return;
-    }
-    //  take the task out of wherever it is
-    peer_t *holder = NULL;
-    if (task) {
-        switch (task->state) {
-            case TASK_LEASED:
-                holder = task->worker;
-                if (!current)
-                    backend_cancel_task(self, task);    //  someone else runs it again
-                if (task->prev) task->prev->next = task->next; else holder->tasks = task->next;
-                if (task->next) task->next->prev = task->prev;
-                task->prev = task->next = NULL;
-                holder->leased--;
-                task->lane->running--;
-                job->n_leased--;
-                job_lane_update(self, task->lane);
-                dispatch_peer_ready(self, holder);
-                break;
-            case TASK_QUEUED:
-                job_task_dequeue(self, task);
-                job_lane_update(self, task->lane);
-                break;
-            case TASK_WAITING:
-                job->n_waiting--;
-                break;
-            default:
-                break;
-        }
     }
     Shoal__TaskSpec *spec = task ? job_task_spec(task) : NULL;
     retry_policy_t policy;
@@ -370,6 +409,19 @@ outcome_apply(server_t *self, peer_t *sender, const char *worker_id, const uint8
     char error[MAX_ERROR_TEXT];
     const char *attempt_outcome = "error";
     verdict_t verdict = s_classify(job, r, &policy, tries_after, error, sizeof error, &attempt_outcome);
+    if (!current && task && task->state == TASK_LEASED && verdict != VERDICT_OK && verdict != VERDICT_FAIL) {
+        //  an earlier run's failed attempt, while the task runs again here:
+        //  let the current run decide
+        if (spec)
+            shoal__task_spec__free_unpacked(spec, NULL);
+        s_ack_now(acks, n_acks, task_id, r->lease);
+        return;
+    }
+    if (task) {
+        s_take_out(self, task, current);
+        task->answered = r->lease;
+        task->answer_committed = false;
+    }
     int64_t now_us = clock_wall_us();
     int64_t started = r->has_started_us ? r->started_us : task ? task->leased_us : 0;
     int64_t finished = r->has_finished_us ? r->finished_us : now_us;
@@ -413,6 +465,7 @@ outcome_apply(server_t *self, peer_t *sender, const char *worker_id, const uint8
                 //  rounded up: the task must not start before retry_at
                 job_task_wait(self, task, (clock_mono_us() + 999) / 1000 + delay);
                 s_throttle(self, task->lane, r, delay);
+                batch_add_answer(batch, task_id, r->lease);
             }
             if (sender)
                 sender->failed++;
@@ -424,6 +477,7 @@ outcome_apply(server_t *self, peer_t *sender, const char *worker_id, const uint8
             if (task) {
                 task->attempt = attempt;
                 job_task_enqueue(self, task, true);
+                batch_add_answer(batch, task_id, r->lease);
             }
             break;
         case VERDICT_DROP:

@@ -260,13 +260,19 @@ static void
 s_resend_overdue(worker_t *self, int64_t now)
 {
     int64_t overdue = self->heartbeat_ms * self->liveness * 2;
-    size_t cursor = 0;
+    size_t cursor = 0, resent = 0;
     outbox_t *o;
     while ((o = u64map_next(self->outbox, &cursor, NULL)))
         if (o->sent_ms && now - o->sent_ms > overdue) {
             o->sent_ms = 0;
             zlist_append(self->to_send, o);
+            resent++;
         }
+    if (resent) {
+        if (!self->unsent_since_ms)
+            self->unsent_since_ms = now;
+        log_debug("results_resent", "count=%zu unacked=%zu", resent, u64map_size(self->outbox));
+    }
 }
 
 static void

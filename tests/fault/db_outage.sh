@@ -7,8 +7,8 @@
 
 t_db private
 t_broker --heartbeat-ms 100 --liveness 5 --window 4000
-t_worker w1 --slots 16
-t_worker w2 --slots 16
+t_worker w1 --slots 16 --log-level debug
+t_worker w2 --slots 16 --log-level debug
 t_wait_workers 2
 
 total=10000
@@ -31,9 +31,18 @@ t_assert_eq "submit exit status during the outage" 5 "$rc"
 grep -qi "database unavailable" "$T_DIR/refused.err" || t_fail "no clear message: $(cat "$T_DIR/refused.err")"
 t_log "ok: refused with: $(head -n 1 "$T_DIR/refused.err")"
 
+# results wait for the database; the workers resend the overdue ones. The
+# broker must not ack what it has not stored: kill it before the database
+# returns, and the workers still hold every result it never wrote.
+t_wait "workers resend overdue results" 30 grep -q "msg=results_resent" "$T_DIR/w1.log" "$T_DIR/w2.log"
+kill -9 "${PID[broker]}"
+t_log "broker killed while results waited for the database"
 "$T_SCRIPTS/pg-sandbox.sh" restart "$T_PRIVATE_PG"
 t_log "PostgreSQL started again"
+t_broker --heartbeat-ms 100 --liveness 5 --window 4000
 t_wait_done "$job" 180
+grep -h 'msg=task_started' "$T_DIR/w1.log" "$T_DIR/w2.log" | sed 's/.*task=\([^ ]*\).*/\1/' | sort > "$T_DIR/started"
+t_assert_eq "tasks started twice" 0 "$(uniq -d "$T_DIR/started" | wc -l)"
 t_assert_one_result_each "$job" $total
 t_assert_eq "failed" 0 "$(t_sql "SELECT count(*) FROM results WHERE job_id = $job AND outcome <> 'ok'")"
 t_assert_eq "jobs (the refused submit left none)" 1 "$(t_sql "SELECT count(*) FROM jobs")"
