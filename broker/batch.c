@@ -187,6 +187,12 @@ batch_flush(server_t *self, int64_t now_ms)
     batch_t *batch = self->filling;
     if (s_empty(batch))
         return;
+    if (batch->req->rows.oom || batch->req->attempt_rows.oom) {
+        //  rows were lost building the batch; nothing of it was acked, so
+        //  workers still hold every result: start again from the database
+        log_error("out_of_memory", "rows=%zu detail=\"restarting from the database\"", batch->req->rows.rows);
+        exit(1);
+    }
     //  deltas travel as an array
     size_t n = zhashx_size(batch->deltas);
     if (n) {
@@ -202,6 +208,8 @@ batch_flush(server_t *self, int64_t now_ms)
     batch_t *next = batch_new();
     if (!next)
         return;
+    batch->req->epoch = self->epoch;
+    batch->req->batch_id = ++self->batch_seq;
     if (store_submit(self->writer, batch->req) != 0) {
         batch_destroy(&next);
         return;

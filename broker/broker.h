@@ -104,6 +104,7 @@ struct _job_t {
     bool      sealed;
     bool      sealing;      //  a chunk that seals the job is being stored
     Shoal__JobDefaults *defaults;   //  decoded (owned); never NULL
+    size_t    defaults_size;        //  its packed size (it travels with tasks)
     uint32_t  max_per_host; //  from defaults.hosts
     double    rate_per_host;
     //  counts (database totals plus what is committed since load)
@@ -119,6 +120,7 @@ struct _job_t {
     int64_t   cursor;       //  highest seq paged in (-1: none)
     int64_t   frontier;     //  up to here some tasks may be finished: page with care
     bool      paging;       //  a page request is out
+    uint32_t  page_gen;     //  bumped when paging restarts (retry): older pages are ignored
     bool      page_more;    //  the store may hold unfinished tasks past cursor
     //  lanes
     zhashx_t *lanes;        //  key -> lane_t
@@ -134,6 +136,7 @@ struct _job_t {
     int64_t   created_us;
     int64_t   finished_us;
     int64_t   finished_ms;  //  monotonic, to forget finished jobs after a while
+    uint32_t  lane_timers;  //  wake-ups of this job's lanes in the timer heap
     bool      announced;    //  JOB_FINISHED event sent
 };
 
@@ -206,6 +209,7 @@ struct _server_t {
     //  writing
     batch_t  *filling;      //  collecting rows
     batch_t  *flushing;     //  with the writer
+    uint64_t  batch_seq;    //  ids of result batches in this epoch
     int64_t   write_retry_ms;   //  next attempt after a failed write
     int64_t   write_backoff_ms;
     bool      db_up;
@@ -291,6 +295,8 @@ void job_page_all(server_t *self);
 //  memory (no page query) when the job has room and no page is out.
 void job_load_chunk(server_t *self, job_t *job, store_req_t *ingest);
 void job_on_page(server_t *self, store_req_t *req);
+//  Failed tasks became unfinished again (retry): page the job from the start.
+void job_repage(server_t *self, job_t *job);
 //  Requeue due retries and unblock lanes.
 void job_timers(server_t *self, int64_t now_ms);
 //  Earliest timer, or INT64_MAX.

@@ -18,6 +18,9 @@
 
 #define STRIDE        1000000ULL
 #define MAX_PER_SEND  512
+//  A Tasks message stays well under the workers' ZMQ_MAXMSGSIZE
+//  (WIRE_MAX_FRAME): a spec and its job's defaults are at most ~16 MiB each
+#define BYTES_PER_SEND (WIRE_MAX_FRAME / 4)
 
 void
 dispatch_peer_ready(server_t *self, peer_t *peer)
@@ -123,17 +126,18 @@ s_fill(server_t *self, peer_t *peer, int64_t now_ms, int64_t now_us)
     Shoal__Task **task_ptrs = calloc(credit, sizeof *task_ptrs);
     Shoal__JobContext *ctx = calloc(credit, sizeof *ctx);
     Shoal__JobContext **ctx_ptrs = calloc(credit, sizeof *ctx_ptrs);
-    size_t n = 0, n_ctx = 0;
+    size_t n = 0, n_ctx = 0, bytes = 0;
     if (!tasks || !task_ptrs || !ctx || !ctx_ptrs) {
         job_task_enqueue(self, first, true);
         first->lane->running--;
         goto cleanup;
     }
-    while (n < credit) {
+    while (n < credit && bytes < BYTES_PER_SEND) {
         task_t *task = first ? first : s_pick(self, peer);
         first = NULL;
         if (!task)
             break;
+        bytes += task->spec_len + 48;
         dispatch_lease(self, peer, task, broker_next_lease(self), now_ms, now_us);
         Shoal__Task *t = &tasks[n];
         shoal__task__init(t);
@@ -151,6 +155,7 @@ s_fill(server_t *self, peer_t *peer, int64_t now_ms, int64_t now_us)
             if (ctx[c].job_id == task->job->id)
                 break;
         if (c == n_ctx) {
+            bytes += task->job->defaults_size + 16;
             shoal__job_context__init(&ctx[c]);
             ctx[c].has_job_id = 1;
             ctx[c].job_id = task->job->id;

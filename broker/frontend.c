@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "text.h"
 #include "wire.h"
 
 int
@@ -154,6 +155,8 @@ s_on_chunk(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Sh
         Shoal__TaskSpec *spec = m->tasks[i];
         char target[2048];
         taskspec_target(spec, target, sizeof target);
+        //  the cut may fall inside a UTF-8 sequence; the column is text
+        char *clean_target = text_sanitize(target, strlen(target), sizeof target);
         uint8_t *buf = req->page_arena + off;
         size_t len = shoal__task_spec__pack(spec, buf);
         off += len;
@@ -165,8 +168,9 @@ s_on_chunk(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Sh
         pgcopy_int4(b, (int32_t) job->id);
         pgcopy_int4(b, (int32_t) (m->first_seq + i));
         pgcopy_cstr(b, taskspec_kind_name(taskspec_kind(spec)));
-        pgcopy_cstr(b, target);
+        pgcopy_cstr(b, clean_target ? clean_target : "");
         pgcopy_bytea(b, buf, len);
+        free(clean_target);
     }
     req->n_page = m->n_tasks;
     if (req->rows.oom) {
@@ -367,8 +371,16 @@ s_done_open(server_t *self, store_req_t *req)
 {
     const store_job_t *row = &req->jobs[0];
     job_t *job = job_new(self, row);
-    if (job && req->existed)
-        job->next_seq = job->n_tasks > row->n_tasks ? job->n_tasks : row->n_tasks;
+    if (job && req->existed) {
+        //  the row may know of a commit whose reply never reached us
+        if (row->n_tasks > job->n_tasks) {
+            job->n_tasks = row->n_tasks;
+            job->page_more = true;
+        }
+        if (row->sealed)
+            job->sealed = true;
+        job->next_seq = job->n_tasks;
+    }
     Shoal__JobOpened reply = SHOAL__JOB_OPENED__INIT;
     reply.has_job_id = reply.has_committed = reply.has_existed = reply.has_sealed = reply.has_state = 1;
     reply.job_id = row->id;
@@ -390,6 +402,14 @@ s_done_ingest(server_t *self, store_req_t *req)
     job_t *job = job_lookup(self, req->job_id);
     if (req->status != STORE_OK) {
         if (job) {
+            //  a commit whose reply was lost may have happened after all: the
+            //  database's count (read when a later chunk was refused) wins
+            if (req->committed > job->n_tasks) {
+                job->n_tasks = req->committed;
+                job->page_more = true;
+            }
+            if (req->sealed_now)
+                job->sealed = true;
             job->next_seq = job->n_tasks;   //  the chunks behind this one fail too
             job->sealing = false;
         }
@@ -455,10 +475,8 @@ s_done_control(server_t *self, store_req_t *req)
                        : req->action == SHOAL__CONTROL_ACTION__CONTROL_CANCEL ? "cancel" : "retry";
     if (job && req->op == STORE_CONTROL && req->action == SHOAL__CONTROL_ACTION__CONTROL_RETRY
     &&  req->affected) {
-        //  failed tasks are unfinished again: page carefully from the start
-        job->frontier = (int64_t) job->n_tasks - 1;
-        job->cursor = -1;
-        job->page_more = true;
+        //  failed tasks are unfinished again
+        job_repage(self, job);
     }
     if (req->op == STORE_CONTROL) {
         log_info("job_control", "job=%u action=%s affected=%llu state=%s", req->job_id, action,

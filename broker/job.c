@@ -65,6 +65,8 @@ job_new(server_t *self, const store_job_t *row)
         if (job->defaults)
             shoal__job_defaults__init(job->defaults);
     }
+    if (job->defaults)
+        job->defaults_size = shoal__job_defaults__get_packed_size(job->defaults);
     if (job->defaults && job->defaults->hosts) {
         job->max_per_host = job->defaults->hosts->max_per_host;
         job->rate_per_host = job->defaults->hosts->rate_per_host;
@@ -105,6 +107,22 @@ job_new(server_t *self, const store_job_t *row)
     return job;
 }
 
+//  Forget the job's "stored by an earlier broker run" marks.
+static void
+s_forget_recovered(server_t *self, job_t *job)
+{
+    size_t cursor = 0;
+    uint64_t id;
+    zlist_t *mine = zlist_new();
+    while (u64map_next(self->recovered, &cursor, &id))
+        if ((uint32_t) (id >> 32) == job->id)
+            zlist_append(mine, (void *) (uintptr_t) id);
+    void *item;
+    while ((item = zlist_pop(mine)))
+        u64map_remove(self->recovered, (uint64_t) (uintptr_t) item);
+    zlist_destroy(&mine);
+}
+
 void
 job_destroy(server_t *self, job_t **job_p)
 {
@@ -132,6 +150,7 @@ job_destroy(server_t *self, job_t **job_p)
             free(task);
         }
         zlist_destroy(&mine);
+        s_forget_recovered(self, job);
         char key[16];
         snprintf(key, sizeof key, "%u", job->id);
         if (zhashx_lookup(self->jobs, key) == job)
@@ -275,8 +294,10 @@ job_lane_update(server_t *self, lane_t *lane)
     else
         s_ready_unlink(lane);
     if (wake && !(lane->gen & 1)) {
-        //  odd gen = a wake-up is pending in the heap
+        //  odd gen = a wake-up is pending in the heap (which points at the
+        //  lane: neither it nor its job may be freed until it pops)
         lane->gen |= 1;
+        job->lane_timers++;
         heap_push(self->timers, wake, lane, lane->gen);
     }
     if (!ready && !wake)
@@ -421,6 +442,7 @@ job_page_all(server_t *self)
         //  that page goes through the writer, after every result it holds
         //  bounded ranges keep every page query cheap whatever the
         //  planner knows about a freshly filled table
+        req->page_gen = job->page_gen;
         req->page_full = job->cursor < job->frontier;
         req->page_upto = job->frontier;
         if (req->page_full && req->page_upto > job->cursor + 8 * (int64_t) req->count)
@@ -431,6 +453,18 @@ job_page_all(server_t *self)
         }
         job->paging = true;
     }
+}
+
+void
+job_repage(server_t *self, job_t *job)
+{
+    //  every task may be unfinished again: page carefully from the start,
+    //  and ignore any page asked for before now
+    job->frontier = (int64_t) job->n_tasks - 1;
+    job->cursor = -1;
+    job->page_more = true;
+    job->page_gen++;
+    s_forget_recovered(self, job);
 }
 
 void
@@ -455,6 +489,11 @@ job_on_page(server_t *self, store_req_t *req)
         return;
     }
     job->paging = false;
+    if (req->page_gen != job->page_gen) {
+        //  asked for before a retry restarted paging: what it says is stale
+        store_req_destroy(&req);
+        return;
+    }
     if (req->status != STORE_OK) {
         char q[600];
         log_warn("page_failed", "job=%u error=%s", job->id, log_quote(req->error, q, sizeof q));
@@ -499,6 +538,7 @@ job_timers(server_t *self, int64_t now_ms)
             if (lane->gen != e.tag)
                 continue;
             lane->gen++;            //  even again: no wake-up pending
+            lane->job->lane_timers--;
             if (lane->blocked_until_ms && lane->blocked_until_ms <= now_ms)
                 lane->blocked_until_ms = 0;
             job_lane_update(self, lane);
@@ -515,7 +555,7 @@ job_timers(server_t *self, int64_t now_ms)
     while (job) {
         job_t *next = zlist_next(self->job_list);
         if (job->finished_ms && now_ms - job->finished_ms > FORGET_FINISHED_MS
-        &&  job_in_memory(job) == 0)
+        &&  job_in_memory(job) == 0 && job->lane_timers == 0)
             job_destroy(self, &job);
         job = next;
     }

@@ -494,7 +494,7 @@ outcome_apply(server_t *self, peer_t *sender, const char *worker_id, const uint8
         //  finished (or tried) by a worker of an earlier broker run and not
         //  in memory: keep the pager from handing it out again
         if (verdict == VERDICT_OK || verdict == VERDICT_FAIL)
-            u64map_put(self->recovered, task_id, job);
+            u64map_put(self->recovered, task_id, (void *) 1);
         else
         if ((int64_t) seq > job->frontier)
             job->frontier = seq;

@@ -92,6 +92,12 @@ static const migration_t s_migrations[] = {
       "  SELECT job_id, seq, attempt, worker, outcome, error, http_status,"
       "         started_at, finished_at, true AS final FROM results WHERE attempt > 0;"
     },
+    { 2, "batch ids: a result write whose commit reply was lost is not applied twice",
+      "CREATE TABLE shoal_batches ("
+      "  epoch bigint NOT NULL,"
+      "  seq   bigint NOT NULL,"
+      "  PRIMARY KEY (epoch, seq));"
+    },
 };
 
 #define MIGRATION_COUNT (sizeof s_migrations / sizeof s_migrations[0])

@@ -40,7 +40,8 @@ typedef enum {
     STORE_ERR_CONFLICT,     //  out-of-order chunk, total mismatch, duplicate
     STORE_ERR_STATE,        //  the job's state forbids the operation
     STORE_ERR_NOT_FOUND,    //  no such job
-    STORE_ERR_FAILED        //  any other database error
+    STORE_ERR_FAILED,       //  any other database error
+    STORE_ERR_APPLIED       //  (internal) this result batch was committed before
 } store_status_t;
 
 //  A job as stored in the jobs table.
@@ -114,7 +115,9 @@ typedef struct store_req {
     pgbuf_t        rows;            //  task rows (INGEST) or result rows (WRITE)
     uint64_t       committed;       //  out: the job's committed task count
     bool           seal;            //  STORE_INGEST: seal the job with this chunk
+    bool           sealed_now;      //  out (a refused INGEST/SEAL): the job row says sealed
     //  STORE_WRITE (in)
+    uint64_t       batch_id;        //  with epoch: recorded with the rows, once
     pgbuf_t        attempt_rows;
     store_delta_t *deltas;          //  owned array
     size_t         n_deltas;
@@ -127,6 +130,7 @@ typedef struct store_req {
     uint8_t       *page_arena;      //  owned: the rows' spec bytes
     int64_t        page_n_tasks;    //  in: the job's committed count when asked
     bool           page_full;       //  in: skip finished tasks, read attempt counts
+    uint32_t       page_gen;        //  in: the job's paging generation (dispatcher only)
     int64_t        page_upto;       //  in (page_full): highest seq to read
     //  STORE_CONTROL (in)
     Shoal__ControlAction action;

@@ -30,9 +30,13 @@ static void
 s_fail(PGconn *conn, PGresult *res, store_req_t *req, const char *what)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *table = res ? PQresultErrorField(res, PG_DIAG_TABLE_NAME) : NULL;
     if (PQstatus(conn) == CONNECTION_BAD || !state
     ||  strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
         req->status = STORE_ERR_DOWN;
+    else
+    if (strcmp(state, "23505") == 0 && table && strcmp(table, "shoal_batches") == 0)
+        req->status = STORE_ERR_APPLIED;
     else
     if (strcmp(state, "23505") == 0)
         req->status = STORE_ERR_CONFLICT;
@@ -276,6 +280,7 @@ s_diagnose(PGconn *conn, store_req_t *req, const char *doing)
         bool sealed = PQgetvalue(res, 0, 1)[0] == 't';
         uint64_t n_tasks = s_u64(res, 0, 2);
         req->committed = n_tasks;
+        req->sealed_now = sealed;
         if (strcmp(state, "active") && strcmp(state, "paused")) {
             req->status = STORE_ERR_STATE;
             snprintf(req->error, sizeof req->error, "cannot %s: job %u is %s", doing, req->job_id, state);
@@ -552,24 +557,54 @@ static const char *s_copy_attempts =
 //  The usual case: the broker already made sure each task has one result
 //  in the batch and none stored, so rows go straight into `results`.
 //  Three round trips: BEGIN+COPY, the rows, counters+COMMIT.
+//  The statements that open a batch's transaction: its id is recorded (a
+//  second try of a batch whose commit reply was lost fails right there with
+//  STORE_ERR_APPLIED), and the ids of earlier batches are no longer needed
+//  (batches are written one after the other).
+static void
+s_batch_prefix(const store_req_t *req, char *sql, size_t size)
+{
+    snprintf(sql, size, "BEGIN; INSERT INTO shoal_batches VALUES (%llu, %llu);"
+             " DELETE FROM shoal_batches WHERE (epoch, seq) < (%llu, %llu); ",
+             (unsigned long long) req->epoch, (unsigned long long) req->batch_id,
+             (unsigned long long) req->epoch, (unsigned long long) req->batch_id);
+}
+
 static void
 s_write_fast(PGconn *conn, store_req_t *req)
 {
     int rc = 0;
     bool begun = false;
+    char prefix[512], sql[1024];
+    s_batch_prefix(req, prefix, sizeof prefix);
     if (req->rows.rows) {
-        rc = s_copy_after(conn, req, "storing results",
-                          "BEGIN; COPY results FROM STDIN (FORMAT binary)", &req->rows, NULL, NULL);
+        snprintf(sql, sizeof sql, "%sCOPY results FROM STDIN (FORMAT binary)", prefix);
+        rc = s_copy_after(conn, req, "storing results", sql, &req->rows, NULL, NULL);
         begun = true;
     }
     if (rc == 0 && req->attempt_rows.rows) {
-        char sql[512];
-        snprintf(sql, sizeof sql, "%s%s", begun ? "" : "BEGIN; ", s_copy_attempts);
+        snprintf(sql, sizeof sql, "%s%s", begun ? "" : prefix, s_copy_attempts);
         rc = s_copy_after(conn, req, "logging attempts", sql, &req->attempt_rows, NULL, NULL);
         begun = true;
     }
-    if (rc == 0 && !begun)
-        rc = s_command(conn, req, "starting the transaction", "BEGIN");
+    if (rc == 0 && !begun) {
+        //  prefix without the trailing space's statement: counters only
+        PGresult *res;
+        if (!PQsendQuery(conn, prefix)) {
+            s_fail(conn, NULL, req, "starting the transaction");
+            rc = -1;
+        }
+        while (rc == 0 && (res = PQgetResult(conn)) != NULL) {
+            ExecStatusType st = PQresultStatus(res);
+            if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0) {
+                s_fail(conn, res, req, "starting the transaction");
+                rc = -1;
+            }
+            PQclear(res);
+        }
+        while ((res = PQgetResult(conn)) != NULL)
+            PQclear(res);
+    }
     if (rc == 0)
         rc = s_write_counters_and_commit(conn, req, true);
     if (rc != 0) {
@@ -586,10 +621,10 @@ s_write_fast(PGconn *conn, store_req_t *req)
 static void
 s_write_careful(PGconn *conn, store_req_t *req)
 {
-    if (s_command(conn, req, "starting the transaction", "BEGIN"))
-        return;
-    if (req->rows.rows
-    &&  s_copy(conn, req, "staging results", "COPY shoal_stage FROM STDIN (FORMAT binary)", &req->rows))
+    char prefix[512], sql[1024];
+    s_batch_prefix(req, prefix, sizeof prefix);
+    snprintf(sql, sizeof sql, "%sCOPY shoal_stage FROM STDIN (FORMAT binary)", prefix);
+    if (s_copy_after(conn, req, "staging results", sql, &req->rows, NULL, NULL))
         goto fail;
     if (req->attempt_rows.rows && s_copy(conn, req, "logging attempts", s_copy_attempts, &req->attempt_rows))
         goto fail;
@@ -634,6 +669,42 @@ fail:
     req->n_outcomes = 0;
 }
 
+//  The batch was committed by an earlier try whose reply was lost: report
+//  what it did from the counts the broker sent and the jobs' states now.
+static void
+s_write_applied(PGconn *conn, store_req_t *req)
+{
+    req->status = STORE_OK;
+    req->error[0] = 0;
+    if (!req->n_deltas)
+        return;
+    char *ids = s_delta_array(req, offsetof(store_delta_t, job_id), true);
+    if (!ids)
+        return;
+    const char *params[] = { ids };
+    PGresult *res = s_query(conn, req, "reading job states",
+                            "SELECT id, state FROM jobs WHERE id = ANY($1::int[])", 1, params, 0);
+    free(ids);
+    req->outcomes = calloc(req->n_deltas, sizeof *req->outcomes);
+    if (!res || !req->outcomes) {
+        if (res)
+            PQclear(res);
+        return;
+    }
+    req->n_outcomes = req->n_deltas;
+    for (size_t i = 0; i < req->n_deltas; i++) {
+        store_outcome_t *o = &req->outcomes[i];
+        o->job_id = req->deltas[i].job_id;
+        o->ok = req->deltas[i].ok;
+        o->failed = req->deltas[i].failed;
+        o->cancelled = req->deltas[i].cancelled;
+        for (int r = 0; r < PQntuples(res); r++)
+            if ((uint32_t) s_u64(res, r, 0) == o->job_id)
+                o->done = strcmp(PQgetvalue(res, r, 1), "done") == 0;
+    }
+    PQclear(res);
+}
+
 static void
 s_op_write(PGconn *conn, store_req_t *req)
 {
@@ -642,6 +713,10 @@ s_op_write(PGconn *conn, store_req_t *req)
         req->status = STORE_OK;
         req->error[0] = 0;
         s_write_careful(conn, req);
+    }
+    if (req->status == STORE_ERR_APPLIED) {
+        s_rollback(conn);
+        s_write_applied(conn, req);
     }
 }
 

@@ -225,6 +225,9 @@ taskspec_validate(const Shoal__TaskSpec *spec, char *err, size_t errlen)
 {
     if (!spec)
         return s_fail(err, errlen, "task: missing");
+    size_t packed = shoal__task_spec__get_packed_size(spec);
+    if (packed > TASKSPEC_MAX_PACKED)
+        return s_fail(err, errlen, "task: too large (%zu bytes encoded, limit %u)", packed, TASKSPEC_MAX_PACKED);
     if (spec->has_timeout_ms && (spec->timeout_ms == 0 || spec->timeout_ms > TASKSPEC_MAX_TIMEOUT_MS))
         return s_fail(err, errlen, "timeout_ms: must be 1..%u", TASKSPEC_MAX_TIMEOUT_MS);
     if (s_validate_retry(spec->retry, "retry", err, errlen))
@@ -252,6 +255,9 @@ taskspec_validate_defaults(const Shoal__JobDefaults *d, char *err, size_t errlen
 {
     if (!d)
         return 0;
+    size_t packed = shoal__job_defaults__get_packed_size(d);
+    if (packed > TASKSPEC_MAX_PACKED)
+        return s_fail(err, errlen, "defaults: too large (%zu bytes encoded, limit %u)", packed, TASKSPEC_MAX_PACKED);
     if (d->has_timeout_ms && (d->timeout_ms == 0 || d->timeout_ms > TASKSPEC_MAX_TIMEOUT_MS))
         return s_fail(err, errlen, "defaults.timeout_ms: must be 1..%u", TASKSPEC_MAX_TIMEOUT_MS);
     if (s_validate_retry(d->retry, "defaults.retry", err, errlen))

@@ -27,6 +27,7 @@
 #define TASKSPEC_MAX_TAG        1024
 #define TASKSPEC_MAX_TIMEOUT_MS (7u * 24 * 3600 * 1000)
 #define TASKSPEC_MAX_ATTEMPTS   1000
+#define TASKSPEC_MAX_PACKED     (16u << 20)    //  a task, or a job's defaults, encoded
 
 //  Defaults applied when neither the task nor its job says otherwise.
 #define TASKSPEC_DEFAULT_TIMEOUT_MS     60000

@@ -125,6 +125,11 @@ s_validate_results(const Shoal__Results *m, char *err, size_t errlen)
             return s_fail(err, errlen, "results[%zu]: bad outcome", i);
         if (r->error && strlen(r->error) > 65536)
             return s_fail(err, errlen, "results[%zu].error: too long", i);
+        //  timestamps go into timestamptz columns: 2000..2200 or unset
+        const int64_t lo = 946684800000000LL, hi = 7258118400000000LL;
+        if ((r->has_started_us && r->started_us && (r->started_us < lo || r->started_us > hi))
+        ||  (r->has_finished_us && r->finished_us && (r->finished_us < lo || r->finished_us > hi)))
+            return s_fail(err, errlen, "results[%zu]: timestamp out of range", i);
         if (r->http && s_validate_http_result(r->http, err, errlen))
             return -1;
     }
