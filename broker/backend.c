@@ -35,15 +35,16 @@ s_send_error(server_t *self, const uint8_t *rid, size_t rid_len, Shoal__ErrorCod
 void
 backend_send_acks(server_t *self, const uint8_t *rid, size_t rid_len, Shoal__TaskRef **refs, size_t n)
 {
-    if (n == 0)
-        return;
-    Shoal__ResultAck ack = SHOAL__RESULT_ACK__INIT;
-    ack.acked = refs;
-    ack.n_acked = n;
-    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
-    env.body_case = SHOAL__ENVELOPE__BODY_RESULT_ACK;
-    env.result_ack = &ack;
-    wire_send(self->backend_raw, rid, rid_len, &env, ZMQ_DONTWAIT);
+    //  in messages well under what a worker accepts
+    for (size_t off = 0; off < n; off += WIRE_MAX_REFS / 16) {
+        Shoal__ResultAck ack = SHOAL__RESULT_ACK__INIT;
+        ack.acked = refs + off;
+        ack.n_acked = n - off < WIRE_MAX_REFS / 16 ? n - off : WIRE_MAX_REFS / 16;
+        Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+        env.body_case = SHOAL__ENVELOPE__BODY_RESULT_ACK;
+        env.result_ack = &ack;
+        wire_send(self->backend_raw, rid, rid_len, &env, ZMQ_DONTWAIT);
+    }
 }
 
 void
@@ -105,14 +106,6 @@ backend_drop_peer(server_t *self, peer_t *peer, bool counted, const char *why)
     s_peer_free(&peer);
 }
 
-static bool
-s_ref_in(Shoal__TaskRef **refs, size_t n, uint64_t task_id, uint64_t lease)
-{
-    for (size_t i = 0; i < n; i++)
-        if (refs[i]->task_id == task_id && refs[i]->lease == lease)
-            return true;
-    return false;
-}
 
 static void
 s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, peer_t *peer,
@@ -171,18 +164,25 @@ s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, 
     //  reconcile: tasks the broker leased here that the worker no longer
     //  has were lost on the way (a dropped connection); they go back to the
     //  queue without counting an attempt
+    u64map_t *known = u64map_new();     //  leases the worker still has
+    for (size_t i = 0; known && i < hello->n_held; i++)
+        if (hello->held[i]->lease)
+            u64map_put(known, hello->held[i]->lease, (void *) (uintptr_t) hello->held[i]->task_id);
+    for (size_t i = 0; known && i < hello->n_done; i++)
+        if (hello->done[i]->lease)
+            u64map_put(known, hello->done[i]->lease, (void *) (uintptr_t) hello->done[i]->task_id);
     task_t *task = peer->tasks;
     size_t requeued = 0;
-    while (task) {
+    while (known && task) {
         task_t *next = task->next;
-        if (!s_ref_in(hello->held, hello->n_held, task->id, task->lease)
-        &&  !s_ref_in(hello->done, hello->n_done, task->id, task->lease)) {
+        if ((uint64_t) (uintptr_t) u64map_get(known, task->lease) != task->id) {
             s_detach(peer, task);
             outcome_lost(self, task, "requeued", "worker reconnected without the task", false);
             requeued++;
         }
         task = next;
     }
+    u64map_destroy(&known);
     //  tasks running there that this broker run did not lease (an earlier
     //  run's leases) occupy slots, and are adopted as leased to this worker
     //  as soon as they are in memory, so nobody else runs them meanwhile
@@ -194,7 +194,7 @@ s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, 
         uint64_t task_id = hello->held[i]->task_id, lease = hello->held[i]->lease;
         task_t *t = u64map_get(self->tasks, task_id);
         bool mine = t && t->state == TASK_LEASED && t->worker == peer && t->lease == lease;
-        if (mine || !lease || (lease >> 40) >= self->epoch)
+        if (mine || lease < (1ULL << 40))
             continue;
         held_add(self, peer, task_id, lease);
         if (t && held_adopt(self, t))

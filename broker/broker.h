@@ -125,6 +125,7 @@ struct _job_t {
     //  lanes
     zhashx_t *lanes;        //  key -> lane_t
     lane_t   *ready[4];     //  ready ring per task kind (index = kind)
+    uint32_t  next_kind;    //  which kind's turn is next (0..2 for kinds 1..3)
     //  scheduling
     uint64_t  pass;         //  stride scheduling position
     //  figures

@@ -70,15 +70,19 @@ s_pick(server_t *self, peer_t *peer)
             continue;
         if (best && job->pass >= best->pass)
             continue;
-        for (int kind = 1; kind < 4; kind++)
+        //  kinds take turns too, like hosts within a kind
+        for (int i = 0; i < 3; i++) {
+            int kind = 1 + (job->next_kind + i) % 3;
             if ((peer->kinds & (1u << kind)) && job->ready[kind]) {
                 best = job;
                 best_ring = &job->ready[kind];
                 break;
             }
+        }
     }
     if (!best)
         return NULL;
+    best->next_kind = (uint32_t) (best_ring - &best->ready[1] + 1) % 3;
     lane_t *lane = *best_ring;
     *best_ring = lane->rnext;       //  hosts take turns
     task_t *task = lane->head;

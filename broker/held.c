@@ -34,6 +34,9 @@ held_add(server_t *self, peer_t *peer, uint64_t task_id, uint64_t lease)
     held_t *old = u64map_get(self->held, task_id);
     if (old)
         s_free(self, old);
+    old = u64map_get(peer->foreign, lease);     //  the same lease twice: keep one
+    if (old)
+        s_free(self, old);
     held_t *h = malloc(sizeof *h);
     if (!h)
         return;
@@ -83,18 +86,13 @@ held_adopt(server_t *self, task_t *task)
         return false;
     peer_t *peer = h->peer;
     uint64_t lease = h->lease;
+    if (task->state != TASK_QUEUED && task->state != TASK_WAITING)
+        return false;   //  leased to someone else: the slot stays taken
     s_free(self, h);
-    switch (task->state) {
-        case TASK_QUEUED:
-            if (task->prev || task->next || task->lane->head == task)
-                job_task_dequeue(self, task);
-            break;
-        case TASK_WAITING:
-            task->job->n_waiting--;
-            break;
-        default:
-            return false;
-    }
+    if (task->state == TASK_QUEUED)
+        job_task_dequeue(self, task);
+    else
+        task->job->n_waiting--;
     dispatch_lease(self, peer, task, lease, clock_mono_ms(), clock_wall_us());
     task->lane->running++;
     job_lane_update(self, task->lane);

@@ -358,8 +358,10 @@ broker_run(const broker_config_t *cfg)
             break;
         }
         if (s_signals >= 2) {
+            //  no waiting on a database that may hang: what was not acked,
+            //  the workers still hold for the next broker
             log_warn("shutdown_forced", "held_results=%zu", batch_held(self));
-            break;
+            _exit(1);
         }
         if (s_signals && !self->stopping) {
             self->stopping = true;

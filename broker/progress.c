@@ -240,9 +240,9 @@ progress_snapshot(server_t *self)
     size_t n_jobs = zlist_size(self->job_list);
     size_t n_peers = zhashx_size(self->peers);
     Shoal__JobInfo *jobs = calloc(n_jobs ? n_jobs : 1, sizeof *jobs);
-    Shoal__JobInfo **job_ptrs = calloc(n_jobs ? n_jobs : 1, sizeof *job_ptrs);
+    Shoal__JobInfo **job_ptrs = calloc(n_jobs + 1, sizeof *job_ptrs);
     Shoal__WorkerInfo *workers = calloc(n_peers ? n_peers : 1, sizeof *workers);
-    Shoal__WorkerInfo **worker_ptrs = calloc(n_peers ? n_peers : 1, sizeof *worker_ptrs);
+    Shoal__WorkerInfo **worker_ptrs = calloc(n_peers + 1, sizeof *worker_ptrs);
     if (!snap || !cluster || !jobs || !job_ptrs || !workers || !worker_ptrs) {
         free(snap); free(cluster); free(jobs); free(job_ptrs); free(workers); free(worker_ptrs);
         return NULL;
@@ -261,6 +261,7 @@ progress_snapshot(server_t *self)
     }
     snap->jobs = job_ptrs;
     snap->n_jobs = i;
+    job_ptrs[i] = (Shoal__JobInfo *) jobs;     //  the block, for freeing
     uint32_t slots = 0, busy = 0;
     i = 0;
     for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers)) {
@@ -272,6 +273,7 @@ progress_snapshot(server_t *self)
     }
     snap->workers = worker_ptrs;
     snap->n_workers = i;
+    worker_ptrs[i] = (Shoal__WorkerInfo *) workers;
     cluster->broker_id = self->broker_id;
     cluster->has_epoch = cluster->has_uptime_ms = cluster->has_workers = cluster->has_slots = 1;
     cluster->epoch = self->epoch;
@@ -303,10 +305,11 @@ progress_free_snapshot(Shoal__Snapshot *snap)
         progress_free_job(snap->jobs[i]);
     for (size_t i = 0; i < snap->n_workers; i++)
         progress_free_worker(snap->workers[i]);
-    //  the arrays were allocated as one block each: the first element
-    free(snap->n_jobs ? snap->jobs[0] : NULL);
+    //  the element arrays were allocated as one block each, kept in the
+    //  pointer arrays' extra last slot
+    free(snap->jobs[snap->n_jobs]);
     free(snap->jobs);
-    free(snap->n_workers ? snap->workers[0] : NULL);
+    free(snap->workers[snap->n_workers]);
     free(snap->workers);
     free(snap->cluster);
     free(snap);

@@ -321,8 +321,11 @@ s_next_template(input_t *self, Shoal__TaskSpec **spec, char *err, size_t errlen)
         }
     }
     if (o < sizeof url)
-        snprintf(url + o, sizeof url - o, "%s", self->tail);
+        o += (size_t) snprintf(url + o, sizeof url - o, "%s", self->tail);
     self->line_no = self->index;
+    if (o >= sizeof url - 1)
+        return s_fail(err, errlen, "template task %llu: URL longer than %d bytes",
+                      (unsigned long long) self->index, TASKSPEC_MAX_URL);
     char inner[512];
     if (taskspec_validate_url(url, inner, sizeof inner))
         return s_fail(err, errlen, "template task %llu: %s", (unsigned long long) self->index, inner);
@@ -370,7 +373,7 @@ input_new_template(const char *pattern, char *err, size_t errlen)
         memcpy(body, p + 1, blen);
         body[blen] = 0;
         char *dots = strstr(body, "..");
-        if (!dots || !isdigit((unsigned char) body[0])) {
+        if (!dots || !isdigit((unsigned char) body[0]) || strchr(body, '-') || strchr(body, '+')) {
             p++;
             continue;
         }
@@ -398,6 +401,11 @@ input_new_template(const char *pattern, char *err, size_t errlen)
         if (!ok || r->last < r->first) {
             s_fail(err, errlen, "template: bad range '{%s}' (use {FIRST..LAST} or {FIRST..LAST..STEP},"
                    " FIRST <= LAST)", body);
+            input_destroy(&self);
+            return NULL;
+        }
+        if (r->last - r->first == UINT64_MAX) {
+            s_fail(err, errlen, "template: range '{%s}' is too large", body);
             input_destroy(&self);
             return NULL;
         }

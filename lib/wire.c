@@ -280,6 +280,33 @@ wire_validate(const envelope_t *env, char *err, size_t errlen)
     }
 }
 
+//  protobuf-c allocates every repeated element before we can count them:
+//  a frame of many empty submessages would cost many times its size. The
+//  decoder gets a budget instead (released all at once with the envelope).
+typedef struct {
+    size_t used;        //  bytes handed out
+    size_t budget;      //  at most
+    bool   exceeded;    //  a request was refused
+} budget_t;
+
+static void *
+s_budget_alloc(void *data, size_t size)
+{
+    budget_t *b = data;
+    if (size > b->budget - b->used) {
+        b->exceeded = true;
+        return NULL;
+    }
+    b->used += size;
+    return malloc(size);
+}
+
+static void
+s_budget_free(void *data, void *ptr)
+{
+    free(ptr);
+}
+
 envelope_t *
 wire_decode(const void *data, size_t size, char *err, size_t errlen, bool *version_mismatch)
 {
@@ -293,9 +320,15 @@ wire_decode(const void *data, size_t size, char *err, size_t errlen, bool *versi
         s_fail(err, errlen, "frame too large (%zu bytes, limit %d)", size, WIRE_MAX_FRAME);
         return NULL;
     }
-    envelope_t *env = shoal__envelope__unpack(NULL, size, data);
+    //  a legitimate message decodes into a few times its size
+    budget_t budget = { 0, size * 8 + (1u << 20), false };
+    ProtobufCAllocator allocator = { s_budget_alloc, s_budget_free, &budget };
+    envelope_t *env = shoal__envelope__unpack(&allocator, size, data);
     if (!env) {
-        s_fail(err, errlen, "frame is not a shoal envelope (protobuf decode failed, %zu bytes)", size);
+        if (budget.exceeded)
+            s_fail(err, errlen, "frame would decode into more than %zu bytes (%zu bytes)", budget.budget, size);
+        else
+            s_fail(err, errlen, "frame is not a shoal envelope (protobuf decode failed, %zu bytes)", size);
         return NULL;
     }
     if (!env->has_version || env->version != SHOAL_PROTO_MAJOR) {

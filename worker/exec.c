@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,7 +61,21 @@ struct _proc_t {
 struct _exec_t {
     int    epfd;
     size_t procs;               //  running commands
+    pid_t *reap;                //  killed, not yet reaped (never wait in the loop)
+    size_t n_reap, alloc_reap;
 };
+
+//  Reap what was killed, without waiting (a child in an uninterruptible
+//  sleep must not stall the loop).
+static void
+s_reap(exec_t *x)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < x->n_reap; i++)
+        if (waitpid(x->reap[i], NULL, WNOHANG) == 0)
+            x->reap[kept++] = x->reap[i];
+    x->n_reap = kept;
+}
 
 exec_t *
 exec_new(void)
@@ -81,7 +97,9 @@ exec_destroy(exec_t **x_p)
     exec_t *x = *x_p;
     if (!x)
         return;
+    s_reap(x);
     close(x->epfd);
+    free(x->reap);
     free(x);
     *x_p = NULL;
 }
@@ -249,16 +267,23 @@ exec_start(worker_t *self, run_t *run)
     if (pid == 0) {
         //  the child: its own process group, so a kill reaches all it starts
         setpgid(0, 0);
+        //  if the worker dies, its commands go with it (their tasks will
+        //  run again elsewhere)
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(pipes[0][0], 0);
         dup2(pipes[1][1], 1);
         dup2(pipes[2][1], 2);
+        //  the worker's sockets and files stay out of the command
+        syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
         signal(SIGPIPE, SIG_DFL);
         if (cwd && chdir(cwd) != 0) {
             int err = errno;
             (void) !write(pipes[3][1], &err, sizeof err);
             _exit(127);
         }
-        execvpe(argv[0], argv, env);
+        //  PATH is looked up in the command's environment
+        environ = env;
+        execvp(argv[0], argv);
         int err = errno;
         (void) !write(pipes[3][1], &err, sizeof err);
         _exit(127);
@@ -392,20 +417,34 @@ s_finish(worker_t *self, proc_t *p)
 void
 exec_cancel(worker_t *self, run_t *run)
 {
+    exec_t *x = self->exec;
     proc_t *p = run->exec;
     run->exec = NULL;
     if (!p)
         return;
-    //  the whole process group, then reap it (SIGKILL cannot be ignored)
+    //  the whole process group (SIGKILL cannot be ignored); reaped later
     kill(-p->pid, SIGKILL);
-    waitpid(p->pid, NULL, 0);
-    self->exec->procs--;
-    s_proc_free(self->exec, p);
+    if (waitpid(p->pid, NULL, WNOHANG) == 0) {
+        if (x->n_reap == x->alloc_reap) {
+            size_t alloc = x->alloc_reap ? x->alloc_reap * 2 : 16;
+            pid_t *grown = realloc(x->reap, alloc * sizeof *grown);
+            if (grown) {
+                x->reap = grown;
+                x->alloc_reap = alloc;
+            }
+        }
+        if (x->n_reap < x->alloc_reap)
+            x->reap[x->n_reap++] = p->pid;
+    }
+    x->procs--;
+    s_proc_free(x, p);
 }
 
 size_t
 exec_poll_items(exec_t *x, zmq_pollitem_t *items, size_t max)
 {
+    if (x && x->n_reap)
+        s_reap(x);
     if (!x || !x->procs || max == 0)
         return 0;
     items[0].socket = NULL;

@@ -355,7 +355,7 @@ s_prepare(http_t *h, xfer_t *x, const Shoal__HttpSpec *t, const Shoal__HttpSpec 
     }
     else
     if (body_file) {
-        x->upload = fopen(body_file, "rb");
+        x->upload = fopen(body_file, "rbe");
         struct stat st;
         if (!x->upload || fstat(fileno(x->upload), &st) != 0) {
             snprintf(x->local_error, sizeof x->local_error, "body_file %s: %s", body_file, strerror(errno));
@@ -416,7 +416,7 @@ s_prepare(http_t *h, xfer_t *x, const Shoal__HttpSpec *t, const Shoal__HttpSpec 
             return -1;
         snprintf(x->stored_tmp, len, "%s/.part-%d-%llu", h->body_dir, (int) getpid(),
                  (unsigned long long) ++h->serial);
-        x->stored = fopen(x->stored_tmp, "wb");
+        x->stored = fopen(x->stored_tmp, "wbe");
         if (!x->stored) {
             snprintf(x->local_error, sizeof x->local_error, "body directory %s: %s", h->body_dir,
                      strerror(errno));

@@ -200,9 +200,38 @@ test_results_packing(void)
     free(big);
 }
 
+static void
+test_decode_budget(void)
+{
+    //  a 64 KiB frame of 32,768 empty Result messages would decode into
+    //  megabytes of structs: refused within a budget, not allocated
+    size_t n = 32768, body = 2 * n;
+    uint8_t *frame = malloc(body + 16);
+    size_t o = 0;
+    frame[o++] = 0x08;
+    frame[o++] = SHOAL_PROTO_MAJOR;
+    frame[o++] = (SHOAL__ENVELOPE__BODY_RESULTS << 3) | 2;
+    for (size_t v = body; ; v >>= 7) {
+        frame[o++] = (uint8_t) ((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+        if (v < 0x80)
+            break;
+    }
+    for (size_t i = 0; i < n; i++) {
+        frame[o++] = 0x0a;
+        frame[o++] = 0x00;
+    }
+    char err[256];
+    Shoal__Envelope *env = wire_decode(frame, o, err, sizeof err, NULL);
+    CHECK(env == NULL);
+    CHECK_CONTAINS(err, "decode into more than");
+    wire_free(env);
+    free(frame);
+}
+
 int
 main(void)
 {
+    test_decode_budget();
     test_hello_round_trip();
     test_rejections();
     test_results_packing();
