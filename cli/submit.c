@@ -36,6 +36,8 @@ typedef struct {
     uint32_t   job_id;
     uint64_t   sent;            //  tasks sent (next seq)
     uint64_t   committed;       //  tasks the broker committed
+    uint64_t   resumed_at;      //  committed when this run started
+    uint64_t   total;           //  tasks in the input when known in advance, else 0
     inflight_t window[MAX_WINDOW];
     size_t     head, count;     //  ring of chunks in flight
     size_t     max_window;
@@ -44,6 +46,7 @@ typedef struct {
     int64_t    last_progress_ms;
     char       error[1024];
     int        error_code;
+    Shoal__ErrorCode broker_error;  //  code of the Error reply that stopped the submit
 } submit_t;
 
 static void
@@ -56,10 +59,14 @@ s_progress(submit_t *s, bool final)
         return;
     s->last_progress_ms = now;
     double secs = (double) (now - s->started_ms) / 1000.0;
-    char sent[32], committed[32];
-    fprintf(stderr, "\r\033[Kjob %u: sent %s, committed %s, %.0f tasks/s", s->job_id,
+    char sent[32], committed[32], total[32] = "", rate[32];
+    if (s->total)
+        snprintf(total, sizeof total, " of %s (%.1f%%)", text_thousands(s->total, rate, sizeof rate),
+                 100.0 * (double) s->committed / (double) s->total);
+    fprintf(stderr, "\r\033[Kjob %u: sent %s, committed %s%s, %s tasks/s", s->job_id,
             text_thousands(s->sent, sent, sizeof sent), text_thousands(s->committed, committed, sizeof committed),
-            secs > 0 ? (double) s->committed / secs : 0.0);
+            total, text_thousands(secs > 0 ? (unsigned long long) ((double) (s->committed - s->resumed_at) / secs) : 0,
+                                  rate, sizeof rate));
     if (final)
         fprintf(stderr, "\n");
 }
@@ -80,6 +87,7 @@ s_wait_ack(submit_t *s)
     if (reply->body_case == SHOAL__ENVELOPE__BODY_ERROR) {
         client_error_text(reply, s->error, sizeof s->error);
         s->error_code = EXIT_REFUSED;
+        s->broker_error = reply->error->has_code ? reply->error->code : SHOAL__ERROR_CODE__ERR_INTERNAL;
         rc = -1;
     }
     else
@@ -128,6 +136,28 @@ s_send_chunk(submit_t *s, Shoal__TaskSpec **specs, size_t n, bool seal)
     s->count++;
     s->sent += n;
     return 0;
+}
+
+//  After a failure: how many tasks the broker holds (asked again, since
+//  chunks after the last ack may have committed) and how to go on.
+static void
+s_report_committed(submit_t *s, const char *key)
+{
+    char err[1024];
+    int code = 0;
+    uint64_t committed = s->committed;
+    bool exact = false;
+    if (s->error_code == EXIT_REFUSED) {
+        Shoal__Envelope *reply = cli_get_status(s->client, s->job_id, err, sizeof err, &code);
+        if (reply) {
+            committed = reply->status_reply->job->total;
+            exact = true;
+            wire_free(reply);
+        }
+    }
+    fprintf(stderr, "shoal submit: %s%llu tasks are committed and kept; run the same command with"
+            " --key %s to continue where they end\n", exact ? "" : "at least ",
+            (unsigned long long) committed, key);
 }
 
 //  Job defaults from the command line.
@@ -231,7 +261,7 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
         .connect_timeout_ms = -1, .max_redirects = -1, .max_response_bytes = -1, .inline_limit = -1,
     };
     opt_t opts[] = {
-        { "name", 'n', NULL, OPT_STRING, &o.name, "NAME", "job name" },
+        { "name", 'n', NULL, OPT_STRING, &o.name, "NAME", "job name (default: the file name or template)" },
         { "key", 'k', NULL, OPT_STRING, &o.key, "KEY", "idempotency key: the same key resumes the same job" },
         { "format", 'f', NULL, OPT_STRING, &o.format, "FMT", "jsonl, urls or csv (default from the file name, else jsonl)" },
         { "url-template", 't', NULL, OPT_STRING, &o.url_template, "URL", "generate tasks: 'https://h/p/{1..1000}' ({FIRST..LAST..STEP}, {001..100} pads)" },
@@ -259,7 +289,7 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
         { "defaults", 0, NULL, OPT_STRING, &o.defaults_json, "JSON", "job defaults as a JSON object (task fields)" },
         { "skip-invalid", 0, NULL, OPT_BOOL, &o.skip_invalid, NULL, "report bad lines and go on (default: stop before sealing)" },
         { "wait", 'w', NULL, OPT_BOOL, &o.wait, NULL, "follow the job until done; exit 1 if any task failed" },
-        { "quiet", 'q', NULL, OPT_BOOL, &o.quiet, NULL, "no progress line" },
+        { "quiet", 'q', NULL, OPT_BOOL, &o.quiet, NULL, "no progress line, no summary" },
         { "chunk", 0, NULL, OPT_INT, &o.chunk, "N", "tasks per chunk (default 1000)" },
         { "window", 0, NULL, OPT_INT, &o.window, "N", "chunks in flight (default 8)" },
         { "max-line", 0, NULL, OPT_INT, &o.max_line, "BYTES", "longest input line (default 1048576)" },
@@ -267,18 +297,40 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
     };
     config_t cfg = {
         .prog = "shoal submit", .usage = "[options] [FILE|-]", .opts = opts,
-        .description = "Submit a job. Tasks come from FILE (or stdin), --url-template or --count.\n"
-                       "Prints the job id on stdout.",
+        .description =
+            "Submit a job. Tasks come from FILE (or stdin: '-' or a pipe), from\n"
+            "--url-template, or from --count. The input is streamed in chunks, each\n"
+            "acknowledged once the broker committed it, in constant memory whatever its\n"
+            "size; on a terminal a progress line shows tasks sent, committed and the rate.\n"
+            "The job id goes to stdout (-o json: {\"job\", \"tasks\", \"resumed\", \"invalid\"}).\n"
+            "\n"
+            "Resume: with --key K the submit is idempotent. After the CLI was killed or the\n"
+            "connection dropped, run the same command again: it skips the tasks the broker\n"
+            "already committed and sends the rest, so no task is missing and none doubled;\n"
+            "a job already complete is not touched. Without --key every submit is a new job\n"
+            "(it gets a key 'auto-...' that error messages show, to continue it).\n"
+            "\n"
+            "Bad input: a line that does not parse or validate is reported as FILE:LINE: why.\n"
+            "The submit stops there before sealing the job (exit 3) and says how to go on;\n"
+            "--skip-invalid reports and skips such lines instead. Committed tasks are kept.\n"
+            "\n"
+            "Job options below become the job's defaults; a task's own fields win.",
         .epilog =
-            "Input formats:\n"
-            "  jsonl  {\"url\": \"https://example.com/a\", \"method\": \"POST\", \"body\": \"x\", \"tag\": \"a\"}\n"
+            "Input formats (--format, default from the file name: .csv, .txt/.urls/.lst, else jsonl):\n"
+            "  jsonl  one task per line: {\"url\": \"https://example.com/a\", \"method\": \"POST\", \"body\": \"x\"}\n"
             "         {\"argv\": [\"convert\", \"in.png\", \"out.jpg\"]}   {\"kind\": \"noop\", \"sleep_ms\": 5}\n"
+            "         (every field: docs/cli.md; unknown fields are errors)\n"
             "  urls   one URL per line; blank lines and # comments are skipped\n"
-            "  csv    header row of task fields (url, method, body, tag, timeout_ms, header:Name, ...)\n"
+            "  csv    a header row of task fields (url, method, body, tag, timeout_ms,\n"
+            "         header:Accept, ...), then one task per row; empty cells are unset\n"
+            "  --url-template 'https://h/p/{1..168867}'  ranges {FIRST..LAST} or {FIRST..LAST..STEP};\n"
+            "         {001..100} pads with zeros; several ranges multiply\n"
             "\nExamples:\n"
             "  shoal submit --name pages --format urls urls.txt --per-host 4 --wait\n"
             "  shoal submit --key crawl-2026-11 tasks.jsonl     # run again to resume after a crash\n"
             "  shoal submit --url-template 'https://api.example.com/item/{1..168867}' -H 'Accept: application/json'\n"
+            "  shoal submit --format csv --skip-invalid --max-attempts 5 --rate-per-host 10 items.csv\n"
+            "  zcat urls.gz | shoal submit --format urls --key urls-1 -\n"
             "  shoal submit --count 100000 --name bench",
     };
     int rc = config_parse(&cfg, argc, argv);
@@ -306,8 +358,15 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
         goto cleanup;
     }
     if (o.chunk < 1 || o.chunk > 100000 || o.window < 1 || o.window > MAX_WINDOW
-    ||  o.priority < 1 || o.priority > 1000 || o.max_line < 16) {
-        fprintf(stderr, "shoal submit: --chunk 1..100000, --window 1..%d, --priority 1..1000\n", MAX_WINDOW);
+    ||  o.priority < 1 || o.priority > 1000 || o.max_line < 16 || o.max_line > (64 << 20)
+    ||  o.count < -1 || o.sleep_ms < 0 || o.sleep_ms > UINT32_MAX) {
+        fprintf(stderr, "shoal submit: out of range: --chunk 1..100000, --window 1..%d, --priority 1..1000,"
+                " --max-line 16..67108864, --count and --sleep-ms 0 or more\n", MAX_WINDOW);
+        exit_code = EXIT_USAGE;
+        goto cleanup;
+    }
+    if (o.key && (!*o.key || strlen(o.key) > 200)) {
+        fprintf(stderr, "shoal submit: --key must be 1..200 characters\n");
         exit_code = EXIT_USAGE;
         goto cleanup;
     }
@@ -366,11 +425,9 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
         exit_code = EXIT_INPUT;
         goto cleanup;
     }
-    client = cli_connect(g);
-    if (!client) {
-        exit_code = EXIT_UNREACHABLE;
+    client = cli_connect(g, "shoal submit", &exit_code);
+    if (!client)
         goto cleanup;
-    }
     //  without --key the submit still gets one, so a failure can say how to resume
     if (!o.key) {
         snprintf(auto_key, sizeof auto_key, "auto-%llx-%x", (unsigned long long) clock_wall_us(),
@@ -378,7 +435,9 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
         o.key = auto_key;
     }
     Shoal__JobOpen open = SHOAL__JOB_OPEN__INIT;
-    open.name = (char *) (o.name ? o.name : (path && strcmp(path, "-") ? path : o.url_template ? "template" : ""));
+    const char *base = path && strcmp(path, "-") ? strrchr(path, '/') : NULL;
+    open.name = (char *) (o.name ? o.name : o.url_template ? o.url_template : o.count >= 0 ? "noop"
+                        : path && !strcmp(path, "-") ? "stdin" : base ? base + 1 : path ? path : "");
     open.key = (char *) o.key;
     open.has_priority = 1;
     open.priority = (uint32_t) o.priority;
@@ -398,7 +457,9 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
         .g = g, .client = client, .job_id = reply->job_opened->job_id,
         .committed = reply->job_opened->committed, .max_window = (size_t) o.window,
         .tty = isatty(2) && !o.quiet && !g->json, .started_ms = clock_mono_ms(),
+        .total = input_total(input),
     };
+    s.resumed_at = s.committed;
     bool existed = reply->job_opened->existed;
     bool sealed = reply->job_opened->sealed;
     wire_free(reply);
@@ -430,11 +491,24 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
     //  chunk can seal the job in the same commit
     bool full = false;
     bool sealed_with_chunk = false;
+    bool interrupted = false;
+    cli_catch_interrupt();
     while (true) {
+        if (cli_interrupted()) {
+            //  Ctrl-C: what was read goes out unsealed, then say how to go on
+            interrupted = stopped = true;
+            exit_code = EXIT_INTERRUPTED;
+            break;
+        }
         Shoal__TaskSpec *spec = NULL;
         int r = input_next(input, &spec, err, sizeof err);
         if (r == 0)
             break;
+        if (r == -2 && cli_interrupted()) {
+            interrupted = stopped = true;       //  Ctrl-C while reading a pipe
+            exit_code = EXIT_INTERRUPTED;
+            break;
+        }
         if (r == -2) {
             fprintf(stderr, "%s%s\n", s.tty ? "\r\033[K" : "", err);
             exit_code = EXIT_INPUT;
@@ -481,16 +555,24 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
     s_progress(&s, true);
     if (s.error_code) {
         fprintf(stderr, "shoal submit: job %u: %s\n", s.job_id, s.error);
-        fprintf(stderr, "shoal submit: %llu tasks are committed; run the same command with --key %s"
-                " to continue where it stopped\n", (unsigned long long) s.committed, o.key);
+        if (s.broker_error == SHOAL__ERROR_CODE__ERR_CONFLICT)
+            fprintf(stderr, "shoal submit: another submit with key %s may be running; if not, the broker"
+                    " was still storing an earlier one\n", o.key);
+        s_report_committed(&s, o.key);
         exit_code = s.error_code;
         goto cleanup;
     }
+    if (interrupted) {
+        fprintf(stderr, "shoal submit: interrupted; job %u is not sealed and has %llu tasks committed."
+                " Run the same command with --key %s to continue, or 'shoal cancel %u' to drop it.\n",
+                s.job_id, (unsigned long long) s.committed, o.key, s.job_id);
+        goto cleanup;
+    }
     if (stopped) {
-        fprintf(stderr, "shoal submit: stopped at %s:%llu before sealing job %u; %llu tasks are"
-                " committed. Fix the input and run the same command with --key %s to continue,"
-                " or use --skip-invalid.\n", input_line(input) ? (path ? path : "input") : "input",
-                (unsigned long long) input_line(input), s.job_id, (unsigned long long) s.committed, o.key);
+        fprintf(stderr, "shoal submit: stopped at the bad line above, before sealing job %u; %llu tasks"
+                " are committed and kept. Fix the input and run the same command with --key %s to"
+                " continue after them (or add --skip-invalid to skip bad lines), or 'shoal cancel %u'"
+                " to drop the job.\n", s.job_id, (unsigned long long) s.committed, o.key, s.job_id);
         goto cleanup;
     }
     if (sealed_with_chunk)
@@ -520,8 +602,10 @@ finished:
     else
         printf("%u\n", s.job_id);
     fflush(stdout);
-    if (o.wait)
-        exit_code = cli_wait_job(g, client, s.job_id, o.quiet);
+    if (o.wait) {
+        cli_follow_t how = { .prog = "shoal submit", .wait = true, .quiet = o.quiet, .interval_ms = 500 };
+        exit_code = cli_follow_job(g, client, s.job_id, &how);
+    }
 cleanup:
     free(chunk);
     client_destroy(&client);
