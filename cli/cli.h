@@ -57,11 +57,12 @@ typedef struct {
 } cli_follow_t;
 
 //  Follow a job until it is done or cancelled, or until Ctrl-C. A broker
-//  that answered once and then went away is asked again for up to
-//  CLI_BROKER_LOSS_MS before giving up. Returns EXIT_OK, EXIT_FAILURES
-//  (wait: failed tasks or cancelled), EXIT_INTERRUPTED or an error code.
+//  that answered once and then went away (a restart) is asked again for
+//  up to CLI_BROKER_LOSS_TIMEOUTS broker timeouts (60 s by default) before
+//  giving up. Returns EXIT_OK, EXIT_FAILURES (wait: failed tasks or
+//  cancelled), EXIT_INTERRUPTED or an error code.
 int cli_follow_job(cli_globals_t *g, client_t *client, uint32_t job_id, const cli_follow_t *how);
-#define CLI_BROKER_LOSS_MS 60000
+#define CLI_BROKER_LOSS_TIMEOUTS 12
 
 //  Catch Ctrl-C from now on: cli_interrupted() turns true, a second
 //  Ctrl-C ends the process as usual.

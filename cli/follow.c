@@ -90,6 +90,7 @@ typedef struct {
     bool     drawn;         //  the screen was cleared once
     bool     lost;          //  the broker stopped answering (said once in a pipe)
     char    *last;          //  last status text drawn (watch, a pipe)
+    int64_t  loss_ms;       //  how long a broker that answered before may be silent
 } follow_t;
 
 //  Redraw the terminal: home, each line cleared to its end, rest cleared.
@@ -170,8 +171,8 @@ static void
 s_show_lost(follow_t *f, const char *err, int64_t lost_ms)
 {
     char note[1200];
-    snprintf(note, sizeof note, "%s: %s; asking again (%llds of %ds)", f->how->prog, err,
-             (long long) (lost_ms / 1000), CLI_BROKER_LOSS_MS / 1000);
+    snprintf(note, sizeof note, "%s: %s; asking again (%llds of %llds)", f->how->prog, err,
+             (long long) (lost_ms / 1000), (long long) (f->loss_ms / 1000));
     if (f->how->quiet)
         return;
     if (f->screen) {
@@ -196,6 +197,7 @@ cli_follow_job(cli_globals_t *g, client_t *client, uint32_t job_id, const cli_fo
         .g = g, .how = how,
         .screen = how->watch && !g->json && isatty(1),
         .line = !how->watch && isatty(2),
+        .loss_ms = g->timeout_ms * CLI_BROKER_LOSS_TIMEOUTS,
     };
     cli_catch_interrupt();
     int64_t last_answer = 0;        //  0: the broker never answered
@@ -210,7 +212,7 @@ cli_follow_job(cli_globals_t *g, client_t *client, uint32_t job_id, const cli_fo
         Shoal__Envelope *reply = cli_get_status(client, job_id, err, sizeof err, &code);
         if (!reply) {
             int64_t now = clock_mono_ms();
-            if (code == EXIT_UNREACHABLE && last_answer && now - last_answer < CLI_BROKER_LOSS_MS) {
+            if (code == EXIT_UNREACHABLE && last_answer && now - last_answer < f.loss_ms) {
                 s_show_lost(&f, err, now - last_answer);
                 s_nap(how->interval_ms);
                 continue;
@@ -219,9 +221,9 @@ cli_follow_job(cli_globals_t *g, client_t *client, uint32_t job_id, const cli_fo
                 fprintf(f.line ? stderr : stdout, f.line ? "\r\033[K" : "\033[?25h\n");
             f.line = f.screen = false;
             if (code == EXIT_UNREACHABLE && last_answer)
-                fprintf(stderr, "%s: lost the broker at %s for %ds; job %u keeps running there"
-                        " ('shoal status %u' later)\n", how->prog, g->broker, CLI_BROKER_LOSS_MS / 1000,
-                        job_id, job_id);
+                fprintf(stderr, "%s: no answer from the broker at %s for %llds; job %u keeps running"
+                        " there ('shoal status %u' later)\n", how->prog, g->broker,
+                        (long long) (f.loss_ms / 1000), job_id, job_id);
             else
                 fprintf(stderr, "%s: %s\n", how->prog, err);
             rc = code;
