@@ -122,7 +122,11 @@ client_error_text(const Shoal__Envelope *reply, char *err, size_t errlen)
             snprintf(err, errlen, "%s ('shoal jobs' lists the jobs)", text);
             break;
         case SHOAL__ERROR_CODE__ERR_UNAVAILABLE:
-            snprintf(err, errlen, "the broker's database is unavailable: %s", text);
+            if (strstr(text, "database unavailable"))
+                snprintf(err, errlen, "%s; try again when it is back", text);
+            else
+                snprintf(err, errlen, "database unavailable at the broker: %s; nothing was stored,"
+                         " try again when it is back", text);
             break;
         case SHOAL__ERROR_CODE__ERR_VERSION:
             snprintf(err, errlen, "the broker speaks another protocol version (this is shoal %s): %s",
