@@ -226,9 +226,10 @@ s_reconcile(submit_t *s)
     req.job_open = s->open;
     Shoal__Envelope *reply = client_call(s->client, &req, err, sizeof err, &code);
     if (!reply || reply->body_case != SHOAL__ENVELOPE__BODY_JOB_OPENED) {
+        bool answered = reply != NULL;
         wire_free(reply);
-        return s_fail(s, reply ? EXIT_REFUSED : code, "asking for the committed count again: %s",
-                      reply ? "unexpected reply" : err);
+        return s_fail(s, answered ? EXIT_REFUSED : code, "asking for the committed count again: %s",
+                      answered ? "unexpected reply" : err);
     }
     uint64_t committed = reply->job_opened->committed;
     bool sealed = reply->job_opened->sealed;
