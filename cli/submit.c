@@ -486,7 +486,7 @@ int
 cmd_submit(cli_globals_t *g, int argc, char **argv)
 {
     submit_opts_t o = {
-        .priority = 1, .count = -1, .sleep_ms = 0, .chunk = 1000, .window = 8, .max_line = 1 << 20,
+        .priority = 1, .count = -1, .sleep_ms = 0, .chunk = 5000, .window = 8, .max_line = 1 << 20,
         .max_attempts = -1, .backoff_ms = -1, .backoff_max_ms = -1, .timeout_ms = -1, .per_host = -1,
         .connect_timeout_ms = -1, .max_redirects = -1, .max_response_bytes = -1, .inline_limit = -1,
     };
@@ -520,7 +520,7 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
         { "skip-invalid", 0, NULL, OPT_BOOL, &o.skip_invalid, NULL, "report bad lines and go on (default: stop before sealing)" },
         { "wait", 'w', NULL, OPT_BOOL, &o.wait, NULL, "follow the job until done; exit 1 if any task failed" },
         { "quiet", 'q', NULL, OPT_BOOL, &o.quiet, NULL, "no progress line, no summary" },
-        { "chunk", 0, NULL, OPT_INT, &o.chunk, "N", "tasks per chunk (default 1000)" },
+        { "chunk", 0, NULL, OPT_INT, &o.chunk, "N", "tasks per chunk (default 5000; a chunk also stops at 4 MiB)" },
         { "window", 0, NULL, OPT_INT, &o.window, "N", "chunks in flight (default 8)" },
         { "max-line", 0, NULL, OPT_INT, &o.max_line, "BYTES", "longest input line (default 1048576)" },
         { NULL }

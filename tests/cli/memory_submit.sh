@@ -5,9 +5,9 @@
 # of what a 20,000-line file needs. Every line becomes exactly one task.
 #
 # Bound: 64 MiB absolute, and at most 16 MiB above the small input's peak.
-# What the CLI holds is the window of chunks in flight (8 x 1,000 specs by
-# default, each chunk at most 4 MiB) and one line buffer (--max-line,
-# 1 MiB); a 2M-line file measures about 10 MiB here.
+# What the CLI holds is the window of chunks in flight, kept until acked
+# (8 x 5,000 specs by default, each chunk at most 4 MiB) and one line
+# buffer (--max-line, 1 MiB); a 2M-line file measures about 25 MiB here.
 . "$(dirname "$0")/helpers.bash"
 
 [ "${SHOAL_SANITIZED:-0}" = 1 ] && t_skip "memory bounds are meaningless under the sanitizers"
