@@ -187,7 +187,7 @@ struct _server_t {
     void     *frontend_raw, *backend_raw, *publisher_raw;
     store_t  *writer;       //  results, careful paging, job state: FIFO matters
     store_t  *pager;        //  paging above the frontier
-    store_t  *ingest;       //  submitted chunks
+    store_t  *ingest;       //  job opens, submitted chunks, seals: in order
     store_t  *reader;       //  client queries
     uint64_t  epoch;        //  from the database, +1 per start
     char      broker_id[64];

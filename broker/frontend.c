@@ -105,7 +105,10 @@ s_on_job_open(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
         if (req->defaults)
             shoal__job_defaults__pack(m->defaults, req->defaults);
     }
-    s_submit(self, self->writer, req);
+    //  on the ingest connection, behind any chunks still queued there: a
+    //  submit resumed after its client died sees every chunk of the dead
+    //  one committed, so its first chunk starts at the true committed count
+    s_submit(self, self->ingest, req);
 }
 
 static void

@@ -1076,6 +1076,9 @@ s_fill_result(PGresult *res, int i, Shoal__ResultRow *row, Shoal__Result *r,
 }
 
 #define MAX_RESULT_HEADERS 16
+//  A results page stops growing past this many bytes (bodies, output
+//  tails), so that it always fits in one frame (WIRE_MAX_FRAME).
+#define RESULTS_PAGE_MAX_BYTES (WIRE_MAX_FRAME / 4)
 
 static void
 s_op_query_results(PGconn *conn, store_req_t *req)
@@ -1134,6 +1137,8 @@ s_op_query_results(PGconn *conn, store_req_t *req)
         snprintf(req->error, sizeof req->error, "out of memory reading results");
         goto cleanup;
     }
+    int kept = n;
+    size_t page_bytes = 0;
     for (int i = 0; i < n; i++) {
         shoal__result_row__init(&rows[i]);
         shoal__result__init(&results[i]);
@@ -1146,18 +1151,24 @@ s_op_query_results(PGconn *conn, store_req_t *req)
         results[i].has_task_id = 1;
         results[i].task_id = ((uint64_t) req->job_id << 32) | rows[i].seq;
         row_ptrs[i] = &rows[i];
+        page_bytes += shoal__result_row__get_packed_size(&rows[i]);
+        if (page_bytes > RESULTS_PAGE_MAX_BYTES && i > 0) {
+            kept = i;       //  this row starts the next page
+            break;
+        }
     }
+    bool cut = kept < n;
     Shoal__ResultsPage page = SHOAL__RESULTS_PAGE__INIT;
     page.has_job_id = 1;
     page.job_id = req->job_id;
     page.rows = row_ptrs;
-    page.n_rows = (size_t) n;
+    page.n_rows = (size_t) kept;
     page.has_last = page.has_next_after_seq = 1;
-    if ((uint32_t) n >= count)
-        page.next_after_seq = rows[n - 1].seq;
+    if (cut || (uint32_t) n >= count)
+        page.next_after_seq = rows[kept - 1].seq;
     else
         page.next_after_seq = end;
-    page.last = (uint32_t) n < count && end >= n_tasks - 1;
+    page.last = !cut && (uint32_t) n < count && end >= n_tasks - 1;
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
     env.has_version = 1;
     env.version = SHOAL_PROTO_MAJOR;

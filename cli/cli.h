@@ -2,7 +2,9 @@
 
     main.c      global options, subcommand table, help
     submit.c    shoal submit
-    status.c    shoal status / jobs / workers / pause / resume / cancel / retry
+    status.c    shoal status / jobs / workers, and the helpers they share
+    control.c   shoal pause / resume / cancel / retry
+    follow.c    following a job: status --watch, status --wait, submit --wait
     results.c   shoal results
 */
 #ifndef SHOAL_CLI_H
@@ -10,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "client.h"
 #include "shoal.pb-c.h"
@@ -31,16 +34,39 @@ int cmd_workers(cli_globals_t *g, int argc, char **argv);
 int cmd_control(cli_globals_t *g, int argc, char **argv);
 int cmd_results(cli_globals_t *g, int argc, char **argv);
 
-//  Connect, or print why not. NULL -> exit EXIT_UNREACHABLE.
-client_t *cli_connect(cli_globals_t *g);
+//  Connect, or print why not and set *code (EXIT_USAGE for an endpoint
+//  that is not one). The client is the caller's.
+client_t *cli_connect(cli_globals_t *g, const char *prog, int *code);
 //  Parse a job id argument ("12"); returns 0 and prints on error.
 uint32_t cli_job_id(const char *prog, const char *arg);
-//  Print one job as a block of lines (people) or JSON (scripts).
-void cli_print_job(cli_globals_t *g, const Shoal__JobInfo *job);
-//  Ask the broker for a job; NULL after printing why (*code set).
-Shoal__Envelope *cli_get_status(cli_globals_t *g, client_t *client, uint32_t job_id, int *code);
-//  Follow a job until it is done/cancelled, showing progress on stderr
-//  when it is a terminal. Returns EXIT_OK, EXIT_FAILURES or an error code.
-int cli_wait_job(cli_globals_t *g, client_t *client, uint32_t job_id, bool quiet);
+//  Print one job as a block of lines (people) or one JSON line (scripts).
+void cli_print_job(cli_globals_t *g, FILE *out, const Shoal__JobInfo *job);
+//  One line of a job's progress: "job 3 active 42.0%  4,200/10,000  failed 3 ...".
+void cli_progress_line(const Shoal__JobInfo *job, char *buf, size_t size);
+//  Ask the broker for a job. Returns the StatusReply (caller frees with
+//  wire_free), or NULL with why in err and the exit code in *code.
+Shoal__Envelope *cli_get_status(client_t *client, uint32_t job_id, char *err, size_t errlen, int *code);
+
+//  How to follow a job (follow.c).
+typedef struct {
+    const char *prog;           //  for messages
+    bool     watch;             //  redraw the whole status (else a progress line on a terminal)
+    bool     wait;              //  exit 1 when tasks failed or the job was cancelled
+    bool     quiet;             //  no progress, no summary
+    int64_t  interval_ms;       //  between status requests
+} cli_follow_t;
+
+//  Follow a job until it is done or cancelled, or until Ctrl-C. A broker
+//  that answered once and then went away (a restart) is asked again for
+//  up to CLI_BROKER_LOSS_TIMEOUTS broker timeouts (60 s by default) before
+//  giving up. Returns EXIT_OK, EXIT_FAILURES (wait: failed tasks or
+//  cancelled), EXIT_INTERRUPTED or an error code.
+int cli_follow_job(cli_globals_t *g, client_t *client, uint32_t job_id, const cli_follow_t *how);
+#define CLI_BROKER_LOSS_TIMEOUTS 12
+
+//  Catch Ctrl-C from now on: cli_interrupted() turns true, a second
+//  Ctrl-C ends the process as usual.
+void cli_catch_interrupt(void);
+bool cli_interrupted(void);
 
 #endif

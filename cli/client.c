@@ -15,6 +15,7 @@ struct _client_t {
     char     *endpoint;
     int       timeout_ms;
     uint64_t  next_corr;
+    Shoal__ErrorCode last_error;    //  code of the last Error reply, ERR_NONE after a timeout
 };
 
 client_t *
@@ -115,28 +116,56 @@ void
 client_error_text(const Shoal__Envelope *reply, char *err, size_t errlen)
 {
     const Shoal__Error *e = reply->error;
-    snprintf(err, errlen, "%s", e->message && *e->message ? e->message : "the broker refused the request");
+    const char *text = e->message && *e->message ? e->message : "the broker refused the request";
+    switch (e->has_code ? e->code : SHOAL__ERROR_CODE__ERR_NONE) {
+        case SHOAL__ERROR_CODE__ERR_NOT_FOUND:
+            snprintf(err, errlen, "%s ('shoal jobs' lists the jobs)", text);
+            break;
+        case SHOAL__ERROR_CODE__ERR_UNAVAILABLE:
+            if (strstr(text, "database unavailable"))
+                snprintf(err, errlen, "%s; try again when it is back", text);
+            else
+                snprintf(err, errlen, "database unavailable at the broker: %s; nothing was stored,"
+                         " try again when it is back", text);
+            break;
+        case SHOAL__ERROR_CODE__ERR_VERSION:
+            snprintf(err, errlen, "the broker speaks another protocol version (this is shoal %s): %s",
+                     SHOAL_VERSION, text);
+            break;
+        default:
+            snprintf(err, errlen, "%s", text);
+    }
+}
+
+Shoal__ErrorCode
+client_error_code(const client_t *self)
+{
+    return self->last_error;
 }
 
 Shoal__Envelope *
 client_call(client_t *self, Shoal__Envelope *req, char *err, size_t errlen, int *code)
 {
+    self->last_error = SHOAL__ERROR_CODE__ERR_NONE;
     uint64_t corr = client_send(self, req);
     if (!corr) {
-        snprintf(err, errlen, "cannot reach the broker at %s (no connection within %d ms)",
+        snprintf(err, errlen, "cannot reach the broker at %s: no connection within %d ms"
+                 " (is shoal-broker running there? set --broker or SHOAL_BROKER)",
                  self->endpoint, self->timeout_ms);
         *code = EXIT_UNREACHABLE;
         return NULL;
     }
     Shoal__Envelope *reply = client_recv(self, corr, -1);
     if (!reply) {
-        snprintf(err, errlen, "no answer from the broker at %s within %d ms", self->endpoint,
-                 self->timeout_ms);
+        snprintf(err, errlen, "no answer from the broker at %s within %d ms"
+                 " (is shoal-broker running there? --broker-timeout-ms waits longer)",
+                 self->endpoint, self->timeout_ms);
         *code = EXIT_UNREACHABLE;
         return NULL;
     }
     if (reply->body_case == SHOAL__ENVELOPE__BODY_ERROR) {
         client_error_text(reply, err, errlen);
+        self->last_error = reply->error->has_code ? reply->error->code : SHOAL__ERROR_CODE__ERR_INTERNAL;
         *code = EXIT_REFUSED;
         wire_free(reply);
         return NULL;

@@ -19,6 +19,7 @@
 #define EXIT_INPUT        3     //  bad task input (file:line reported)
 #define EXIT_UNREACHABLE  4     //  no answer from the broker
 #define EXIT_REFUSED      5     //  the broker refused (not found, state, database down)
+#define EXIT_INTERRUPTED  130   //  Ctrl-C while following a job or submitting
 
 typedef struct _client_t client_t;
 
@@ -39,6 +40,9 @@ Shoal__Envelope *client_recv(client_t *self, uint64_t corr, int timeout_ms);
 Shoal__Envelope *client_call(client_t *self, Shoal__Envelope *req, char *err, size_t errlen, int *code);
 //  Describe an Error reply ("database unavailable: ...").
 void client_error_text(const Shoal__Envelope *reply, char *err, size_t errlen);
+//  The broker's error code in the last Error reply client_call saw
+//  (ERR_NONE when the last failure was a timeout).
+Shoal__ErrorCode client_error_code(const client_t *self);
 //  Endpoint this client talks to.
 const char *client_endpoint(const client_t *self);
 

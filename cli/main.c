@@ -15,6 +15,8 @@ typedef struct {
     const char    *summary;
 } command_t;
 
+static int s_cmd_version(cli_globals_t *g, int argc, char **argv);
+
 static const command_t s_commands[] = {
     { "submit",  cmd_submit,  "submit a job of tasks (file, stdin, URL template or --count)" },
     { "jobs",    cmd_jobs,    "list jobs with their state and counts" },
@@ -25,9 +27,32 @@ static const command_t s_commands[] = {
     { "cancel",  cmd_control, "cancel a job: running tasks are aborted" },
     { "retry",   cmd_control, "run a job's failed tasks again" },
     { "workers", cmd_workers, "list connected workers" },
-    { "version", NULL,        "print the version" },
+    { "version", s_cmd_version, "print the version of this program and its protocol" },
     { NULL }
 };
+
+//  shoal version: this program's version and protocol, no broker needed.
+static int
+s_cmd_version(cli_globals_t *g, int argc, char **argv)
+{
+    opt_t opts[] = { { NULL } };
+    config_t cfg = { .prog = "shoal version", .usage = "", .opts = opts,
+        .description = "Print the version of shoal and of its wire protocol (no broker needed).",
+        .epilog = "Examples:\n  shoal version\n  shoal -o json version | jq -r .version" };
+    int rc = config_parse(&cfg, argc, argv);
+    if (rc == 0 && cfg.positional_count) {
+        fprintf(stderr, "shoal version: unexpected argument '%s'\n", cfg.positional[0]);
+        rc = -1;
+    }
+    config_free(&cfg);
+    if (rc != 0)
+        return rc > 0 ? EXIT_OK : EXIT_USAGE;
+    if (g->json)
+        printf("{\"version\":\"%s\",\"protocol\":%d}\n", SHOAL_VERSION, SHOAL_PROTO_MAJOR);
+    else
+        printf("shoal %s (protocol %d)\n", SHOAL_VERSION, SHOAL_PROTO_MAJOR);
+    return EXIT_OK;
+}
 
 static void
 s_usage(FILE *out)
@@ -38,19 +63,58 @@ s_usage(FILE *out)
     for (const command_t *c = s_commands; c->name; c++)
         fprintf(out, "  %-9s %s\n", c->name, c->summary);
     fprintf(out,
-        "\nGlobal options:\n"
+        "\nGlobal options (before or after the command):\n"
         "  -b, --broker EP            broker's client endpoint (default tcp://localhost:5555) [env SHOAL_BROKER]\n"
         "  -o, --output FORMAT        table (people) or json (scripts) [env SHOAL_OUTPUT]\n"
         "      --broker-timeout-ms MS how long to wait for the broker (default 5000) [env SHOAL_BROKER_TIMEOUT_MS]\n"
-        "  -h, --help                 this help; 'shoal COMMAND --help' for a command\n"
+        "  -h, --help                 this help; 'shoal COMMAND --help' (or 'shoal help COMMAND') for a command\n"
         "      --version              print the version\n"
-        "\nExit codes: 0 ok, 1 job had failed tasks, 2 usage error, 3 bad input,\n"
-        "            4 broker unreachable, 5 broker refused the request.\n"
+        "\nExit codes: 0 ok, 1 the job had failed (or cancelled) tasks, 2 usage error,\n"
+        "            3 bad input (FILE:LINE reported), 4 broker unreachable,\n"
+        "            5 broker refused the request (no such job, wrong state, database down),\n"
+        "            130 interrupted (Ctrl-C).\n"
         "\nExamples:\n"
-        "  shoal submit --name crawl urls.txt --format urls --wait\n"
+        "  shoal submit --name crawl --format urls urls.txt --wait\n"
+        "  shoal submit --key crawl-1 tasks.jsonl       # run again after a crash: it resumes\n"
         "  shoal submit --url-template 'https://example.com/page/{1..1000}' --per-host 8\n"
+        "  shoal jobs\n"
         "  shoal status 3 --watch\n"
-        "  shoal results 3 --format csv > results.csv\n");
+        "  shoal results 3 --format csv > results.csv\n"
+        "  shoal retry 3 --status 5xx,429\n"
+        "  SHOAL_BROKER=tcp://10.0.0.5:5555 shoal -o json workers\n");
+}
+
+//  Global options may also follow the command ("shoal status 3 -o json"):
+//  move them in front of it, so that one parser sees them. Stops at "--".
+static void
+s_hoist_globals(int argc, char **argv, int command)
+{
+    static const char *const with_value[] = { "-b", "--broker", "-o", "--output", "--broker-timeout-ms", NULL };
+    for (int i = command + 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        int take = 0;
+        for (int k = 0; with_value[k]; k++) {
+            size_t n = strlen(with_value[k]);
+            if (!strcmp(argv[i], with_value[k]))
+                take = i + 1 < argc ? 2 : 1;
+            else
+            if (!strncmp(argv[i], with_value[k], n)
+            &&  (argv[i][n] == '=' || (with_value[k][1] != '-' && argv[i][n])))
+                take = 1;       //  --broker=EP, -oEP
+            if (take)
+                break;
+        }
+        if (!take)
+            continue;
+        //  rotate argv[command..i+take) so the option comes first
+        char *moved[2] = { argv[i], take == 2 ? argv[i + 1] : NULL };
+        memmove(argv + command + take, argv + command, (size_t) (i - command) * sizeof *argv);
+        for (int k = 0; k < take; k++)
+            argv[command + k] = moved[k];
+        command += take;
+        i += take - 1;
+    }
 }
 
 int
@@ -76,6 +140,16 @@ main(int argc, char **argv)
             s_usage(stdout);
             return 0;
         }
+    //  find the command (the first word that is not an option or its value)
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] != '-') {
+            s_hoist_globals(argc, argv, i);
+            break;
+        }
+        if (!strcmp(argv[i], "-b") || !strcmp(argv[i], "--broker") || !strcmp(argv[i], "-o")
+        ||  !strcmp(argv[i], "--output") || !strcmp(argv[i], "--broker-timeout-ms"))
+            i++;
+    }
     int rc = config_parse(&config, argc, argv);
     if (rc != 0) {
         config_free(&config);
@@ -88,8 +162,8 @@ main(int argc, char **argv)
         return EXIT_USAGE;
     }
     g.json = !strcmp(g.output, "json");
-    if (g.timeout_ms < 1) {
-        fprintf(stderr, "shoal: --broker-timeout-ms must be positive\n");
+    if (g.timeout_ms < 1 || g.timeout_ms > 3600000) {
+        fprintf(stderr, "shoal: --broker-timeout-ms must be 1..3600000\n");
         return EXIT_USAGE;
     }
     if (rest >= argc) {
@@ -97,19 +171,23 @@ main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *name = argv[rest];
-    if (!strcmp(name, "version")) {
-        if (g.json)
-            printf("{\"version\":\"%s\",\"protocol\":%d}\n", SHOAL_VERSION, SHOAL_PROTO_MAJOR);
-        else
-            printf("shoal %s (protocol %d)\n", SHOAL_VERSION, SHOAL_PROTO_MAJOR);
-        return 0;
-    }
     if (!strcmp(name, "help")) {
-        s_usage(stdout);
-        return 0;
+        if (rest + 1 >= argc) {
+            s_usage(stdout);
+            return 0;
+        }
+        //  shoal help COMMAND -> shoal COMMAND --help
+        name = argv[rest + 1];
+        char help[] = "--help";
+        char *args[] = { (char *) name, help, NULL };
+        for (const command_t *c = s_commands; c->name; c++)
+            if (!strcmp(c->name, name))
+                return c->fn(&g, 2, args);
+        fprintf(stderr, "shoal: unknown command '%s' (see shoal --help)\n", name);
+        return EXIT_USAGE;
     }
     for (const command_t *c = s_commands; c->name; c++)
-        if (!strcmp(c->name, name) && c->fn)
+        if (!strcmp(c->name, name))
             return c->fn(&g, argc - rest, argv + rest);
     fprintf(stderr, "shoal: unknown command '%s' (see shoal --help)\n", name);
     return EXIT_USAGE;

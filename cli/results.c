@@ -1,5 +1,6 @@
 /*  results — export every result of a job, page by page, in constant
     memory: JSON lines (every field) or CSV (the columns people sort by). */
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,9 +96,19 @@ cmd_results(cli_globals_t *g, int argc, char **argv)
         { NULL }
     };
     config_t cfg = { .prog = "shoal results", .usage = "JOB [--format jsonl|csv] [--failed] [--with-body]",
-        .opts = opts, .description = "Write every result of a job to stdout, in seq order.",
+        .opts = opts,
+        .description =
+            "Write every result of a job to stdout in task order (seq), page by page, in\n"
+            "constant memory. A running job gives the results stored so far.\n"
+            "jsonl: one object per task with every field (http: status, headers, bytes,\n"
+            "sha256, timings; exec: exit_code, signal, stdout/stderr tails).\n"
+            "csv: job,seq,outcome,attempt,target,tag,worker,error,http_status,bytes,sha256,\n"
+            "final_url,body_path,total_ms,exit_code,started_us,finished_us[,body_b64].\n"
+            "Bodies are left out unless --with-body: JSON gets text bodies as a string and\n"
+            "binary ones as {\"base64\": ...}; CSV gets a base64 column.",
         .epilog = "Examples:\n  shoal results 3 > results.jsonl\n  shoal results 3 --format csv --failed > failures.csv\n"
-                  "  shoal results 3 | jq -r 'select(.http.status == 404) | .target'" };
+                  "  shoal results 3 | jq -r 'select(.http.status == 404) | .target'\n"
+                  "  shoal results 3 --with-body | jq -r .http.body" };
     int rc = config_parse(&cfg, argc, argv);
     if (rc != 0) {
         config_free(&cfg);
@@ -121,13 +132,15 @@ cmd_results(cli_globals_t *g, int argc, char **argv)
         fprintf(stderr, "shoal results: --page must be 1..100000\n");
         return EXIT_USAGE;
     }
-    client_t *client = cli_connect(g);
-    if (!client)
-        return EXIT_UNREACHABLE;
-    //  a job that does not exist is an error, not an empty export
     int code = EXIT_OK;
-    Shoal__Envelope *status = cli_get_status(g, client, job_id, &code);
+    client_t *client = cli_connect(g, "shoal results", &code);
+    if (!client)
+        return code;
+    //  a job that does not exist is an error, not an empty export
+    char err[1024];
+    Shoal__Envelope *status = cli_get_status(client, job_id, err, sizeof err, &code);
     if (!status) {
+        fprintf(stderr, "shoal results: %s\n", err);
         client_destroy(&client);
         return code;
     }
@@ -148,7 +161,6 @@ cmd_results(cli_globals_t *g, int argc, char **argv)
         Shoal__Envelope req = SHOAL__ENVELOPE__INIT;
         req.body_case = SHOAL__ENVELOPE__BODY_RESULTS_REQUEST;
         req.results_request = &rr;
-        char err[1024];
         Shoal__Envelope *reply = client_call(client, &req, err, sizeof err, &code);
         if (!reply) {
             fprintf(stderr, "shoal results: after %llu rows: %s\n", (unsigned long long) rows, err);
@@ -182,11 +194,14 @@ cmd_results(cli_globals_t *g, int argc, char **argv)
         if (p->n_rows == 0)
             last = true;        //  an older broker: no rows means the end
         wire_free(reply);
+        if (ferror(stdout))
+            break;
         if (last)
             break;
     }
-    if (fflush(stdout) != 0 && code == EXIT_OK) {
-        perror("shoal results: writing");
+    if ((fflush(stdout) != 0 || ferror(stdout)) && code == EXIT_OK) {
+        fprintf(stderr, "shoal results: cannot write the results after %llu rows: %s\n",
+                (unsigned long long) rows, strerror(errno));
         code = EXIT_INPUT;
     }
     client_destroy(&client);
