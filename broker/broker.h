@@ -341,6 +341,10 @@ void batch_on_written(server_t *self, store_req_t *req);
 size_t batch_held(const server_t *self);
 
 //  ---- progress.c
+//  Messages queued per progress subscriber before PUB drops for it: at the
+//  default cadence over a minute of snapshots and events. A monitor needs
+//  only the latest snapshot, so a slow or stopped one costs bounded memory.
+#define PROGRESS_HWM 1000
 void progress_fill_job(server_t *self, job_t *job, Shoal__JobInfo *info, int64_t now_ms);
 void progress_fill_job_row(const store_job_t *row, Shoal__JobInfo *info);
 void progress_free_job(Shoal__JobInfo *info);
