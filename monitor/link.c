@@ -172,6 +172,13 @@ link_check(link_t *self, int64_t now_ms)
     return LINK_NONE;
 }
 
+void
+link_stalled(link_t *self, int64_t ms)
+{
+    if (ms > 0 && self->last_heard_ms)
+        self->last_heard_ms += ms;
+}
+
 int64_t
 link_next_deadline(const link_t *self)
 {

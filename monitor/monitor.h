@@ -61,6 +61,9 @@ uint64_t link_ask_snapshot(link_t *self, int64_t now_ms);
 //  Update reachability at now_ms and ask for a snapshot while the broker is
 //  silent (once a second). Returns what changed.
 link_change_t link_check(link_t *self, int64_t now_ms);
+//  The process did not run for ms (stopped, suspended): that time is not
+//  the broker's silence.
+void link_stalled(link_t *self, int64_t ms);
 //  When link_check next has something to do (monotonic ms).
 int64_t link_next_deadline(const link_t *self);
 bool link_up(const link_t *self);
@@ -112,6 +115,8 @@ typedef struct {
     int64_t  snap_ms;               //  monotonic time it arrived
     uint64_t epoch;                 //  broker epoch of the latest snapshot
     uint32_t selected;              //  selected job id, 0 for none
+    int      selected_row;          //  its row, for when it disappears
+    bool     pinned;                //  the user chose it: it no longer follows the top row
     state_event_t events[STATE_EVENTS];     //  ring of the event tail
     size_t   events_next;           //  slot the next event goes to
     size_t   n_events;              //  events held (<= STATE_EVENTS)
@@ -126,8 +131,9 @@ state_t *state_new(void);
 //  Free the model and its snapshot; accepts NULL and NULLs the pointer.
 void state_destroy(state_t **self_p);
 //  Take a snapshot envelope (ownership moves; *env_p becomes NULL). An
-//  older snapshot than the one shown (a late reply) is dropped. Sorts jobs
-//  and workers by id, records the cluster rate, notes a broker restart.
+//  older snapshot than the one shown (a late reply) is dropped. Orders the
+//  jobs (unfinished first, newest first) and workers (by id), records the
+//  cluster rate, notes a broker restart.
 void state_apply_snapshot(state_t *self, Shoal__Envelope **env_p, int64_t now_ms);
 //  Add a broker event to the tail.
 void state_add_event(state_t *self, const Shoal__Event *event);
@@ -142,8 +148,10 @@ const state_event_t *state_event(const state_t *self, size_t i);
 const Shoal__JobInfo *state_selected_job(const state_t *self);
 //  Index of the selected job in snap->jobs, -1 if none.
 int state_selected_index(const state_t *self);
-//  Move the selection by delta rows (clamped).
+//  Move the selection by delta rows (clamped); it stays on that job.
 void state_select_move(state_t *self, int delta);
+//  Keep the selection on its job from now on (the user acted on it).
+void state_pin(state_t *self);
 //  Fill out[0..n) with the mean cluster rate of the n buckets ending at the
 //  broker's "now"; have[i] false where no snapshot arrived. Returns the
 //  largest value. now_ms is the monitor's monotonic time.

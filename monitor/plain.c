@@ -218,7 +218,13 @@ lines_run(const monitor_config_t *cfg, volatile sig_atomic_t *stop)
             { link_sub(link), 0, ZMQ_POLLIN, 0 },
             { link_dealer(link), 0, ZMQ_POLLIN, 0 },
         };
-        zmq_poll(items, 2, wait < 0 ? 0 : wait > 1000 ? 1000 : (long) wait);
+        long timeout = wait < 0 ? 0 : wait > 1000 ? 1000 : (long) wait;
+        int64_t before = clock_mono_ms();
+        zmq_poll(items, 2, timeout);
+        //  slept much longer than asked: we were stopped, the broker was not silent
+        int64_t late = clock_mono_ms() - before - timeout;
+        if (late > 500)
+            link_stalled(link, late);
         for (int i = 0; i < 2; i++) {
             void *socket = i == 0 ? link_sub(link) : link_dealer(link);
             //  a bounded batch per socket, so neither starves the other

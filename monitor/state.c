@@ -1,8 +1,10 @@
 /*  state — what the full screen shows, kept apart from how it is drawn.
 
     The latest snapshot is the whole picture: each one replaces the last.
-    Around it the model keeps what a single snapshot cannot say: which job
-    the user selected (by id, so it survives jobs coming and going), the
+    Its jobs are put in the order they are shown: unfinished first, then
+    finished, newest first in each group. Around it the model keeps what a
+    single snapshot cannot say: which job the user selected (by id, so it
+    stays on its job while jobs come, go and move), the
     cluster rate over the last minutes for the sparkline (bucketed by the
     broker's clock, so a backlog read after a ^Z lands where it belongs),
     the tail of events, and the latest message for the footer. */
@@ -38,11 +40,21 @@ state_destroy(state_t **self_p)
     *self_p = NULL;
 }
 
+static bool
+s_finished(const Shoal__JobInfo *j)
+{
+    return j->state == SHOAL__JOB_STATE__JOB_DONE || j->state == SHOAL__JOB_STATE__JOB_CANCELLED;
+}
+
+//  What is going on now comes first: unfinished jobs, then finished ones,
+//  newest first in each group.
 static int
 s_job_cmp(const void *a, const void *b)
 {
     const Shoal__JobInfo *x = *(Shoal__JobInfo *const *) a, *y = *(Shoal__JobInfo *const *) b;
-    return x->id < y->id ? -1 : x->id > y->id;
+    if (s_finished(x) != s_finished(y))
+        return s_finished(x) ? 1 : -1;
+    return x->id > y->id ? -1 : x->id < y->id;
 }
 
 static int
@@ -116,16 +128,18 @@ state_apply_snapshot(state_t *self, Shoal__Envelope **env_p, int64_t now_ms)
         b->sum += snap->cluster->rate > 0 ? snap->cluster->rate : 0;
         b->n++;
     }
-    //  keep the selection on its job; else the nearest one
-    if (state_selected_index(self) < 0) {
-        uint32_t pick = 0;
-        for (size_t i = 0; i < snap->n_jobs; i++) {
-            pick = snap->jobs[i]->id;
-            if (self->selected && pick > self->selected)
-                break;
-        }
-        self->selected = pick;
+    //  until the user picks a job the selection follows the top row; then
+    //  it stays on that job, and when it is gone, on the row it was on
+    if (!self->pinned)
+        self->selected = snap->n_jobs ? snap->jobs[0]->id : 0;
+    int at = state_selected_index(self);
+    if (at < 0 && snap->n_jobs) {
+        at = self->selected_row < (int) snap->n_jobs ? self->selected_row : (int) snap->n_jobs - 1;
+        self->selected = snap->jobs[at]->id;
     }
+    if (at < 0)
+        self->selected = 0;
+    self->selected_row = at < 0 ? 0 : at;
 }
 
 void
@@ -201,6 +215,15 @@ state_select_move(state_t *self, int delta)
             i = n - 1;
     }
     self->selected = self->snap->jobs[i]->id;
+    self->selected_row = i;
+    self->pinned = true;
+}
+
+void
+state_pin(state_t *self)
+{
+    if (self->selected)
+        self->pinned = true;
 }
 
 double

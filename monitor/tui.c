@@ -26,6 +26,7 @@
 
 #define BATCH_MAX   1000        //  messages read per socket per turn
 #define TICK_MS     1000        //  redraw at least this often
+#define STALL_MS    500         //  a poll this late means the process was stopped
 
 static volatile sig_atomic_t s_resized = 0;
 
@@ -88,6 +89,7 @@ s_control(tui_t *self, Shoal__ControlAction action, int64_t now)
         default:
             break;
     }
+    state_pin(self->state);
     if (why) {
         state_message(self->state, true, now, "job %u %s", j->id, why);
         return;
@@ -182,26 +184,34 @@ s_read_keys(tui_t *self)
         s_on_key(self, ch, clock_mono_ms());
 }
 
+//  The broker's reachability after what was just read: a backlog read
+//  after ^Z counts as hearing from it, not as a silence.
+static void
+s_check_link(tui_t *self, int64_t now)
+{
+    link_change_t change = link_check(self->link, now);
+    if (change == LINK_DOWN) {
+        state_note(self->state, NOTE_WARN, "broker unreachable: nothing heard for %lld ms; retrying",
+                   (long long) self->cfg->timeout_ms);
+        self->dirty = true;
+    }
+    if (change == LINK_UP) {
+        if (self->met)
+            state_note(self->state, NOTE_INFO, "broker reachable again");
+        else
+            state_note(self->state, NOTE_INFO, "connected to %s", self->cfg->broker);
+        self->met = true;
+        self->dirty = true;
+    }
+}
+
 static void
 s_loop(tui_t *self, volatile sig_atomic_t *stop)
 {
     int64_t last_draw = 0;
     while (!*stop && !self->quit && !self->tty_gone) {
         int64_t now = clock_mono_ms();
-        link_change_t change = link_check(self->link, now);
-        if (change == LINK_DOWN) {
-            state_note(self->state, NOTE_WARN, "broker unreachable: nothing heard for %lld ms; retrying",
-                       (long long) self->cfg->timeout_ms);
-            self->dirty = true;
-        }
-        if (change == LINK_UP) {
-            if (self->met)
-                state_note(self->state, NOTE_INFO, "broker reachable again");
-            else
-                state_note(self->state, NOTE_INFO, "connected to %s", self->cfg->broker);
-            self->met = true;
-            self->dirty = true;
-        }
+        s_check_link(self, now);
         control_expire(self->control, now);
         if (now - last_draw >= TICK_MS)
             self->dirty = true;
@@ -219,9 +229,14 @@ s_loop(tui_t *self, volatile sig_atomic_t *stop)
             { link_dealer(self->link), 0, ZMQ_POLLIN, 0 },
             { NULL, 0, ZMQ_POLLIN, 0 },
         };
+        int64_t before = clock_mono_ms();
         int rc = zmq_poll(items, 3, wait);
         if (rc < 0 && zmq_errno() != EINTR)
             break;
+        //  slept much longer than asked: we were stopped (^Z, kill -STOP)
+        int64_t late = clock_mono_ms() - before - wait;
+        if (late > STALL_MS)
+            link_stalled(self->link, late);
         if (s_resized) {
             s_resized = 0;
             s_resize(self);
