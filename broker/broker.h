@@ -45,6 +45,7 @@ typedef struct {
     int64_t lease_grace_ms;     //  added to a task's timeout for the lease deadline
     int64_t window;             //  queued tasks per job held in memory
     int64_t snapshot_ms;        //  progress snapshot cadence
+    int64_t progress_hwm;       //  progress messages queued per subscriber before it misses some
     int64_t hwm;                //  socket high-water marks (messages)
     int64_t recovery_ms;        //  after start, wait this long for workers to resend before dispatching
 } broker_config_t;
@@ -341,10 +342,6 @@ void batch_on_written(server_t *self, store_req_t *req);
 size_t batch_held(const server_t *self);
 
 //  ---- progress.c
-//  Messages queued per progress subscriber before PUB drops for it: at the
-//  default cadence over a minute of snapshots and events. A monitor needs
-//  only the latest snapshot, so a slow or stopped one costs bounded memory.
-#define PROGRESS_HWM 1000
 void progress_fill_job(server_t *self, job_t *job, Shoal__JobInfo *info, int64_t now_ms);
 void progress_fill_job_row(const store_job_t *row, Shoal__JobInfo *info);
 void progress_free_job(Shoal__JobInfo *info);
