@@ -40,4 +40,5 @@ t_assert_eq "non-ASCII bytes on the C-locale screen" 0 "$(m_screen empty | LC_AL
 m_wait_screen tiny "the small terminal says so" 10 "terminal too small: 40x8"
 m_tmux resize-window -t tiny -x 100 -y 30
 m_wait_screen tiny "grown to 100x30, it shows the job" 10 "^> +$job +colors +done "
+m_quit color nocolor empty tiny
 t_log "pass"

@@ -126,4 +126,5 @@ t_wait "--json says reachable again" 20 grep -q '"type":"broker","reachable":tru
 kill -TERM "${PID[plain]}" "${PID[json]}"
 wait "${PID[plain]}" || t_fail "--plain exited with $?"
 wait "${PID[json]}" || t_fail "--json exited with $?"
+unset "PID[plain]" "PID[json]"
 t_log "pass: $(wc -l < "$T_DIR/plain.out") plain lines, $(wc -l < "$T_DIR/json.out") JSON lines"

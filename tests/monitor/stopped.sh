@@ -102,4 +102,8 @@ t_log "runs took: live $(took "$live1") s and $(took "$live2") s, stopped $(took
 t_log "throughput: monitors stopped $r_stopped tasks/s, monitors reading $r_live tasks/s"
 [ $((r_stopped * 10)) -ge $((r_live * 7)) ] \
     || t_fail "with the monitors stopped the jobs ran at $r_stopped/s, below 0.7 x $r_live/s"
+m_quit mon
+kill -TERM "${PID[json]}"
+wait "${PID[json]}" || t_fail "--json exited with $? on SIGTERM"
+unset "PID[json]"
 t_log "pass"

@@ -10,11 +10,12 @@
 #   m_wait_screen NAME "what" TIMEOUT_S REGEX
 #   m_done NAME JOB                   # DONE/TOTAL of the job's row, commas removed
 #   m_detail NAME LABEL               # a number from the detail pane's "tasks" line
+#   m_quit NAME...                    # q; each must exit with status 0
 
 command -v tmux >/dev/null || t_skip "tmux is not installed (scripts/deps.sh test installs it)"
 M_SOCK="$T_DIR/tmux.sock"
-# no status line (the pane is the whole window), keep dead panes to read
-# the exit status, a known shell
+# no status line (the pane is the whole window), keep dead panes to read,
+# a known shell
 printf 'set -g status off\nset -g remain-on-exit on\nset -g history-limit 0\nset -g default-shell /bin/sh\n' \
     > "$T_DIR/tmux.conf"
 
@@ -29,7 +30,11 @@ m_start() {
     cmd=$(printf '%q ' env "${envs[@]}" "$SHOAL_BIN/shoal-monitor" --broker "$FRONTEND" --progress "$PROGRESS" "$@")
     # the monitor runs under the pane's shell, as in a terminal: tmux sends
     # SIGCONT to a pane's own process when it stops, not to its children
-    m_tmux new-session -d -s "$name" -x "$cols" -y "$rows" "$cmd 2>>$T_DIR/monitor-$name.log; exit \$?"
+    # (and it writes the monitor's exit status: tmux does not always have
+    # it when several panes end at once)
+    rm -f "$T_DIR/exit-$name"
+    m_tmux new-session -d -s "$name" -x "$cols" -y "$rows" \
+        "$cmd 2>>$T_DIR/monitor-$name.log; echo \$? > $T_DIR/exit-$name.tmp; mv $T_DIR/exit-$name.tmp $T_DIR/exit-$name"
     PID[tmux]=$(m_tmux display -p '#{pid}')
     local shell; shell=$(m_tmux display -p -t "$name" '#{pane_pid}')
     PID[shell-$name]=$shell
@@ -77,8 +82,21 @@ m_done_between() {
 m_detail() {
     m_screen "$1" | grep -E '^ tasks ' | grep -oE "(^| )$2 [0-9,]+" | awk '{print $NF}' | tr -d ,
 }
-# the pane's process exited and tmux has its status (or signal)
-m_pane_dead() { [ -n "$(m_tmux display -p -t "$1" '#{pane_dead_status}#{pane_dead_signal}')" ]; }
+# the monitor in the pane exited; m_exit_status says how
+m_pane_dead() { [ -f "$T_DIR/exit-$1" ]; }
+m_exit_status() { cat "$T_DIR/exit-$1"; }
+# q, then the monitor must exit with status 0 (under the sanitizer build
+# its leak check runs then, instead of being cut short by the cleanup)
+m_quit() {
+    local name
+    for name in "$@"; do m_keys "$name" q; done
+    for name in "$@"; do
+        t_wait "the $name monitor exits on q" 20 m_pane_dead "$name"
+        [ "$(m_exit_status "$name")" = 0 ] \
+            || t_fail "the $name monitor exited with status $(m_exit_status "$name") (128 + N: signal N)"
+        unset "PID[monitor-$name]"
+    done
+}
 # the screen is drawn for COLS x ROWS: as many lines, the jobs rule and the
 # header as wide as the window, the footer on the last line
 m_drawn_at() {
