@@ -98,9 +98,11 @@ void json_broker(bool up);
 #define NOTE_WARN        101
 
 typedef struct {
-    int64_t time_us;                //  wall time it happened
-    int     kind;                   //  Shoal__EventType or NOTE_*
-    char    text[240];              //  printable, one line
+    int64_t  time_us;               //  wall time it happened (the latest, if repeated)
+    int      kind;                  //  Shoal__EventType or NOTE_*
+    uint32_t job_id;                //  the job it is about, 0 if none
+    uint32_t repeats;               //  more like it folded into this line (task failures)
+    char     text[240];             //  printable, one line (the latest, if repeated)
 } state_event_t;
 
 typedef struct {
@@ -135,7 +137,8 @@ void state_destroy(state_t **self_p);
 //  jobs (unfinished first, newest first) and workers (by id), records the
 //  cluster rate, notes a broker restart.
 void state_apply_snapshot(state_t *self, Shoal__Envelope **env_p, int64_t now_ms);
-//  Add a broker event to the tail.
+//  Add a broker event to the tail. A task failure of the same job for the
+//  same reason as the newest line is folded into it (counted in repeats).
 void state_add_event(state_t *self, const Shoal__Event *event);
 //  Add the monitor's own note to the tail.
 void state_note(state_t *self, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

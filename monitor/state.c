@@ -82,6 +82,8 @@ s_push_event(state_t *self, int64_t time_us, int kind, const char *text)
     state_event_t *e = &self->events[self->events_next];
     e->time_us = time_us;
     e->kind = kind;
+    e->job_id = 0;
+    e->repeats = 0;
     s_printable(e->text, sizeof e->text, text);
     self->events_next = (self->events_next + 1) % STATE_EVENTS;
     if (self->n_events < STATE_EVENTS)
@@ -142,10 +144,34 @@ state_apply_snapshot(state_t *self, Shoal__Envelope **env_p, int64_t now_ms)
     self->selected_row = at < 0 ? 0 : at;
 }
 
+//  "job 3 task 17 failed after 3 attempts: HTTP 503" -> "HTTP 503"
+static const char *
+s_failure_reason(const char *text)
+{
+    const char *colon = strstr(text, ": ");
+    return colon ? colon + 2 : text;
+}
+
 void
 state_add_event(state_t *self, const Shoal__Event *e)
 {
-    s_push_event(self, e->time_us ? e->time_us : clock_wall_us(), e->type, e->message);
+    int64_t time_us = e->time_us ? e->time_us : clock_wall_us();
+    //  a failing job sends up to 10 sampled failures a second: one line per
+    //  job and reason, counting, keeps the rest of the tail readable
+    if (e->type == SHOAL__EVENT_TYPE__EVENT_TASK_FAILED && self->n_events) {
+        state_event_t *last = &self->events[(self->events_next + STATE_EVENTS - 1) % STATE_EVENTS];
+        char text[sizeof last->text];
+        s_printable(text, sizeof text, e->message);
+        if (last->kind == SHOAL__EVENT_TYPE__EVENT_TASK_FAILED && last->job_id == e->job_id
+        &&  strcmp(s_failure_reason(last->text), s_failure_reason(text)) == 0) {
+            memcpy(last->text, text, sizeof text);
+            last->time_us = time_us;
+            last->repeats++;
+            return;
+        }
+    }
+    s_push_event(self, time_us, e->type, e->message);
+    self->events[(self->events_next + STATE_EVENTS - 1) % STATE_EVENTS].job_id = e->has_job_id ? e->job_id : 0;
 }
 
 void

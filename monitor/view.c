@@ -760,9 +760,14 @@ s_draw_events(view_t *v, const state_t *s, int y, int h)
     for (size_t i = 0; i < shown; i++) {
         const state_event_t *e = state_event(s, shown - 1 - i);
         int ry = y + 1 + (int) i;
-        char ts[16];
+        char ts[16], more[48];
         s_text(v, ry, 1, 8, K_DIM, s_clock(e->time_us, ts, sizeof ts));
-        s_text(v, ry, 10, COLS - 10, s_event_kind(e->kind), e->text);
+        int x = 10;
+        if (e->repeats) {
+            snprintf(more, sizeof more, "%s%u ", v->utf8 ? "×" : "x", e->repeats + 1);
+            x += s_text(v, ry, x, COLS - x, K_KEY, more);
+        }
+        s_text(v, ry, x, COLS - x, s_event_kind(e->kind), e->text);
     }
 }
 
