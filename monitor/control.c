@@ -29,6 +29,7 @@ struct _control_t {
     size_t     n_pending;
 };
 
+//  The action as people say it: "pause", "cancel"...
 static const char *
 s_verb(Shoal__ControlAction action)
 {
@@ -85,6 +86,7 @@ control_request(control_t *self, uint32_t job_id, Shoal__ControlAction action, i
     return 0;
 }
 
+//  Drop pending request i (order does not matter).
 static void
 s_forget(control_t *self, size_t i)
 {
@@ -147,10 +149,4 @@ control_expire(control_t *self, int64_t now_ms)
         state_message(self->state, true, now_ms, "job %u: no answer to %s within %d s; check the job's state",
                       p.job_id, s_verb(p.action), CONTROL_TIMEOUT_MS / 1000);
     }
-}
-
-size_t
-control_pending(const control_t *self)
-{
-    return self->n_pending;
 }

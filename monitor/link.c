@@ -7,7 +7,6 @@
     ZMQ_IMMEDIATE: while the broker is away a request fails at once instead
     of waiting in a queue and acting minutes later. */
 #include <czmq.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +26,6 @@ struct _link_t {
     bool      ever_up;          //  heard from at least once
     int64_t   last_heard_ms;    //  monotonic time of the last message
     int64_t   last_ask_ms;      //  monotonic time of the last snapshot request
-    int64_t   down_since_ms;    //  monotonic time the broker was declared lost
     uint64_t  next_corr;        //  correlation ids of our requests
     uint64_t  bad;              //  frames that failed validation
 };
@@ -67,7 +65,6 @@ link_new(const char *broker, const char *progress, int64_t timeout_ms, char *err
     }
     self->timeout_ms = timeout_ms;
     self->next_corr = (uint64_t) clock_wall_us();
-    self->down_since_ms = clock_mono_ms();
     self->last_ask_ms = INT64_MIN / 2;
     return self;
 }
@@ -164,7 +161,6 @@ link_check(link_t *self, int64_t now_ms)
     }
     if (!heard && self->up) {
         self->up = false;
-        self->down_since_ms = now_ms;
         return LINK_DOWN;
     }
     if (!self->up && now_ms - self->last_ask_ms >= ASK_EVERY_MS)
@@ -197,12 +193,6 @@ bool
 link_ever_up(const link_t *self)
 {
     return self->ever_up;
-}
-
-int64_t
-link_down_since(const link_t *self)
-{
-    return self->down_since_ms;
 }
 
 int64_t

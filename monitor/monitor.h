@@ -66,24 +66,21 @@ link_change_t link_check(link_t *self, int64_t now_ms);
 void link_stalled(link_t *self, int64_t ms);
 //  When link_check next has something to do (monotonic ms).
 int64_t link_next_deadline(const link_t *self);
+//  The broker was heard from within the timeout (as of the last link_check).
 bool link_up(const link_t *self);
 //  The broker was reachable at least once.
 bool link_ever_up(const link_t *self);
-//  Monotonic ms the broker was declared lost (or the link started).
-int64_t link_down_since(const link_t *self);
 //  Monotonic ms of the last message, 0 if none.
 int64_t link_last_heard(const link_t *self);
 
 //  ---- plain.c
 //  Run --plain or --json until SIGINT/SIGTERM; returns the exit code.
 int lines_run(const monitor_config_t *cfg, volatile sig_atomic_t *stop);
-//  Print a snapshot as plain lines (one per job) on stdout.
-void plain_snapshot(const monitor_config_t *cfg, const Shoal__Snapshot *snap);
 //  Print an event as a plain line.
 void plain_event(const monitor_config_t *cfg, const Shoal__Event *event);
 //  Print a line saying the broker is unreachable / back.
 void plain_broker(const monitor_config_t *cfg, bool up);
-//  The same as JSON lines.
+//  A snapshot, an event, a change of reachability as one JSON line each.
 void json_snapshot(const Shoal__Snapshot *snap);
 void json_event(const Shoal__Event *event);
 void json_broker(bool up);
@@ -165,6 +162,7 @@ typedef struct _control_t control_t;
 
 //  Job control over the link; answers land in the state's message.
 control_t *control_new(link_t *link, state_t *state);
+//  Free it; accepts NULL and NULLs the pointer.
 void control_destroy(control_t **self_p);
 //  Ask the broker to pause/resume/cancel/retry a job. Returns 0 when sent,
 //  -1 when not (the reason is in the state's message).
@@ -174,8 +172,6 @@ int control_request(control_t *self, uint32_t job_id, Shoal__ControlAction actio
 bool control_on_reply(control_t *self, const Shoal__Envelope *env, int64_t now_ms);
 //  Give up on requests without an answer for too long.
 void control_expire(control_t *self, int64_t now_ms);
-//  Requests in flight.
-size_t control_pending(const control_t *self);
 
 //  ---- view.c
 typedef struct {

@@ -18,6 +18,7 @@
 
 #define FINISHED_MAX 4096       //  finished jobs remembered as already printed
 
+//  The local time as HH:MM:SS, the prefix of every plain line.
 static const char *
 s_now(char *buf, size_t size)
 {
@@ -28,12 +29,14 @@ s_now(char *buf, size_t size)
     return buf;
 }
 
+//  The job will not change any more.
 static bool
 s_finished(const Shoal__JobInfo *j)
 {
     return j->state == SHOAL__JOB_STATE__JOB_DONE || j->state == SHOAL__JOB_STATE__JOB_CANCELLED;
 }
 
+//  id is one of the n ids.
 static bool
 s_in(const uint32_t *ids, size_t n, uint32_t id)
 {
@@ -58,7 +61,7 @@ s_plain_snapshot(const monitor_config_t *cfg, const Shoal__Snapshot *snap, uint3
         if (s_finished(j)) {
             if (n_now < FINISHED_MAX)
                 now_finished[n_now++] = j->id;
-            if (printed && s_in(printed, *n_printed, j->id))
+            if (s_in(printed, *n_printed, j->id))
                 continue;
         }
         char done[32], total[32], failed[32], cancelled[32], rate[32], eta[32], p50[32], p95[32], p99[32];
@@ -84,17 +87,9 @@ s_plain_snapshot(const monitor_config_t *cfg, const Shoal__Snapshot *snap, uint3
         printf("%s idle workers=%u slots=%u busy=%u rate=%s\n", ts, snap->cluster->workers, snap->cluster->slots,
                snap->cluster->in_flight, report_rate(snap->cluster->rate, rate, sizeof rate));
     }
-    if (printed) {
-        memcpy(printed, now_finished, n_now * sizeof *printed);
-        *n_printed = n_now;
-    }
+    memcpy(printed, now_finished, n_now * sizeof *printed);
+    *n_printed = n_now;
     fflush(stdout);
-}
-
-void
-plain_snapshot(const monitor_config_t *cfg, const Shoal__Snapshot *snap)
-{
-    s_plain_snapshot(cfg, snap, NULL, NULL);
 }
 
 void
@@ -118,6 +113,7 @@ plain_broker(const monitor_config_t *cfg, bool up)
     fflush(stdout);
 }
 
+//  Print one JSON object as a line and free it.
 static void
 s_print(json_t *o)
 {

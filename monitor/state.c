@@ -40,6 +40,7 @@ state_destroy(state_t **self_p)
     *self_p = NULL;
 }
 
+//  The job will not change any more.
 static bool
 s_finished(const Shoal__JobInfo *j)
 {
@@ -57,6 +58,7 @@ s_job_cmp(const void *a, const void *b)
     return x->id > y->id ? -1 : x->id < y->id;
 }
 
+//  Workers by id.
 static int
 s_worker_cmp(const void *a, const void *b)
 {
@@ -76,6 +78,7 @@ s_printable(char *out, size_t size, const char *text)
             *c = ' ';
 }
 
+//  Append an event line to the ring, dropping the oldest when full.
 static void
 s_push_event(state_t *self, int64_t time_us, int kind, const char *text)
 {

@@ -30,6 +30,7 @@
 
 static volatile sig_atomic_t s_resized = 0;
 
+//  SIGWINCH: only a flag; the loop does the work.
 static void
 s_on_winch(int sig)
 {
@@ -101,6 +102,7 @@ s_control(tui_t *self, Shoal__ControlAction action, int64_t now)
     control_request(self->control, j->id, action, now);
 }
 
+//  One key: the y/N prompt and the help box take it first.
 static void
 s_on_key(tui_t *self, int ch, int64_t now)
 {
@@ -176,6 +178,7 @@ s_read_sockets(tui_t *self)
     }
 }
 
+//  Every key waiting on the terminal.
 static void
 s_read_keys(tui_t *self)
 {
@@ -205,6 +208,8 @@ s_check_link(tui_t *self, int64_t now)
     }
 }
 
+//  Draw when needed, wait for the sockets, the keyboard or the next
+//  deadline, read what came; until q, a signal, or the terminal is gone.
 static void
 s_loop(tui_t *self, volatile sig_atomic_t *stop)
 {

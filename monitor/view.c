@@ -50,6 +50,7 @@ view_init(view_t *view)
     view->color = true;
 }
 
+//  The attributes for a kind of text, with or without colours.
 static attr_t
 s_attr(const view_t *v, kind_t kind)
 {
@@ -77,13 +78,14 @@ s_fit(const view_t *v, const char *text, int cols, char *out, size_t size)
     mbstate_t mb;
     memset(&mb, 0, sizeof mb);
     const char *p = text ? text : "";
+    size_t left = strlen(p);
     while (*p && o + 8 < size) {
         int width = 1;
         size_t len = 1;
         bool ok = false;
         if (v->utf8) {
             wchar_t wc;
-            len = mbrtowc(&wc, p, strlen(p), &mb);
+            len = mbrtowc(&wc, p, left, &mb);
             if (len == (size_t) -1 || len == (size_t) -2 || len == 0) {
                 memset(&mb, 0, sizeof mb);
                 len = 1;
@@ -107,6 +109,7 @@ s_fit(const view_t *v, const char *text, int cols, char *out, size_t size)
             out[o++] = '?';
         used += width;
         p += len;
+        left -= len;
     }
     out[o] = '\0';
     return used;
@@ -197,6 +200,7 @@ s_pairs(const view_t *v, int y, int x, int w, const pair_t *pairs, size_t n)
     return x;
 }
 
+//  A wall time as HH:MM:SS, local time.
 static const char *
 s_clock(int64_t time_us, char *buf, size_t size)
 {
@@ -207,18 +211,21 @@ s_clock(int64_t time_us, char *buf, size_t size)
     return buf;
 }
 
+//  12,345,678.
 static const char *
 s_num(uint64_t n, char *buf, size_t size)
 {
     return text_thousands((unsigned long long) n, buf, size);
 }
 
+//  The job will not change any more.
 static bool
 s_finished(const Shoal__JobInfo *j)
 {
     return j->state == SHOAL__JOB_STATE__JOB_DONE || j->state == SHOAL__JOB_STATE__JOB_CANCELLED;
 }
 
+//  How a job's state is shown.
 static kind_t
 s_state_kind(const Shoal__JobInfo *j)
 {
@@ -232,6 +239,7 @@ s_state_kind(const Shoal__JobInfo *j)
 
 //  ---------------------------------------------------------------- header
 
+//  Rows 0-2: the broker, the cluster's figures, the rate sparkline.
 static void
 s_draw_header(view_t *v, const state_t *s, const link_t *link, const monitor_config_t *cfg, int64_t now_ms)
 {
@@ -336,6 +344,7 @@ typedef struct {
     bool eta, p50, p95, p99;        //  columns shown
 } jobcols_t;
 
+//  Columns the job table needs besides the bar.
 static int
 s_jobcols_fixed(const jobcols_t *c)
 {
@@ -346,6 +355,7 @@ s_jobcols_fixed(const jobcols_t *c)
     return w;
 }
 
+//  Column widths for the jobs in the snapshot at the current width.
 static jobcols_t
 s_jobcols(const Shoal__Snapshot *snap)
 {
@@ -425,6 +435,7 @@ s_draw_bar(const view_t *v, int y, int x, int w, const Shoal__JobInfo *j, bool l
     s_glyphs(v, y, at, w - used, K_DIM, "░", '.');
 }
 
+//  The jobs pane in rows y..y+h-1, scrolled to keep the selection visible.
 static void
 s_draw_jobs(view_t *v, const state_t *s, bool live, int y, int h)
 {
@@ -477,7 +488,6 @@ s_draw_jobs(view_t *v, const state_t *s, bool live, int y, int h)
         bool selected = i == sel;
         kind_t k = live ? K_NORMAL : K_DIM;
         char buf[80], a[32], b[32];
-        x = 0;
         if (selected) {
             attr_t rev = A_REVERSE | A_BOLD;
             attron(rev);
@@ -545,6 +555,7 @@ s_detail_lines(const Shoal__JobInfo *j)
     return n;
 }
 
+//  The selected job's detail pane in rows y..y+h-1.
 static void
 s_draw_detail(view_t *v, const state_t *s, bool live, int y, int h, int64_t now_ms)
 {
@@ -646,11 +657,11 @@ s_draw_detail(view_t *v, const state_t *s, bool live, int y, int h, int64_t now_
         if (i + 1 >= j->n_top_errors && i + 1 >= j->n_top_hosts)
             break;
     }
-    (void) now_ms;
 }
 
 //  ---------------------------------------------------------------- workers
 
+//  The workers pane in rows y..y+h-1.
 static void
 s_draw_workers(view_t *v, const state_t *s, bool live, int y, int h)
 {
@@ -725,6 +736,7 @@ s_draw_workers(view_t *v, const state_t *s, bool live, int y, int h)
 
 //  ---------------------------------------------------------------- events
 
+//  How an event line is shown.
 static kind_t
 s_event_kind(int kind)
 {
@@ -746,6 +758,7 @@ s_event_kind(int kind)
     }
 }
 
+//  The newest events that fit in rows y+1..y+h-1, oldest first.
 static void
 s_draw_events(view_t *v, const state_t *s, int y, int h)
 {
@@ -773,6 +786,7 @@ s_draw_events(view_t *v, const state_t *s, int y, int h)
 
 //  ---------------------------------------------------------------- footer, help
 
+//  The last row: the y/N prompt, or the keys and the latest message.
 static void
 s_draw_footer(view_t *v, const state_t *s, int64_t now_ms)
 {
@@ -815,6 +829,7 @@ s_draw_footer(view_t *v, const state_t *s, int64_t now_ms)
     }
 }
 
+//  The help box over the middle of the screen.
 static void
 s_draw_help(const view_t *v)
 {
