@@ -91,9 +91,12 @@ t_sql() { psql "$DB" -qAtX -c "$1"; }
 
 # Start the broker on free ports (or the ports of a previous run, to
 # restart it where workers expect it): t_broker [flags...]
+# Random ports (CZMQ's ":!"), not the first free ones (":*"): tests run side
+# by side, and a test that kills its broker must not hand its ports to the
+# next broker another test starts.
 t_broker() {
     local log="$T_DIR/broker.log"
-    local fe=${FRONTEND:-tcp://127.0.0.1:*} be=${BACKEND:-tcp://127.0.0.1:*} pr=${PROGRESS:-tcp://127.0.0.1:*}
+    local fe=${FRONTEND:-tcp://127.0.0.1:!} be=${BACKEND:-tcp://127.0.0.1:!} pr=${PROGRESS:-tcp://127.0.0.1:!}
     : >> "$log"
     local before; before=$(grep -c broker_started "$log" || true)
     "$SHOAL_BIN/shoal-broker" --db "$DB" --frontend "$fe" --backend "$be" --progress "$pr" "$@" >>"$log" 2>&1 &
