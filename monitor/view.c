@@ -375,13 +375,21 @@ s_jobcols(const Shoal__Snapshot *snap)
         if ((int) strlen(a) > c.failed_w)
             c.failed_w = (int) strlen(a);
     }
-    //  the bar takes what is left; drop the least useful columns first
-    bool *drop[] = { &c.p95, &c.p99, &c.p50, &c.eta };
-    for (size_t d = 0; d <= 4; d++) {
-        c.bar_w = COLS - s_jobcols_fixed(&c) - 1;
-        if (c.bar_w >= 12 || d == 4)
-            break;
+    //  the bar takes what is left; on a narrow terminal the latency
+    //  columns go first, then the name shrinks, and the ETA goes last
+    bool *drop[] = { &c.p95, &c.p99, &c.p50 };
+    c.bar_w = COLS - s_jobcols_fixed(&c) - 1;
+    for (size_t d = 0; d < 3 && c.bar_w < 12; d++) {
         *drop[d] = false;
+        c.bar_w = COLS - s_jobcols_fixed(&c) - 1;
+    }
+    while (c.bar_w < 10 && c.name_w > 10) {
+        c.name_w--;
+        c.bar_w++;
+    }
+    if (c.bar_w < 8) {
+        c.eta = false;
+        c.bar_w = COLS - s_jobcols_fixed(&c) - 1;
     }
     while (c.bar_w < 10 && c.name_w > 8) {
         c.name_w--;
@@ -678,9 +686,12 @@ s_draw_workers(view_t *v, const state_t *s, bool live, int y, int h)
         if (len > id_w)
             id_w = len;
     }
-    const int host_w = 16, pid_w = 7, slots_w = 5, busy_w = 5, done_w = 11, failed_w = 8, rate_w = 8, seen_w = 9;
+    //  every column fits 80 columns, narrower under 100
+    bool wide = COLS >= 100;
+    const int host_w = wide ? 16 : 10, pid_w = 7, slots_w = 5, busy_w = wide ? 5 : 4, done_w = wide ? 11 : 9;
+    const int failed_w = wide ? 8 : 6, rate_w = wide ? 8 : 7, seen_w = 9;
     int fixed = 2 + 1 + host_w + 1 + pid_w + 1 + slots_w + 1 + busy_w + 1 + done_w + 1 + failed_w + 1 + rate_w + 1
-              + seen_w + 10;
+              + seen_w + (wide ? 10 : 0);
     if (id_w > COLS - fixed)
         id_w = COLS - fixed > 8 ? COLS - fixed : 8;
     int x = 2, hy = y + 1;
@@ -810,12 +821,17 @@ s_draw_footer(view_t *v, const state_t *s, int64_t now_ms)
     };
     bool message = s->message[0] && now_ms - s->message_ms < 30000;
     int msg_w = message ? (int) strlen(s->message) + 2 : 0;
+    size_t n = sizeof keys / sizeof *keys;
+    //  help and quit always show; the others when they fit beside them and
+    //  the message
+    int reserve = 0;
+    for (size_t i = n - 2; i < n; i++)
+        reserve += (int) strlen(keys[i].what) + (int) strlen(keys[i].key) + 3;
     int x = 1;
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+    for (size_t i = 0; i < n; i++) {
         const char *key = keys[i].key ? keys[i].key : v->utf8 ? "↑↓" : "Up/Dn";
-        int need = (int) strlen(keys[i].what) + (int) strlen(key) + 3;
-        //  keep room for the message, but always show help and quit
-        if (x + need > COLS - msg_w && i + 2 < sizeof keys / sizeof *keys)
+        int need = (int) strlen(keys[i].what) + (int) (keys[i].key ? strlen(key) : 2) + 3;
+        if (i + 2 < n && x + need + reserve > COLS - msg_w)
             continue;
         x += s_text(v, y, x, COLS - x, K_KEY, key);
         x += s_text(v, y, x, COLS - x, K_DIM, " ");
@@ -835,28 +851,28 @@ s_draw_help(const view_t *v)
 {
     static const char *lines[] = {
         "Keys",
-        "  Up Down PgUp PgDn Home End   select a job",
-        "  p                            pause it: running tasks finish, none start",
-        "  r                            resume it",
-        "  c                            cancel it (asks y/n first)",
-        "  R                            retry its failed tasks",
-        "  j d w e                      show/hide jobs, detail, workers, events",
-        "  Ctrl-L                       redraw the screen",
-        "  ? or h                       this help; any key closes it",
-        "  q                            quit (the jobs go on)",
+        "  Up Down        select a job (also PgUp PgDn Home End Tab)",
+        "  p              pause it: running tasks finish, none start",
+        "  r              resume it",
+        "  c              cancel it (asks y/n first)",
+        "  R              retry its failed tasks",
+        "  j d w e        show/hide jobs, detail, workers, events",
+        "  Ctrl-L         redraw the screen",
+        "  ? or h         this help; any key closes it",
+        "  q              quit (the jobs go on)",
         "",
         "Figures",
-        "  DONE/TOTAL   finished tasks (ok + failed + cancelled) / submitted",
-        "  RATE         tasks finished per second over the last 5 seconds",
-        "  ETA          unfinished tasks / rate",
-        "  P50 P95 P99  time from dispatch to result, percentiles",
-        "  busy         tasks at workers now, of the slots they offer",
-        "  db lag       age of the oldest result not yet in PostgreSQL",
-        "  rate graph   cluster results per second, one column per 2 s",
+        "  DONE/TOTAL     finished (ok + failed + cancelled) / submitted",
+        "  RATE           tasks finished per second over the last 5 s",
+        "  ETA            unfinished tasks / rate",
+        "  P50 P95 P99    time from dispatch to result, percentiles",
+        "  busy           tasks at workers now, of the slots they offer",
+        "  db lag         age of the oldest result not yet in PostgreSQL",
+        "  rate graph     cluster results per second, a column per 2 s",
         NULL,
     };
     int n = (int) (sizeof lines / sizeof *lines);
-    int w = 76 < COLS - 2 ? 76 : COLS - 2;
+    int w = 70 < COLS - 2 ? 70 : COLS - 2;
     int h = n + 2 < LINES - 1 ? n + 2 : LINES - 1;
     int y0 = (LINES - h) / 2, x0 = (COLS - w) / 2;
     for (int r = 0; r < h; r++) {
@@ -869,8 +885,8 @@ s_draw_help(const view_t *v)
     s_text(v, y0, x0 + 2, w - 4, K_TITLE, " shoal-monitor help ");
     for (int i = 0; i < n && i < h - 2; i++)
         s_text(v, y0 + 1 + i, x0 + 2, w - 4, i == 0 || i == 11 ? K_TITLE : K_NORMAL,
-               lines[i] ? lines[i] : v->utf8 ? "  bar          █ ok, ▓ failed, ▒ cancelled, ░ unfinished"
-                                             : "  bar          # ok, X failed, ~ cancelled, . unfinished");
+               lines[i] ? lines[i] : v->utf8 ? "  bar            █ ok, ▓ failed, ▒ cancelled, ░ unfinished"
+                                             : "  bar            # ok, X failed, ~ cancelled, . unfinished");
 }
 
 //  ---------------------------------------------------------------- layout

@@ -2,7 +2,8 @@
 # The full-screen monitor as a person uses it, in a 120x40 terminal while
 # a real job runs: the numbers move and match the database at the end; p
 # pauses the selected job (no task starts until r); c asks y/n before it
-# cancels; a resize redraws at the new size; a killed broker is shown as
+# cancels; a resize redraws at the new size (80x24 keeps ETA, last seen,
+# help and quit); a killed broker is shown as
 # unreachable and the view recovers by itself when the broker is back; q
 # quits cleanly.
 . "$(dirname "$0")/../lib.sh"
@@ -85,9 +86,14 @@ t_assert_eq "DONE/TOTAL of the cancelled job" "100/100" "$(m_done mon "$long")"
 # 5) a resize redraws at the new size, smaller and larger
 m_tmux resize-window -t mon -x 100 -y 30
 m_wait mon "redrawn at 100x30" 10 m_drawn_at mon 100 30
+# the usual 80x24 keeps what matters: ETA, last seen, help and quit
+m_tmux resize-window -t mon -x 80 -y 24
+m_wait mon "redrawn at 80x24" 10 m_drawn_at mon 80 24
+m_has mon '^  JOB NAME .* ETA$' || { m_dump mon; t_fail "no ETA column at 80x24"; }
+m_has mon '^  WORKER .* LAST SEEN$' || { m_dump mon; t_fail "no LAST SEEN column at 80x24"; }
 m_tmux resize-window -t mon -x 140 -y 45
 m_wait mon "redrawn at 140x45" 10 m_drawn_at mon 140 45
-t_log "redrawn at 100x30 and 140x45"
+t_log "redrawn at 100x30, 80x24 and 140x45"
 
 # 6) the broker dies: shown; it comes back on the same ports: recovered
 epoch=$(t_sql "SELECT value FROM shoal_meta WHERE key = 'epoch'")
