@@ -45,6 +45,7 @@ typedef struct {
     int64_t lease_grace_ms;     //  added to a task's timeout for the lease deadline
     int64_t window;             //  queued tasks per job held in memory
     int64_t snapshot_ms;        //  progress snapshot cadence
+    int64_t progress_hwm;       //  progress messages queued per subscriber before it misses some
     int64_t hwm;                //  socket high-water marks (messages)
     int64_t recovery_ms;        //  after start, wait this long for workers to resend before dispatching
 } broker_config_t;

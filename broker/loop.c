@@ -54,7 +54,10 @@ s_bind(server_t *self, int type, const char *endpoint, const char *what)
         return NULL;
     void *raw = zsock_resolve(sock);
     wire_socket_defaults(raw);
-    int hwm = (int) self->cfg.hwm;
+    //  a stopped subscriber (a monitor under ^Z) holds at most
+    //  --progress-hwm messages of the broker's memory (by default over a
+    //  minute of snapshots and events); after that PUB drops for it alone
+    int hwm = (int) (type == ZMQ_PUB ? self->cfg.progress_hwm : self->cfg.hwm);
     zmq_setsockopt(raw, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(raw, ZMQ_RCVHWM, &hwm, sizeof hwm);
     if (type == ZMQ_ROUTER) {

@@ -21,6 +21,7 @@ main(int argc, char **argv)
         .window = 8192,
         .snapshot_ms = 500,
         .hwm = 100000,
+        .progress_hwm = 1000,
         .recovery_ms = -1,
     };
     const char *log_level = "info";
@@ -45,6 +46,8 @@ main(int argc, char **argv)
           "progress snapshot cadence (default 500)" },
         { "hwm", 0, "SHOAL_HWM", OPT_INT, &cfg.hwm, "N",
           "socket high-water mark in messages (default 100000)" },
+        { "progress-hwm", 0, "SHOAL_PROGRESS_HWM", OPT_INT, &cfg.progress_hwm, "N",
+          "progress messages queued per subscriber that does not read, then dropped for it (default 1000)" },
         { "recovery-ms", 0, "SHOAL_RECOVERY_MS", OPT_INT, &cfg.recovery_ms, "MS",
           "after start, let workers resend finished work this long before dispatching"
           " (default 3 heartbeats, at least 500)" },
@@ -86,7 +89,8 @@ main(int argc, char **argv)
     if (!cfg.db)
         cfg.db = "";    //  libpq falls back to PGHOST, PGDATABASE, ...
     if (cfg.heartbeat_ms < 10 || cfg.heartbeat_ms > 600000 || cfg.liveness < 2 || cfg.liveness > 1000
-    ||  cfg.window < 16 || cfg.snapshot_ms < 50 || cfg.hwm < 100 || cfg.lease_grace_ms < 0) {
+    ||  cfg.window < 16 || cfg.snapshot_ms < 50 || cfg.hwm < 100 || cfg.lease_grace_ms < 0
+    ||  cfg.progress_hwm < 1 || cfg.progress_hwm > 1000000) {
         fprintf(stderr, "shoal-broker: a timing or size flag is out of range (see --help)\n");
         config_free(&config);
         return 2;

@@ -3,14 +3,13 @@
 #include <czmq.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "monitor.h"
-#include "wire.h"
 
 static volatile sig_atomic_t s_stop = 0;
 
@@ -31,102 +30,6 @@ s_default_progress(const char *broker, char *out, size_t size)
     }
     else
         snprintf(out, size, "tcp://localhost:5557");
-}
-
-//  Lines mode: subscribe, print, ask for a snapshot when joining and after
-//  the broker comes back.
-static int
-s_run_lines(const monitor_config_t *cfg)
-{
-    zsock_t *sub = zsock_new(ZMQ_SUB);
-    zsock_t *dealer = zsock_new(ZMQ_DEALER);
-    if (!sub || !dealer)
-        return 1;
-    wire_socket_defaults(zsock_resolve(sub));
-    wire_socket_defaults(zsock_resolve(dealer));
-    zsock_set_subscribe(sub, "");
-    if (zsock_connect(sub, "%s", cfg->progress) < 0 || zsock_connect(dealer, "%s", cfg->broker) < 0) {
-        fprintf(stderr, "shoal-monitor: bad endpoint %s or %s\n", cfg->progress, cfg->broker);
-        zsock_destroy(&sub);
-        zsock_destroy(&dealer);
-        return 2;
-    }
-    bool up = false;
-    bool announced = false;
-    int64_t last_heard = 0;
-    int64_t last_ask = 0;
-    int64_t last_print = 0;
-    uint64_t corr = 0;
-    while (!s_stop) {
-        int64_t now = clock_mono_ms();
-        //  ask for the whole picture: at start, and while the broker is silent
-        if (!up && now - last_ask >= 1000) {
-            Shoal__SnapshotRequest sr = SHOAL__SNAPSHOT_REQUEST__INIT;
-            Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
-            env.body_case = SHOAL__ENVELOPE__BODY_SNAPSHOT_REQUEST;
-            env.snapshot_request = &sr;
-            env.has_corr = 1;
-            env.corr = ++corr;
-            wire_send(zsock_resolve(dealer), NULL, 0, &env, ZMQ_DONTWAIT);
-            last_ask = now;
-        }
-        zmq_pollitem_t items[] = {
-            { zsock_resolve(sub), 0, ZMQ_POLLIN, 0 },
-            { zsock_resolve(dealer), 0, ZMQ_POLLIN, 0 },
-        };
-        zmq_poll(items, 2, 250);
-        for (int i = 0; i < 2; i++) {
-            if (!(items[i].revents & ZMQ_POLLIN))
-                continue;
-            zmsg_t *msg = zmsg_recv(i == 0 ? (void *) sub : (void *) dealer);
-            if (!msg)
-                continue;
-            zframe_t *body = zmsg_last(msg);
-            char err[256];
-            Shoal__Envelope *env = body ? wire_decode(zframe_data(body), zframe_size(body), err, sizeof err, NULL) : NULL;
-            zmsg_destroy(&msg);
-            if (!env)
-                continue;
-            last_heard = clock_mono_ms();
-            if (!up) {
-                up = true;
-                if (announced || !cfg->json) {
-                    if (cfg->json)
-                        json_broker(true);
-                    else
-                        plain_broker(cfg, true);
-                }
-                announced = true;
-            }
-            if (env->body_case == SHOAL__ENVELOPE__BODY_SNAPSHOT) {
-                if (cfg->json)
-                    json_snapshot(env->snapshot);
-                else
-                if (last_heard - last_print >= cfg->interval_ms) {
-                    plain_snapshot(cfg, env->snapshot);
-                    last_print = last_heard;
-                }
-            }
-            else
-            if (env->body_case == SHOAL__ENVELOPE__BODY_EVENT) {
-                if (cfg->json)
-                    json_event(env->event);
-                else
-                    plain_event(cfg, env->event);
-            }
-            wire_free(env);
-        }
-        if (up && clock_mono_ms() - last_heard > cfg->timeout_ms) {
-            up = false;
-            if (cfg->json)
-                json_broker(false);
-            else
-                plain_broker(cfg, false);
-        }
-    }
-    zsock_destroy(&sub);
-    zsock_destroy(&dealer);
-    return 0;
 }
 
 int
@@ -153,8 +56,9 @@ main(int argc, char **argv)
     config_t config = { .prog = "shoal-monitor", .usage = "[--broker EP] [--progress EP] [--plain|--json]",
         .description = "Live progress of a shoal cluster. Full screen on a terminal; --plain or --json\n"
                        "(also used automatically when stdout is not a terminal) for logs and scripts.",
-        .epilog = "Keys (full screen): up/down select a job, p pause, r resume, c cancel, R retry failed,\n"
-                  "w/j/e toggle panes, ? help, q quit.\n\n"
+        .epilog = "Keys (full screen): up/down select a job, p pause, r resume, c cancel (asks y/n),\n"
+                  "R retry failed tasks, j/d/w/e show or hide the jobs/detail/workers/events panes,\n"
+                  "? help, q quit. NO_COLOR in the environment turns colours off.\n\n"
                   "Examples:\n  shoal-monitor --broker tcp://broker:5555\n  shoal-monitor --plain >> progress.log",
         .opts = opts };
     int rc = config_parse(&config, argc, argv);
@@ -174,11 +78,16 @@ main(int argc, char **argv)
         return 2;
     }
     zsys_handler_set(NULL);
-    signal(SIGINT, s_on_signal);
-    signal(SIGTERM, s_on_signal);
-    if (!cfg.plain && !cfg.json && !isatty(1))
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (!cfg.plain && !cfg.json && (!isatty(1) || !isatty(0)))
         cfg.plain = true;
     if (cfg.plain || cfg.json)
-        return s_run_lines(&cfg);
-    return tui_run(&cfg);
+        return lines_run(&cfg, &s_stop);
+    return tui_run(&cfg, &s_stop);
 }
