@@ -25,7 +25,7 @@ PID[json]=$!
 m_wait_screen mon "the monitor shows the workers" 20 '^  w2 '
 t_wait "--json has a snapshot" 20 grep -q '"type":"snapshot"' "$T_DIR/json.out"
 long=$(printf 'x%.0s' $(seq 1 250))
-for i in $(seq 1 40); do shoal submit --count 1 --name "${long}-$i" --key "${long}-$i" -q > /dev/null; done
+for i in $(seq 1 40); do shoal submit --count 1 --name "${long}-$i" --key "${long:0:190}-$i" -q > /dev/null; done
 t_log "snapshot size: $(grep '"type":"snapshot"' "$T_DIR/json.out" | tail -n 1 | wc -c) bytes as JSON"
 
 n=30000
