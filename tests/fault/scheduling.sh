@@ -31,4 +31,16 @@ t_log "high:low = $ratio (priorities 3:1)"
 awk -v r="$ratio" 'BEGIN { exit !(r > 2.4 && r < 3.6) }' || t_fail "share $ratio is not about 3"
 t_assert_eq "the paused job's tasks run" 0 "$(t_sql "SELECT count(*) FROM results WHERE job_id = 1")"
 t_wait_done "$low" 60
+
+# within a job, task kinds take turns like hosts do: http tasks mixed into
+# noop tasks do not wait for all of them
+t_fault_server
+{ for i in $(seq 1 600); do echo '{"kind": "noop", "sleep_ms": 5}'
+      [ $((i % 10)) = 0 ] && echo "{\"url\": \"http://127.0.0.1:$FAULT_PORT/ok\"}"; done; } > "$T_DIR/mixed.jsonl"
+mixed=$(shoal submit "$T_DIR/mixed.jsonl" --name mixed -q)
+t_wait_done "$mixed" 60
+early=$(t_sql "WITH r AS (SELECT kind, row_number() OVER (ORDER BY finished_at) AS n FROM results JOIN tasks USING (job_id, seq)
+               WHERE job_id = $mixed) SELECT count(*) FROM r WHERE kind = 'http' AND n <= 330")
+t_log "http tasks among the first half of the results: $early of 60"
+[ "$early" -ge 15 ] || t_fail "http tasks waited for the noop tasks ($early of 60 in the first half)"
 t_log "pass"
