@@ -11,6 +11,7 @@
     outcome.c   what a result means: store it, retry it, or fail it
     batch.c     result/attempt rows waiting for the writer; acks after commit
     progress.c  job/worker/cluster figures; snapshots on the PUB socket
+    handshake.c connections refused in the handshake (CURVE, garbage): counted, logged
 */
 #ifndef SHOAL_BROKER_H
 #define SHOAL_BROKER_H
@@ -21,6 +22,7 @@
 
 #include "heap.h"
 #include "hist.h"
+#include "keys.h"
 #include "pgcopy.h"
 #include "rate.h"
 #include "shoal.pb-c.h"
@@ -45,8 +47,9 @@ typedef struct {
     int64_t lease_grace_ms;     //  added to a task's timeout for the lease deadline
     int64_t window;             //  queued tasks per job held in memory
     int64_t snapshot_ms;        //  progress snapshot cadence
-    int64_t hwm;                //  socket high-water marks (messages)
+    int64_t hwm;                //  send high-water mark of the ROUTER sockets (messages)
     int64_t recovery_ms;        //  after start, wait this long for workers to resend before dispatching
+    const keys_t *keys;         //  CURVE server keys + zauth (borrowed), NULL: plaintext
 } broker_config_t;
 
 typedef enum {
@@ -207,6 +210,7 @@ struct _server_t {
     //  figures
     rate_t    rate;
     uint64_t  bad_messages;
+    uint64_t  handshake_failures;   //  connections refused before any message (handshake.c)
     uint64_t  stale_total;
     uint64_t  lost_workers;
     uint64_t  snapshot_seq;
@@ -214,6 +218,12 @@ struct _server_t {
     int64_t   fail_event_second;    //  sampling window of task-failure events
     int       fail_events_sent;
     int64_t   next_cron_ms;
+    //  handshake monitors (handshake.c), index: 0 frontend, 1 backend, 2 progress
+    zsock_t  *monitors[3];
+    void     *monitor_raw[3];
+    int64_t   hs_window_ms; //  start of the current log window
+    int       hs_logged;    //  lines logged in the window
+    uint64_t  hs_suppressed;//  failures not logged in the window
     //  lifecycle
     bool      stopping;     //  SIGTERM: refuse new work, flush, exit
     bool      loaded;       //  state rebuilt from the database
@@ -322,6 +332,15 @@ void held_drop_peer(server_t *self, peer_t *peer);
 uint32_t held_count(const peer_t *peer);
 //  If a worker holds this task (queued or waiting), lease it to that worker.
 bool held_adopt(server_t *self, task_t *task);
+
+//  ---- handshake.c
+//  Watch a bound socket (0 frontend, 1 backend, 2 progress) for failed
+//  handshakes. Returns 0 or -1.
+int handshake_watch(server_t *self, int which, void *raw);
+//  Read the monitor events of one socket: count and log failures.
+void handshake_on_event(server_t *self, int which);
+//  Stop the monitors (before the sockets are closed).
+void handshake_destroy(server_t *self);
 
 //  ---- batch.c
 batch_t *batch_new(void);

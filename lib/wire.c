@@ -385,6 +385,8 @@ wire_socket_defaults(void *socket)
     zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max, sizeof max);
     int linger = 0;
     zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
+    int handshake = WIRE_HANDSHAKE_MS;
+    zmq_setsockopt(socket, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake);
 }
 
 static size_t

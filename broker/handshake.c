@@ -1,0 +1,134 @@
+/*  handshake — connections the broker refused before any message: counted
+    and logged.
+
+    libzmq closes a connection whose handshake fails before a single frame
+    reaches the broker: a CURVE key that is not in the allow directory, a
+    wrong server key, a plaintext peer on a CURVE socket, a peer that stays
+    silent for WIRE_HANDSHAKE_MS or hangs up half way. A socket monitor on
+    each of the three sockets reports these; the broker counts them
+    (cluster.handshake_failures in every snapshot) and logs them, at most
+    HANDSHAKE_LOG_BURST lines a minute, so a port scanner cannot flood the
+    log. libzmq's monitor names the socket's own endpoint, not the remote
+    address, so the log cannot say who it was (firewall logs can).
+
+    Not reported by libzmq, so not counted: bytes that are not ZMTP at all
+    on a CURVE socket (libzmq takes them for ZMTP 1.0 and closes at once). */
+#include "broker.h"
+
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+
+#define HANDSHAKE_EVENTS  (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL \
+                         | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+#define HANDSHAKE_LOG_BURST  30
+#define HANDSHAKE_LOG_WINDOW_MS  60000
+
+static const char *s_names[] = { "frontend", "backend", "progress" };
+
+int
+handshake_watch(server_t *self, int which, void *raw)
+{
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "inproc://shoal-handshake-%s", s_names[which]);
+    if (zmq_socket_monitor(raw, endpoint, HANDSHAKE_EVENTS) != 0)
+        return -1;
+    zsock_t *pair = zsock_new(ZMQ_PAIR);
+    if (!pair || zsock_connect(pair, "%s", endpoint) != 0) {
+        zsock_destroy(&pair);
+        zmq_socket_monitor(raw, NULL, 0);
+        return -1;
+    }
+    self->monitors[which] = pair;
+    self->monitor_raw[which] = zsock_resolve(pair);
+    return 0;
+}
+
+static const char *
+s_protocol_reason(uint32_t code)
+{
+    switch (code) {
+        case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+            return "mechanism_mismatch";        //  plaintext peer, or CURVE on one side only
+        case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
+            return "cryptographic";             //  wrong server key, tampered box
+        case ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED:
+        case ZMQ_PROTOCOL_ERROR_ZAP_MALFORMED_REPLY:
+        case ZMQ_PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID:
+        case ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION:
+        case ZMQ_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE:
+        case ZMQ_PROTOCOL_ERROR_ZAP_INVALID_METADATA:
+            return "zap_error";
+        default:
+            return "malformed_handshake";
+    }
+}
+
+static void
+s_count(server_t *self, int which, const char *reason, uint32_t value)
+{
+    self->handshake_failures++;
+    int64_t now = clock_mono_ms();
+    if (now - self->hs_window_ms >= HANDSHAKE_LOG_WINDOW_MS) {
+        if (self->hs_suppressed)
+            log_warn("handshake_failures_suppressed", "count=%llu window_s=%d",
+                     (unsigned long long) self->hs_suppressed, HANDSHAKE_LOG_WINDOW_MS / 1000);
+        self->hs_window_ms = now;
+        self->hs_logged = 0;
+        self->hs_suppressed = 0;
+    }
+    if (self->hs_logged < HANDSHAKE_LOG_BURST) {
+        self->hs_logged++;
+        log_warn("handshake_failed", "socket=%s reason=%s code=%u total=%llu", s_names[which],
+                 reason, value, (unsigned long long) self->handshake_failures);
+    }
+    else
+        self->hs_suppressed++;
+}
+
+void
+handshake_on_event(server_t *self, int which)
+{
+    for (int i = 0; i < 100; i++) {
+        zmq_msg_t head, addr;
+        zmq_msg_init(&head);
+        if (zmq_msg_recv(&head, self->monitor_raw[which], ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&head);
+            return;
+        }
+        zmq_msg_init(&addr);
+        bool two = zmq_msg_more(&head)
+                && zmq_msg_recv(&addr, self->monitor_raw[which], ZMQ_DONTWAIT) >= 0;
+        if (two && zmq_msg_size(&head) == 6) {
+            const uint8_t *d = zmq_msg_data(&head);
+            uint16_t event;
+            uint32_t value;
+            memcpy(&event, d, 2);
+            memcpy(&value, d + 2, 4);
+            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+                s_count(self, which, "key_refused", value);     //  ZAP status, 400
+            else
+            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+                s_count(self, which, s_protocol_reason(value), value);
+            else
+            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+                s_count(self, which, "closed_or_timed_out", value);     //  errno
+        }
+        //  a monitor message has exactly two frames; anything else is skipped
+        zmq_msg_close(&addr);
+        zmq_msg_close(&head);
+    }
+}
+
+void
+handshake_destroy(server_t *self)
+{
+    void *socks[3] = { self->frontend_raw, self->backend_raw, self->publisher_raw };
+    for (int i = 0; i < 3; i++) {
+        if (self->monitors[i] && socks[i])
+            zmq_socket_monitor(socks[i], NULL, 0);
+        zsock_destroy(&self->monitors[i]);
+        self->monitor_raw[i] = NULL;
+    }
+}
