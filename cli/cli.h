@@ -4,6 +4,7 @@
     submit.c    shoal submit
     status.c    shoal status / jobs / workers / pause / resume / cancel / retry
     results.c   shoal results
+    keygen.c    shoal keygen
 */
 #ifndef SHOAL_CLI_H
 #define SHOAL_CLI_H
@@ -19,6 +20,7 @@ typedef struct {
     int64_t     timeout_ms;     //  how long to wait for the broker
     const char *output;         //  "table" or "json"
     bool        json;           //  output == json
+    const keys_t *keys;         //  CURVE client keys (borrowed), NULL: plaintext
 } cli_globals_t;
 
 //  Each subcommand: argc/argv start at the subcommand's name.
@@ -30,6 +32,7 @@ int cmd_jobs(cli_globals_t *g, int argc, char **argv);
 int cmd_workers(cli_globals_t *g, int argc, char **argv);
 int cmd_control(cli_globals_t *g, int argc, char **argv);
 int cmd_results(cli_globals_t *g, int argc, char **argv);
+int cmd_keygen(cli_globals_t *g, int argc, char **argv);
 
 //  Connect, or print why not. NULL -> exit EXIT_UNREACHABLE.
 client_t *cli_connect(cli_globals_t *g);

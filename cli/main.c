@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "keys.h"
 #include "log.h"
 #include "wire.h"
 
@@ -25,6 +26,7 @@ static const command_t s_commands[] = {
     { "cancel",  cmd_control, "cancel a job: running tasks are aborted" },
     { "retry",   cmd_control, "run a job's failed tasks again" },
     { "workers", cmd_workers, "list connected workers" },
+    { "keygen",  cmd_keygen,  "write a CURVE key pair (NAME.key, NAME.key_secret)" },
     { "version", NULL,        "print the version" },
     { NULL }
 };
@@ -42,6 +44,8 @@ s_usage(FILE *out)
         "  -b, --broker EP            broker's client endpoint (default tcp://localhost:5555) [env SHOAL_BROKER]\n"
         "  -o, --output FORMAT        table (people) or json (scripts) [env SHOAL_OUTPUT]\n"
         "      --broker-timeout-ms MS how long to wait for the broker (default 5000) [env SHOAL_BROKER_TIMEOUT_MS]\n"
+        "      --curve-server-key FILE|Z85  turn on CURVE: the broker's public key [env SHOAL_CURVE_SERVER_KEY]\n"
+        "      --curve-key FILE       our key pair (NAME.key_secret from shoal keygen) [env SHOAL_CURVE_KEY]\n"
         "  -h, --help                 this help; 'shoal COMMAND --help' for a command\n"
         "      --version              print the version\n"
         "\nExit codes: 0 ok, 1 job had failed tasks, 2 usage error, 3 bad input,\n"
@@ -62,11 +66,16 @@ main(int argc, char **argv)
         .timeout_ms = 5000,
         .output = "table",
     };
+    const char *curve_server_key = NULL;
+    const char *curve_key = NULL;
     opt_t opts[] = {
         { "broker", 'b', "SHOAL_BROKER", OPT_STRING, &g.broker, "EP", "broker's client endpoint" },
         { "output", 'o', "SHOAL_OUTPUT", OPT_STRING, &g.output, "FORMAT", "table or json" },
         { "broker-timeout-ms", 0, "SHOAL_BROKER_TIMEOUT_MS", OPT_INT, &g.timeout_ms, "MS",
           "how long to wait for the broker" },
+        { "curve-server-key", 0, "SHOAL_CURVE_SERVER_KEY", OPT_STRING, &curve_server_key, "FILE|Z85",
+          "the broker's public key (turns on CURVE)" },
+        { "curve-key", 0, "SHOAL_CURVE_KEY", OPT_STRING, &curve_key, "FILE", "our key pair" },
         { NULL }
     };
     config_t config = { .prog = "shoal", .usage = "COMMAND", .opts = opts, .stop_at_positional = true };
@@ -108,9 +117,22 @@ main(int argc, char **argv)
         s_usage(stdout);
         return 0;
     }
+    keys_t *keys = NULL;
+    if ((curve_server_key || curve_key) && strcmp(name, "keygen") != 0) {
+        char err[1024];
+        if (keys_client_new(curve_server_key, curve_key, &keys, err, sizeof err)) {
+            fprintf(stderr, "shoal: %s\n", err);
+            return EXIT_USAGE;
+        }
+        g.keys = keys;
+    }
     for (const command_t *c = s_commands; c->name; c++)
-        if (!strcmp(c->name, name) && c->fn)
-            return c->fn(&g, argc - rest, argv + rest);
+        if (!strcmp(c->name, name) && c->fn) {
+            rc = c->fn(&g, argc - rest, argv + rest);
+            keys_destroy(&keys);
+            return rc;
+        }
+    keys_destroy(&keys);
     fprintf(stderr, "shoal: unknown command '%s' (see shoal --help)\n", name);
     return EXIT_USAGE;
 }

@@ -17,7 +17,7 @@
 client_t *
 cli_connect(cli_globals_t *g)
 {
-    client_t *client = client_new(g->broker, (int) g->timeout_ms);
+    client_t *client = client_new(g->broker, (int) g->timeout_ms, g->keys);
     if (!client)
         fprintf(stderr, "shoal: cannot use broker endpoint '%s' (expected like tcp://host:5555)\n", g->broker);
     return client;

@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "keys.h"
 #include "log.h"
 #include "monitor.h"
 #include "wire.h"
@@ -44,6 +45,12 @@ s_run_lines(const monitor_config_t *cfg)
         return 1;
     wire_socket_defaults(zsock_resolve(sub));
     wire_socket_defaults(zsock_resolve(dealer));
+    if (keys_apply(cfg->keys, sub) != 0 || keys_apply(cfg->keys, dealer) != 0) {
+        fprintf(stderr, "shoal-monitor: cannot set the CURVE keys on the sockets\n");
+        zsock_destroy(&sub);
+        zsock_destroy(&dealer);
+        return 1;
+    }
     zsock_set_subscribe(sub, "");
     if (zsock_connect(sub, "%s", cfg->progress) < 0 || zsock_connect(dealer, "%s", cfg->broker) < 0) {
         fprintf(stderr, "shoal-monitor: bad endpoint %s or %s\n", cfg->progress, cfg->broker);
@@ -138,6 +145,8 @@ main(int argc, char **argv)
         .interval_ms = 1000,
         .timeout_ms = 3000,
     };
+    const char *curve_server_key = NULL;
+    const char *curve_key = NULL;
     opt_t opts[] = {
         { "broker", 'b', "SHOAL_BROKER", OPT_STRING, &cfg.broker, "EP",
           "broker's client endpoint (default tcp://localhost:5555)" },
@@ -148,6 +157,10 @@ main(int argc, char **argv)
         { "interval-ms", 0, NULL, OPT_INT, &cfg.interval_ms, "MS", "--plain: line interval (default 1000)" },
         { "timeout-ms", 0, NULL, OPT_INT, &cfg.timeout_ms, "MS",
           "show the broker as lost after this silence (default 3000)" },
+        { "curve-server-key", 0, "SHOAL_CURVE_SERVER_KEY", OPT_STRING, &curve_server_key, "FILE|Z85",
+          "turn on CURVE: the broker's public key (broker.key, or its 40-character text)" },
+        { "curve-key", 0, "SHOAL_CURVE_KEY", OPT_STRING, &curve_key, "FILE",
+          "this monitor's key pair (NAME.key_secret); the broker must allow NAME.key" },
         { NULL }
     };
     config_t config = { .prog = "shoal-monitor", .usage = "[--broker EP] [--progress EP] [--plain|--json]",
@@ -173,12 +186,21 @@ main(int argc, char **argv)
         fprintf(stderr, "shoal-monitor: --interval-ms >= 0, --timeout-ms >= 100\n");
         return 2;
     }
+    keys_t *keys = NULL;
+    if (curve_server_key || curve_key) {
+        char err[1024];
+        if (keys_client_new(curve_server_key, curve_key, &keys, err, sizeof err)) {
+            fprintf(stderr, "shoal-monitor: %s\n", err);
+            return 2;
+        }
+        cfg.keys = keys;
+    }
     zsys_handler_set(NULL);
     signal(SIGINT, s_on_signal);
     signal(SIGTERM, s_on_signal);
     if (!cfg.plain && !cfg.json && !isatty(1))
         cfg.plain = true;
-    if (cfg.plain || cfg.json)
-        return s_run_lines(&cfg);
-    return tui_run(&cfg);
+    rc = cfg.plain || cfg.json ? s_run_lines(&cfg) : tui_run(&cfg);
+    keys_destroy(&keys);
+    return rc;
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "keys.h"
 #include "shoal.pb-c.h"
 
 typedef struct {
@@ -19,6 +20,8 @@ typedef struct {
     bool        json;
     int64_t     interval_ms;    //  --plain: at most one line per job per interval
     int64_t     timeout_ms;     //  the broker counts as lost after this silence
+    const keys_t *keys;         //  CURVE client keys (borrowed), NULL: plaintext;
+                                //  keys_apply() on both sockets before connecting
 } monitor_config_t;
 
 //  Print a snapshot as plain lines (one per job) on stdout.

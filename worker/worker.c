@@ -148,6 +148,10 @@ s_connect(worker_t *self)
     //  give the last results and the Bye a moment to leave at exit
     int linger = 2000;
     zmq_setsockopt(self->dealer_raw, ZMQ_LINGER, &linger, sizeof linger);
+    if (keys_apply(self->cfg.keys, self->dealer_raw) != 0) {
+        log_error("curve_failed", "error=\"%s\"", zmq_strerror(zmq_errno()));
+        return -1;
+    }
     if (zsock_connect(self->dealer, "%s", self->cfg.broker) < 0) {
         log_error("connect_failed", "broker=%s error=\"%s\"", self->cfg.broker, zmq_strerror(zmq_errno()));
         return -1;

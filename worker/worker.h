@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "heap.h"
+#include "keys.h"
 #include "shoal.pb-c.h"
 #include "u64map.h"
 
@@ -31,6 +32,7 @@ typedef struct {
     int64_t     liveness;
     const char *body_dir;       //  where STORE_DIR bodies go
     int64_t     hwm;
+    const keys_t *keys;         //  CURVE client keys (borrowed), NULL: plaintext
 } worker_config_t;
 
 //  One task being executed.
