@@ -261,6 +261,10 @@ progress_snapshot(server_t *self)
     }
     snap->jobs = job_ptrs;
     snap->n_jobs = i;
+    //  progress_free_snapshot finds each element block through its first
+    //  element: an empty one is freed here
+    if (i == 0)
+        free(jobs);
     uint32_t slots = 0, busy = 0;
     i = 0;
     for (peer_t *p = zhashx_first(self->peers); p; p = zhashx_next(self->peers)) {
@@ -272,6 +276,8 @@ progress_snapshot(server_t *self)
     }
     snap->workers = worker_ptrs;
     snap->n_workers = i;
+    if (i == 0)
+        free(workers);
     cluster->broker_id = self->broker_id;
     cluster->has_epoch = cluster->has_uptime_ms = cluster->has_workers = cluster->has_slots = 1;
     cluster->epoch = self->epoch;
