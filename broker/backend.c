@@ -255,7 +255,9 @@ backend_on_message(server_t *self, const uint8_t *rid, size_t rid_len, const voi
     if (!env) {
         self->bad_messages++;
         char q[600];
-        log_warn("bad_message", "socket=backend peer=%.32s error=%s", key, log_quote(err, q, sizeof q));
+        if (broker_log_budget(&self->bad_log, "bad_message"))
+            log_warn("bad_message", "socket=backend peer=%.32s error=%s total=%llu", key,
+                     log_quote(err, q, sizeof q), (unsigned long long) self->bad_messages);
         s_send_error(self, rid, rid_len,
                      version_mismatch ? SHOAL__ERROR_CODE__ERR_VERSION : SHOAL__ERROR_CODE__ERR_BAD_REQUEST,
                      err);

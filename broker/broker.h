@@ -52,6 +52,16 @@ typedef struct {
     const keys_t *keys;         //  CURVE server keys + zauth (borrowed), NULL: plaintext
 } broker_config_t;
 
+//  A log line budget: at most LOG_BUDGET_BURST lines a minute of one kind,
+//  so a hostile peer cannot flood the log; the rest are counted.
+#define LOG_BUDGET_BURST      30
+#define LOG_BUDGET_WINDOW_MS  60000
+typedef struct {
+    int64_t  window_ms;     //  start of the current window (monotonic)
+    int      logged;        //  lines logged in the window
+    uint64_t suppressed;    //  lines not logged in the window
+} log_budget_t;
+
 typedef enum {
     TASK_QUEUED,        //  in its lane's queue, ready to dispatch
     TASK_WAITING,       //  in retry backoff until `due_ms`
@@ -221,9 +231,8 @@ struct _server_t {
     //  handshake monitors (handshake.c), index: 0 frontend, 1 backend, 2 progress
     zsock_t  *monitors[3];
     void     *monitor_raw[3];
-    int64_t   hs_window_ms; //  start of the current log window
-    int       hs_logged;    //  lines logged in the window
-    uint64_t  hs_suppressed;//  failures not logged in the window
+    log_budget_t hs_log;    //  handshake_failed lines
+    log_budget_t bad_log;   //  bad_message lines
     //  lifecycle
     bool      stopping;     //  SIGTERM: refuse new work, flush, exit
     bool      loaded;       //  state rebuilt from the database
@@ -238,6 +247,9 @@ int broker_run(const broker_config_t *cfg);
 uint64_t broker_next_lease(server_t *self);
 //  Hex key for a routing id (into buf, at least 2*len+1 bytes).
 const char *broker_rid_key(const uint8_t *rid, size_t len, char *buf);
+//  True when one more `what` line may be logged now; when a window ends,
+//  logs how many such lines were suppressed in it.
+bool broker_log_budget(log_budget_t *budget, const char *what);
 
 //  ---- backend.c
 void backend_on_message(server_t *self, const uint8_t *rid, size_t rid_len,

@@ -7,7 +7,7 @@
     silent for WIRE_HANDSHAKE_MS or hangs up half way. A socket monitor on
     each of the three sockets reports these; the broker counts them
     (cluster.handshake_failures in every snapshot) and logs them, at most
-    HANDSHAKE_LOG_BURST lines a minute, so a port scanner cannot flood the
+    LOG_BUDGET_BURST lines a minute, so a port scanner cannot flood the
     log. libzmq's monitor names the socket's own endpoint, not the remote
     address, so the log cannot say who it was (firewall logs can).
 
@@ -17,13 +17,10 @@
 
 #include <string.h>
 
-#include "clock.h"
 #include "log.h"
 
 #define HANDSHAKE_EVENTS  (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL \
                          | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-#define HANDSHAKE_LOG_BURST  30
-#define HANDSHAKE_LOG_WINDOW_MS  60000
 
 static const char *s_names[] = { "frontend", "backend", "progress" };
 
@@ -69,22 +66,9 @@ static void
 s_count(server_t *self, int which, const char *reason, uint32_t value)
 {
     self->handshake_failures++;
-    int64_t now = clock_mono_ms();
-    if (now - self->hs_window_ms >= HANDSHAKE_LOG_WINDOW_MS) {
-        if (self->hs_suppressed)
-            log_warn("handshake_failures_suppressed", "count=%llu window_s=%d",
-                     (unsigned long long) self->hs_suppressed, HANDSHAKE_LOG_WINDOW_MS / 1000);
-        self->hs_window_ms = now;
-        self->hs_logged = 0;
-        self->hs_suppressed = 0;
-    }
-    if (self->hs_logged < HANDSHAKE_LOG_BURST) {
-        self->hs_logged++;
+    if (broker_log_budget(&self->hs_log, "handshake_failed"))
         log_warn("handshake_failed", "socket=%s reason=%s code=%u total=%llu", s_names[which],
                  reason, value, (unsigned long long) self->handshake_failures);
-    }
-    else
-        self->hs_suppressed++;
 }
 
 void

@@ -38,6 +38,26 @@ broker_rid_key(const uint8_t *rid, size_t len, char *buf)
     return buf;
 }
 
+bool
+broker_log_budget(log_budget_t *budget, const char *what)
+{
+    int64_t now = clock_mono_ms();
+    if (budget->window_ms == 0 || now - budget->window_ms >= LOG_BUDGET_WINDOW_MS) {
+        if (budget->suppressed)
+            log_warn("log_suppressed", "what=%s count=%llu window_s=%d", what,
+                     (unsigned long long) budget->suppressed, LOG_BUDGET_WINDOW_MS / 1000);
+        budget->window_ms = now;
+        budget->logged = 0;
+        budget->suppressed = 0;
+    }
+    if (budget->logged < LOG_BUDGET_BURST) {
+        budget->logged++;
+        return true;
+    }
+    budget->suppressed++;
+    return false;
+}
+
 uint64_t
 broker_next_lease(server_t *self)
 {
