@@ -44,6 +44,8 @@ struct _input_t {
     size_t   proto_len;
 };
 
+static int s_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static int
 s_fail(char *err, size_t errlen, const char *fmt, ...)
 {

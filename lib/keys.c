@@ -18,6 +18,8 @@ struct _keys_t {
     char     *allow_dir;        //  server: directory of allowed public keys (owned)
 };
 
+static int s_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static int
 s_fail(char *err, size_t errlen, const char *fmt, ...)
 {
