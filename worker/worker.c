@@ -135,6 +135,14 @@ s_send_hello(worker_t *self, bool resend)
 static int
 s_connect(worker_t *self)
 {
+    //  the old socket is dead to us: close it at once. Left lingering, it
+    //  would deliver its queued Hello when the network comes back, after
+    //  the new socket's, and take the worker id over at the broker's ROUTER
+    //  (handover), so the broker would talk to a socket nobody reads
+    if (self->dealer) {
+        int zero = 0;
+        zmq_setsockopt(self->dealer_raw, ZMQ_LINGER, &zero, sizeof zero);
+    }
     zsock_destroy(&self->dealer);
     self->dealer = zsock_new(ZMQ_DEALER);
     if (!self->dealer)
