@@ -231,7 +231,7 @@ struct _server_t {
     //  handshake monitors (handshake.c), index: 0 frontend, 1 backend, 2 progress
     zsock_t  *monitors[3];
     void     *monitor_raw[3];
-    log_budget_t hs_log;    //  handshake_failed lines
+    log_budget_t hs_log[6]; //  handshake_failed lines, one budget per reason
     log_budget_t bad_log;   //  bad_message lines
     //  lifecycle
     bool      stopping;     //  SIGTERM: refuse new work, flush, exit

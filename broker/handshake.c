@@ -7,14 +7,15 @@
     silent for WIRE_HANDSHAKE_MS or hangs up half way. A socket monitor on
     each of the three sockets reports these; the broker counts them
     (cluster.handshake_failures in every snapshot) and logs them, at most
-    LOG_BUDGET_BURST lines a minute, so a port scanner cannot flood the
-    log. libzmq's monitor names the socket's own endpoint, not the remote
+    LOG_BUDGET_BURST lines a minute per reason, so a port scanner cannot
+    flood the log, nor hide a refused key behind its own lines. libzmq's monitor names the socket's own endpoint, not the remote
     address, so the log cannot say who it was (firewall logs can).
 
     Not reported by libzmq, so not counted: bytes that are not ZMTP at all
     on a CURVE socket (libzmq takes them for ZMTP 1.0 and closes at once). */
 #include "broker.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -42,33 +43,47 @@ handshake_watch(server_t *self, int which, void *raw)
     return 0;
 }
 
-static const char *
+//  Why a handshake failed; each reason has its own log budget, so a flood
+//  of one kind cannot hide another.
+enum { R_KEY_REFUSED, R_MECHANISM, R_CRYPTO, R_ZAP, R_MALFORMED, R_CLOSED, R_COUNT };
+static const char *s_reasons[R_COUNT] = {
+    "key_refused",          //  a CURVE key not in the allow directory
+    "mechanism_mismatch",   //  plaintext peer, or CURVE on one side only
+    "cryptographic",        //  wrong server key, tampered box
+    "zap_error",
+    "malformed_handshake",
+    "closed_or_timed_out"   //  hung up, or silent past WIRE_HANDSHAKE_MS
+};
+
+static int
 s_protocol_reason(uint32_t code)
 {
     switch (code) {
         case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
-            return "mechanism_mismatch";        //  plaintext peer, or CURVE on one side only
+            return R_MECHANISM;
         case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
-            return "cryptographic";             //  wrong server key, tampered box
+            return R_CRYPTO;
         case ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED:
         case ZMQ_PROTOCOL_ERROR_ZAP_MALFORMED_REPLY:
         case ZMQ_PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID:
         case ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION:
         case ZMQ_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE:
         case ZMQ_PROTOCOL_ERROR_ZAP_INVALID_METADATA:
-            return "zap_error";
+            return R_ZAP;
         default:
-            return "malformed_handshake";
+            return R_MALFORMED;
     }
 }
 
 static void
-s_count(server_t *self, int which, const char *reason, uint32_t value)
+s_count(server_t *self, int which, int reason, uint32_t value)
 {
     self->handshake_failures++;
-    if (broker_log_budget(&self->hs_log, "handshake_failed"))
+    char what[64];
+    snprintf(what, sizeof what, "handshake_failed:%s", s_reasons[reason]);
+    if (broker_log_budget(&self->hs_log[reason], what))
         log_warn("handshake_failed", "socket=%s reason=%s code=%u total=%llu", s_names[which],
-                 reason, value, (unsigned long long) self->handshake_failures);
+                 s_reasons[reason], value, (unsigned long long) self->handshake_failures);
 }
 
 void
@@ -91,13 +106,13 @@ handshake_on_event(server_t *self, int which)
             memcpy(&event, d, 2);
             memcpy(&value, d + 2, 4);
             if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-                s_count(self, which, "key_refused", value);     //  ZAP status, 400
+                s_count(self, which, R_KEY_REFUSED, value);     //  ZAP status, 400
             else
             if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
                 s_count(self, which, s_protocol_reason(value), value);
             else
             if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
-                s_count(self, which, "closed_or_timed_out", value);     //  errno
+                s_count(self, which, R_CLOSED, value);          //  errno
         }
         //  a monitor message has exactly two frames; anything else is skipped
         zmq_msg_close(&addr);
