@@ -11,8 +11,17 @@
 command -v ip >/dev/null || t_skip "the ip command (iproute2) is not installed"
 tag=$$
 NSA=shoal-a-$tag NSB=shoal-b-$tag NSC=shoal-c-$tag
+# at exit: stop PostgreSQL cleanly, then whatever still runs inside the
+# namespaces (only this test's processes are there), then the namespaces
 net_down() {
+    if [ -n "$T_PRIVATE_PG" ]; then
+        ip netns exec "$NSA" "$T_SCRIPTS/pg-sandbox.sh" stop "$T_PRIVATE_PG" immediate >/dev/null 2>&1 || true
+        T_PRIVATE_PG=""
+    fi
     for ns in "$NSA" "$NSB" "$NSC"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            kill -9 "$pid" 2>/dev/null || true
+        done
         ip netns del "$ns" 2>/dev/null || true
     done
 }
@@ -54,7 +63,7 @@ export DB
 t_sql() { inA psql "$DB" -qAtX -c "$1"; }
 
 # the broker in A: clients on A's loopback, workers over the links only
-inA "$SHOAL_BIN/shoal-broker" --db "$DB" --frontend tcp://127.0.0.1:5555 --backend 'tcp://*:5556' \
+ip netns exec "$NSA" "$SHOAL_BIN/shoal-broker" --db "$DB" --frontend tcp://127.0.0.1:5555 --backend 'tcp://*:5556' \
     --progress tcp://127.0.0.1:5557 --heartbeat-ms 200 --liveness 5 \
     --curve-secret "$K/broker.key_secret" --curve-allow "$K/allowed" >>"$T_DIR/broker.log" 2>&1 &
 PID[broker]=$!
