@@ -194,7 +194,7 @@ s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, 
         uint64_t task_id = hello->held[i]->task_id, lease = hello->held[i]->lease;
         task_t *t = u64map_get(self->tasks, task_id);
         bool mine = t && t->state == TASK_LEASED && t->worker == peer && t->lease == lease;
-        if (mine || lease < (1ULL << 40))
+        if (mine || (lease >> 40) == 0 || (lease >> 40) >= self->epoch)
             continue;
         held_add(self, peer, task_id, lease);
         if (t && held_adopt(self, t))
@@ -255,7 +255,9 @@ backend_on_message(server_t *self, const uint8_t *rid, size_t rid_len, const voi
     if (!env) {
         self->bad_messages++;
         char q[600];
-        log_warn("bad_message", "socket=backend peer=%.32s error=%s", key, log_quote(err, q, sizeof q));
+        if (broker_log_budget(&self->bad_log, "bad_message"))
+            log_warn("bad_message", "socket=backend peer=%.32s error=%s total=%llu", key,
+                     log_quote(err, q, sizeof q), (unsigned long long) self->bad_messages);
         s_send_error(self, rid, rid_len,
                      version_mismatch ? SHOAL__ERROR_CODE__ERR_VERSION : SHOAL__ERROR_CODE__ERR_BAD_REQUEST,
                      err);

@@ -11,6 +11,7 @@
     outcome.c   what a result means: store it, retry it, or fail it
     batch.c     result/attempt rows waiting for the writer; acks after commit
     progress.c  job/worker/cluster figures; snapshots on the PUB socket
+    handshake.c connections refused in the handshake (CURVE, garbage): counted, logged
 */
 #ifndef SHOAL_BROKER_H
 #define SHOAL_BROKER_H
@@ -21,6 +22,7 @@
 
 #include "heap.h"
 #include "hist.h"
+#include "keys.h"
 #include "pgcopy.h"
 #include "rate.h"
 #include "shoal.pb-c.h"
@@ -46,9 +48,20 @@ typedef struct {
     int64_t window;             //  queued tasks per job held in memory
     int64_t snapshot_ms;        //  progress snapshot cadence
     int64_t progress_hwm;       //  progress messages queued per subscriber before it misses some
-    int64_t hwm;                //  socket high-water marks (messages)
+    int64_t hwm;                //  send high-water mark of the ROUTER sockets (messages)
     int64_t recovery_ms;        //  after start, wait this long for workers to resend before dispatching
+    const keys_t *keys;         //  CURVE server keys + zauth (borrowed), NULL: plaintext
 } broker_config_t;
+
+//  A log line budget: at most LOG_BUDGET_BURST lines a minute of one kind,
+//  so a hostile peer cannot flood the log; the rest are counted.
+#define LOG_BUDGET_BURST      30
+#define LOG_BUDGET_WINDOW_MS  60000
+typedef struct {
+    int64_t  window_ms;     //  start of the current window (monotonic)
+    int      logged;        //  lines logged in the window
+    uint64_t suppressed;    //  lines not logged in the window
+} log_budget_t;
 
 typedef enum {
     TASK_QUEUED,        //  in its lane's queue, ready to dispatch
@@ -218,6 +231,7 @@ struct _server_t {
     //  figures
     rate_t    rate;
     uint64_t  bad_messages;
+    uint64_t  handshake_failures;   //  connections refused before any message (handshake.c)
     uint64_t  stale_total;
     uint64_t  lost_workers;
     uint64_t  snapshot_seq;
@@ -225,6 +239,11 @@ struct _server_t {
     int64_t   fail_event_second;    //  sampling window of task-failure events
     int       fail_events_sent;
     int64_t   next_cron_ms;
+    //  handshake monitors (handshake.c), index: 0 frontend, 1 backend, 2 progress
+    zsock_t  *monitors[3];
+    void     *monitor_raw[3];
+    log_budget_t hs_log[6]; //  handshake_failed lines, one budget per reason
+    log_budget_t bad_log;   //  bad_message lines
     //  lifecycle
     bool      stopping;     //  SIGTERM: refuse new work, flush, exit
     bool      loaded;       //  state rebuilt from the database
@@ -239,6 +258,9 @@ int broker_run(const broker_config_t *cfg);
 uint64_t broker_next_lease(server_t *self);
 //  Hex key for a routing id (into buf, at least 2*len+1 bytes).
 const char *broker_rid_key(const uint8_t *rid, size_t len, char *buf);
+//  True when one more `what` line may be logged now; when a window ends,
+//  logs how many such lines were suppressed in it.
+bool broker_log_budget(log_budget_t *budget, const char *what);
 
 //  ---- backend.c
 void backend_on_message(server_t *self, const uint8_t *rid, size_t rid_len,
@@ -337,6 +359,15 @@ void held_drop_peer(server_t *self, peer_t *peer);
 uint32_t held_count(const peer_t *peer);
 //  If a worker holds this task (queued or waiting), lease it to that worker.
 bool held_adopt(server_t *self, task_t *task);
+
+//  ---- handshake.c
+//  Watch a bound socket (0 frontend, 1 backend, 2 progress) for failed
+//  handshakes. Returns 0 or -1.
+int handshake_watch(server_t *self, int which, void *raw);
+//  Read the monitor events of one socket: count and log failures.
+void handshake_on_event(server_t *self, int which);
+//  Stop the monitors (before the sockets are closed).
+void handshake_destroy(server_t *self);
 
 //  ---- batch.c
 batch_t *batch_new(void);

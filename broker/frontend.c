@@ -285,7 +285,9 @@ frontend_on_message(server_t *self, const uint8_t *rid, size_t rid_len, const vo
     if (!env) {
         self->bad_messages++;
         char q[600];
-        log_warn("bad_message", "socket=frontend error=%s", log_quote(err, q, sizeof q));
+        if (broker_log_budget(&self->bad_log, "bad_message"))
+            log_warn("bad_message", "socket=frontend error=%s total=%llu", log_quote(err, q, sizeof q),
+                     (unsigned long long) self->bad_messages);
         //  answer with the corr id if the frame decodes at all
         Shoal__Envelope *raw = shoal__envelope__unpack(NULL, size, data);
         uint64_t corr = raw && raw->has_corr ? raw->corr : 0;

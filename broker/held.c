@@ -31,6 +31,9 @@ s_free(server_t *self, held_t *h)
 void
 held_add(server_t *self, peer_t *peer, uint64_t task_id, uint64_t lease)
 {
+    //  one entry per task and one per lease of the peer: a Hello (input
+    //  from the network) may name a task or a lease twice, and an entry left
+    //  in one map only would outlive its peer
     held_t *old = u64map_get(self->held, task_id);
     if (old)
         s_free(self, old);

@@ -38,6 +38,26 @@ broker_rid_key(const uint8_t *rid, size_t len, char *buf)
     return buf;
 }
 
+bool
+broker_log_budget(log_budget_t *budget, const char *what)
+{
+    int64_t now = clock_mono_ms();
+    if (budget->window_ms == 0 || now - budget->window_ms >= LOG_BUDGET_WINDOW_MS) {
+        if (budget->suppressed)
+            log_warn("log_suppressed", "what=%s count=%llu window_s=%d", what,
+                     (unsigned long long) budget->suppressed, LOG_BUDGET_WINDOW_MS / 1000);
+        budget->window_ms = now;
+        budget->logged = 0;
+        budget->suppressed = 0;
+    }
+    if (budget->logged < LOG_BUDGET_BURST) {
+        budget->logged++;
+        return true;
+    }
+    budget->suppressed++;
+    return false;
+}
+
 uint64_t
 broker_next_lease(server_t *self)
 {
@@ -46,32 +66,60 @@ broker_next_lease(server_t *self)
     return (self->epoch << 40) | (self->lease_counter & ((1ULL << 40) - 1));
 }
 
+//  True for endpoints only this machine can reach.
+static bool
+s_local_endpoint(const char *endpoint)
+{
+    return strncmp(endpoint, "tcp://127.", 10) == 0 || strncmp(endpoint, "tcp://localhost:", 16) == 0
+        || strncmp(endpoint, "tcp://[::1]:", 12) == 0 || strncmp(endpoint, "ipc://", 6) == 0
+        || strncmp(endpoint, "inproc://", 9) == 0;
+}
+
+//  Bind one of the three sockets (`which`: 0 frontend, 1 backend, 2
+//  progress) with its limits, CURVE when configured, and a handshake monitor.
 static zsock_t *
-s_bind(server_t *self, int type, const char *endpoint, const char *what)
+s_bind(server_t *self, int type, int which, const char *endpoint, const char *what)
 {
     zsock_t *sock = zsock_new(type);
     if (!sock)
         return NULL;
     void *raw = zsock_resolve(sock);
     wire_socket_defaults(raw);
-    //  a stopped subscriber (a monitor under ^Z) holds at most
-    //  --progress-hwm messages of the broker's memory (by default over a
-    //  minute of snapshots and events); after that PUB drops for it alone
-    int hwm = (int) (type == ZMQ_PUB ? self->cfg.progress_hwm : self->cfg.hwm);
-    zmq_setsockopt(raw, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(raw, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    //  ROUTER: a full send queue drops the message, so the send side is
+    //  generous (--hwm); one peer's receive queue is capped (docs/protocol.md).
+    //  PUB: a stopped subscriber (a monitor under ^Z) holds at most
+    //  --progress-hwm messages of the broker's memory, then PUB drops for it
+    int sndhwm = (int) (type == ZMQ_PUB ? self->cfg.progress_hwm : self->cfg.hwm);
+    int rcvhwm = self->cfg.hwm < WIRE_RCVHWM ? (int) self->cfg.hwm : WIRE_RCVHWM;
+    zmq_setsockopt(raw, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
+    zmq_setsockopt(raw, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
     if (type == ZMQ_ROUTER) {
         //  a worker that reconnects with the same identity takes over
         int on = 1;
         zmq_setsockopt(raw, ZMQ_ROUTER_HANDOVER, &on, sizeof on);
     }
+    if (keys_apply(self->cfg.keys, raw) != 0) {
+        log_error("curve_failed", "socket=%s error=\"%s\"", what, zmq_strerror(zmq_errno()));
+        zsock_destroy(&sock);
+        return NULL;
+    }
+    if (handshake_watch(self, which, raw) != 0)
+        log_warn("monitor_failed", "socket=%s detail=\"failed handshakes will not be counted\"", what);
     if (zsock_bind(sock, "%s", endpoint) < 0) {
         log_error("bind_failed", "socket=%s endpoint=%s error=\"%s\"", what, endpoint,
                   zmq_strerror(zmq_errno()));
         zsock_destroy(&sock);
         return NULL;
     }
-    log_info("listening", "socket=%s endpoint=%s", what, zsock_endpoint(sock));
+    //  endpoint last: scripts read the bound port from this line
+    log_info("listening", "socket=%s curve=%s endpoint=%s", what, self->cfg.keys ? "on" : "off",
+             zsock_endpoint(sock));
+    if (!self->cfg.keys && !s_local_endpoint(endpoint))
+        log_warn("curve_off", "socket=%s endpoint=%s detail=\"plaintext and unauthenticated:"
+                 " anyone who reaches this port can %s; turn on CURVE with --curve-secret and"
+                 " --curve-allow (docs/operations.md)\"", what, endpoint,
+                 which == 0 ? "submit and control jobs" : which == 1 ? "take tasks and send results"
+                                                                     : "watch progress");
     return sock;
 }
 
@@ -292,6 +340,7 @@ s_server_destroy(server_t **self_p)
     heap_destroy(&self->timers);
     batch_destroy(&self->filling);
     batch_destroy(&self->flushing);
+    handshake_destroy(self);
     zsock_destroy(&self->frontend);
     zsock_destroy(&self->backend);
     zsock_destroy(&self->publisher);
@@ -321,9 +370,12 @@ broker_run(const broker_config_t *cfg)
         exit_code = 1;
         goto done;
     }
-    self->frontend = s_bind(self, ZMQ_ROUTER, cfg->frontend, "frontend");
-    self->backend = s_bind(self, ZMQ_ROUTER, cfg->backend, "backend");
-    self->publisher = s_bind(self, ZMQ_PUB, cfg->progress, "progress");
+    if (cfg->keys)
+        log_info("curve_enabled", "public_key=%s allowed_keys=%zu", keys_public_txt(cfg->keys),
+                 keys_allowed_count(cfg->keys));
+    self->frontend = s_bind(self, ZMQ_ROUTER, 0, cfg->frontend, "frontend");
+    self->backend = s_bind(self, ZMQ_ROUTER, 1, cfg->backend, "backend");
+    self->publisher = s_bind(self, ZMQ_PUB, 2, cfg->progress, "progress");
     if (!self->frontend || !self->backend || !self->publisher) {
         exit_code = 1;
         goto done;
@@ -346,7 +398,7 @@ broker_run(const broker_config_t *cfg)
         int64_t now = clock_mono_ms();
         int64_t deadline = s_next_deadline(self, now);
         long timeout = deadline <= now ? 0 : (long) (deadline - now);
-        zmq_pollitem_t items[] = {
+        zmq_pollitem_t items[9] = {
             { self->backend_raw, 0, ZMQ_POLLIN, 0 },
             { self->frontend_raw, 0, ZMQ_POLLIN, 0 },
             { zsock_resolve(store_sock(self->writer)), 0, ZMQ_POLLIN, 0 },
@@ -354,7 +406,12 @@ broker_run(const broker_config_t *cfg)
             { zsock_resolve(store_sock(self->reader)), 0, ZMQ_POLLIN, 0 },
             { zsock_resolve(store_sock(self->pager)), 0, ZMQ_POLLIN, 0 },
         };
-        int rc = zmq_poll(items, 6, timeout);
+        //  a socket without a monitor is left out of the poll
+        int n_items = 6;
+        for (int m = 0; m < 3; m++)
+            if (self->monitor_raw[m])
+                items[n_items++] = (zmq_pollitem_t) { self->monitor_raw[m], 0, ZMQ_POLLIN, 0 };
+        int rc = zmq_poll(items, n_items, timeout);
         if (rc < 0 && errno != EINTR) {
             log_error("poll_failed", "error=\"%s\"", zmq_strerror(errno));
             exit_code = 1;
@@ -384,6 +441,11 @@ broker_run(const broker_config_t *cfg)
                 s_drain_router(self, self->backend_raw, true, 1000);
             if (items[1].revents & ZMQ_POLLIN)
                 s_drain_router(self, self->frontend_raw, false, 1000);
+            for (int k = 6; k < n_items; k++)
+                if (items[k].revents & ZMQ_POLLIN)
+                    for (int m = 0; m < 3; m++)
+                        if (items[k].socket == self->monitor_raw[m])
+                            handshake_on_event(self, m);
         }
         now = clock_mono_ms();
         job_timers(self, now);

@@ -5,6 +5,7 @@
 
 #include "broker.h"
 #include "config.h"
+#include "keys.h"
 #include "log.h"
 
 int
@@ -25,6 +26,8 @@ main(int argc, char **argv)
         .recovery_ms = -1,
     };
     const char *log_level = "info";
+    const char *curve_secret = NULL;
+    const char *curve_allow = NULL;
     opt_t opts[] = {
         { "db", 'd', "SHOAL_DB", OPT_STRING, &cfg.db, "URI",
           "PostgreSQL connection string or URI (also DATABASE_URL, or libpq's PG* variables)" },
@@ -45,9 +48,15 @@ main(int argc, char **argv)
         { "snapshot-ms", 0, "SHOAL_SNAPSHOT_MS", OPT_INT, &cfg.snapshot_ms, "MS",
           "progress snapshot cadence (default 500)" },
         { "hwm", 0, "SHOAL_HWM", OPT_INT, &cfg.hwm, "N",
-          "socket high-water mark in messages (default 100000)" },
+          "send high-water mark of the client and worker sockets, in messages (default 100000)" },
         { "progress-hwm", 0, "SHOAL_PROGRESS_HWM", OPT_INT, &cfg.progress_hwm, "N",
           "progress messages queued per subscriber that does not read, then dropped for it (default 1000)" },
+        { "curve-secret", 0, "SHOAL_CURVE_SECRET", OPT_STRING, &curve_secret, "FILE",
+          "turn on CURVE: the broker's key pair (NAME.key_secret from shoal keygen); every socket"
+          " then encrypts and admits only keys in --curve-allow" },
+        { "curve-allow", 0, "SHOAL_CURVE_ALLOW", OPT_STRING, &curve_allow, "DIR",
+          "directory of the public keys (NAME.key) of the workers, clients and monitors allowed"
+          " to connect; re-read when it changes" },
         { "recovery-ms", 0, "SHOAL_RECOVERY_MS", OPT_INT, &cfg.recovery_ms, "MS",
           "after start, let workers resend finished work this long before dispatching"
           " (default 3 heartbeats, at least 500)" },
@@ -64,7 +73,8 @@ main(int argc, char **argv)
         .epilog =
             "Examples:\n"
             "  shoal-broker --db postgresql://shoal@localhost/shoal\n"
-            "  SHOAL_DB='host=/run/postgresql dbname=shoal' shoal-broker --backend tcp://*:6000",
+            "  SHOAL_DB='host=/run/postgresql dbname=shoal' shoal-broker --backend tcp://*:6000\n"
+            "  shoal-broker --db ... --curve-secret keys/broker.key_secret --curve-allow keys/allowed",
         .opts = opts,
     };
     int rc = config_parse(&config, argc, argv);
@@ -97,7 +107,25 @@ main(int argc, char **argv)
     }
     if (cfg.recovery_ms < 0)
         cfg.recovery_ms = cfg.heartbeat_ms * 3 > 500 ? cfg.heartbeat_ms * 3 : 500;
+    keys_t *keys = NULL;
+    if (curve_secret || curve_allow) {
+        char err[1024];
+        if (!curve_secret)
+            snprintf(err, sizeof err, "--curve-allow needs --curve-secret FILE (the broker's key pair)");
+        if (!curve_secret || keys_server_new(curve_secret, curve_allow, &keys, err, sizeof err)) {
+            fprintf(stderr, "shoal-broker: %s\n", err);
+            config_free(&config);
+            return 2;
+        }
+        cfg.keys = keys;
+        if (keys_allowed_count(keys) == 0) {
+            char q[600];
+            log_warn("curve_no_keys", "allow_dir=%s detail=\"no public keys there yet: nobody can"
+                     " connect until NAME.key files are copied in\"", log_quote(curve_allow, q, sizeof q));
+        }
+    }
     rc = broker_run(&cfg);
+    keys_destroy(&keys);
     config_free(&config);
     return rc;
 }

@@ -378,7 +378,12 @@ outcome_apply(server_t *self, peer_t *sender, const char *worker_id, const uint8
         return;
     }
     bool current = task && task->state == TASK_LEASED && task->lease == r->lease;
-    bool recovered = !current && (r->lease >> 40) < self->epoch;
+    //  a lease of an earlier broker run (epochs start at 1: epoch 0 was
+    //  never issued) for a task that exists: a task not in memory must be
+    //  below its job's committed count
+    uint64_t lease_epoch = r->lease >> 40;
+    bool recovered = !current && lease_epoch >= 1 && lease_epoch < self->epoch
+                  && (task || (job && seq < job->n_tasks));
     if (!current && !recovered) {
         //  a lease this broker run replaced: the worker was declared lost
         //  or the lease expired, and the task went to someone else

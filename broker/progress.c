@@ -291,8 +291,9 @@ progress_snapshot(server_t *self)
     cluster->results_held = batch_held(self);
     cluster->bad_messages = self->bad_messages;
     cluster->stale_total = self->stale_total;
-    cluster->has_lost_workers = 1;
+    cluster->has_lost_workers = cluster->has_handshake_failures = 1;
     cluster->lost_workers = self->lost_workers;
+    cluster->handshake_failures = self->handshake_failures;
     return snap;
 }
 

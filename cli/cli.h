@@ -6,6 +6,7 @@
     control.c   shoal pause / resume / cancel / retry
     follow.c    following a job: status --watch, status --wait, submit --wait
     results.c   shoal results
+    keygen.c    shoal keygen
 */
 #ifndef SHOAL_CLI_H
 #define SHOAL_CLI_H
@@ -22,6 +23,7 @@ typedef struct {
     int64_t     timeout_ms;     //  how long to wait for the broker
     const char *output;         //  "table" or "json"
     bool        json;           //  output == json
+    const keys_t *keys;         //  CURVE client keys (borrowed), NULL: plaintext
 } cli_globals_t;
 
 //  Each subcommand: argc/argv start at the subcommand's name.
@@ -33,6 +35,7 @@ int cmd_jobs(cli_globals_t *g, int argc, char **argv);
 int cmd_workers(cli_globals_t *g, int argc, char **argv);
 int cmd_control(cli_globals_t *g, int argc, char **argv);
 int cmd_results(cli_globals_t *g, int argc, char **argv);
+int cmd_keygen(cli_globals_t *g, int argc, char **argv);
 
 //  Connect, or print why not and set *code (EXIT_USAGE for an endpoint
 //  that is not one). The client is the caller's.

@@ -12,14 +12,30 @@
 struct _client_t {
     zsock_t  *dealer;
     void     *raw;
+    zsock_t  *monitor;      //  handshake events of the dealer, may be NULL
+    bool      curve;        //  CURVE client
     char     *endpoint;
     int       timeout_ms;
     uint64_t  next_corr;
     Shoal__ErrorCode last_error;    //  code of the last Error reply, ERR_NONE after a timeout
 };
 
+//  Watch the dealer's handshakes, to tell "refused" from "unreachable".
+static void
+s_watch(client_t *self)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://shoal-client-%p", (void *) self);
+    if (zmq_socket_monitor(self->raw, ep, ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                           | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0)
+        return;
+    self->monitor = zsock_new(ZMQ_PAIR);
+    if (self->monitor && zsock_connect(self->monitor, "%s", ep) != 0)
+        zsock_destroy(&self->monitor);
+}
+
 client_t *
-client_new(const char *endpoint, int timeout_ms)
+client_new(const char *endpoint, int timeout_ms, const keys_t *keys)
 {
     client_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -35,6 +51,12 @@ client_new(const char *endpoint, int timeout_ms)
     //  fail fast instead of queueing forever when the broker is gone
     int one = 1;
     zmq_setsockopt(self->raw, ZMQ_IMMEDIATE, &one, sizeof one);
+    self->curve = keys != NULL;
+    if (keys_apply(keys, self->raw) != 0) {
+        client_destroy(&self);
+        return NULL;
+    }
+    s_watch(self);
     if (zsock_connect(self->dealer, "%s", endpoint) < 0) {
         client_destroy(&self);
         return NULL;
@@ -50,6 +72,9 @@ client_destroy(client_t **self_p)
     client_t *self = *self_p;
     if (!self)
         return;
+    if (self->monitor)
+        zmq_socket_monitor(self->raw, NULL, 0);
+    zsock_destroy(&self->monitor);
     zsock_destroy(&self->dealer);
     free(self->endpoint);
     free(self);
@@ -112,6 +137,65 @@ client_recv(client_t *self, uint64_t corr, int timeout_ms)
     }
 }
 
+bool
+client_handshake_failed(client_t *self, char *err, size_t errlen, int *code)
+{
+    //  of all the attempts, report the most telling: a refused key, then
+    //  CURVE on one side only, then anything else
+    int best = 0;
+    uint32_t status = 0;
+    while (self->monitor) {
+        zmq_msg_t head, addr;
+        zmq_msg_init(&head);
+        zmq_msg_init(&addr);
+        void *raw = zsock_resolve(self->monitor);
+        if (zmq_msg_recv(&head, raw, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&head);
+            zmq_msg_close(&addr);
+            break;
+        }
+        if (zmq_msg_more(&head))
+            zmq_msg_recv(&addr, raw, ZMQ_DONTWAIT);
+        if (zmq_msg_size(&head) == 6) {
+            uint16_t event;
+            uint32_t value;
+            memcpy(&event, zmq_msg_data(&head), 2);
+            memcpy(&value, (uint8_t *) zmq_msg_data(&head) + 2, 4);
+            int rank = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? 3
+                     : event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                       && value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? 2 : 1;
+            if (rank > best) {
+                best = rank;
+                status = value;
+            }
+        }
+        zmq_msg_close(&head);
+        zmq_msg_close(&addr);
+    }
+    if (best == 3) {
+        *code = EXIT_REFUSED;
+        snprintf(err, errlen, "the broker at %s refused our CURVE key (status %u): copy this"
+                 " program's NAME.key into the broker's --curve-allow directory", self->endpoint, status);
+    }
+    else
+    if (best == 2) {
+        *code = EXIT_UNREACHABLE;
+        snprintf(err, errlen, self->curve
+                 ? "the broker at %s does not use CURVE, but we do: drop --curve-server-key"
+                 : "the broker at %s uses CURVE: pass --curve-server-key (its public key)"
+                   " and --curve-key (our key pair)", self->endpoint);
+    }
+    else
+    if (best == 1) {
+        *code = EXIT_UNREACHABLE;
+        snprintf(err, errlen, self->curve
+                 ? "the CURVE handshake with the broker at %s failed: is --curve-server-key"
+                   " the broker's public key, and is our key in its --curve-allow directory?"
+                 : "the handshake with the broker at %s failed (does it use CURVE?)", self->endpoint);
+    }
+    return best > 0;
+}
+
 void
 client_error_text(const Shoal__Envelope *reply, char *err, size_t errlen)
 {
@@ -153,6 +237,7 @@ client_call(client_t *self, Shoal__Envelope *req, char *err, size_t errlen, int 
                  " (is shoal-broker running there? set --broker or SHOAL_BROKER)",
                  self->endpoint, self->timeout_ms);
         *code = EXIT_UNREACHABLE;
+        client_handshake_failed(self, err, errlen, code);
         return NULL;
     }
     Shoal__Envelope *reply = client_recv(self, corr, -1);
@@ -161,6 +246,7 @@ client_call(client_t *self, Shoal__Envelope *req, char *err, size_t errlen, int 
                  " (is shoal-broker running there? --broker-timeout-ms waits longer)",
                  self->endpoint, self->timeout_ms);
         *code = EXIT_UNREACHABLE;
+        client_handshake_failed(self, err, errlen, code);
         return NULL;
     }
     if (reply->body_case == SHOAL__ENVELOPE__BODY_ERROR) {

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "keys.h"
 #include "shoal.pb-c.h"
 
 //  Exit codes of the shoal CLI (docs/cli.md).
@@ -24,7 +25,9 @@
 typedef struct _client_t client_t;
 
 //  Connect to the frontend. `timeout_ms` bounds every wait for a reply.
-client_t *client_new(const char *endpoint, int timeout_ms);
+//  `keys` (borrowed, may be NULL for plaintext) makes the socket a CURVE
+//  client of the broker.
+client_t *client_new(const char *endpoint, int timeout_ms, const keys_t *keys);
 void client_destroy(client_t **self_p);
 //  The raw libzmq socket (for polling together with other things).
 void *client_socket(client_t *self);
@@ -38,6 +41,10 @@ Shoal__Envelope *client_recv(client_t *self, uint64_t corr, int timeout_ms);
 //  exit code in *code (EXIT_UNREACHABLE or EXIT_REFUSED). An Error reply
 //  is a failure.
 Shoal__Envelope *client_call(client_t *self, Shoal__Envelope *req, char *err, size_t errlen, int *code);
+//  True when the connection failed in its handshake (CURVE key refused,
+//  wrong server key, CURVE on one side only); err then says which and what
+//  to check, and *code is EXIT_REFUSED or EXIT_UNREACHABLE.
+bool client_handshake_failed(client_t *self, char *err, size_t errlen, int *code);
 //  Describe an Error reply ("database unavailable: ...").
 void client_error_text(const Shoal__Envelope *reply, char *err, size_t errlen);
 //  The broker's error code in the last Error reply client_call saw

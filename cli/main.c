@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "keys.h"
 #include "log.h"
 #include "wire.h"
 
@@ -27,6 +28,7 @@ static const command_t s_commands[] = {
     { "cancel",  cmd_control, "cancel a job: running tasks are aborted" },
     { "retry",   cmd_control, "run a job's failed tasks again" },
     { "workers", cmd_workers, "list connected workers" },
+    { "keygen",  cmd_keygen,  "write a CURVE key pair (NAME.key, NAME.key_secret)" },
     { "version", s_cmd_version, "print the version of this program and its protocol" },
     { NULL }
 };
@@ -67,6 +69,8 @@ s_usage(FILE *out)
         "  -b, --broker EP            broker's client endpoint (default tcp://localhost:5555) [env SHOAL_BROKER]\n"
         "  -o, --output FORMAT        table (people) or json (scripts) [env SHOAL_OUTPUT]\n"
         "      --broker-timeout-ms MS how long to wait for the broker (default 5000) [env SHOAL_BROKER_TIMEOUT_MS]\n"
+        "      --curve-server-key FILE|Z85  turn on CURVE: the broker's public key [env SHOAL_CURVE_SERVER_KEY]\n"
+        "      --curve-key FILE       our key pair (NAME.key_secret from shoal keygen) [env SHOAL_CURVE_KEY]\n"
         "  -h, --help                 this help; 'shoal COMMAND --help' (or 'shoal help COMMAND') for a command\n"
         "      --version              print the version\n"
         "\nExit codes: 0 ok, 1 the job had failed (or cancelled) tasks, 2 usage error,\n"
@@ -89,7 +93,8 @@ s_usage(FILE *out)
 static void
 s_hoist_globals(int argc, char **argv, int command)
 {
-    static const char *const with_value[] = { "-b", "--broker", "-o", "--output", "--broker-timeout-ms", NULL };
+    static const char *const with_value[] = { "-b", "--broker", "-o", "--output", "--broker-timeout-ms",
+                                              "--curve-server-key", "--curve-key", NULL };
     for (int i = command + 1; i < argc; i++) {
         if (!strcmp(argv[i], "--"))
             break;
@@ -126,11 +131,16 @@ main(int argc, char **argv)
         .timeout_ms = 5000,
         .output = "table",
     };
+    const char *curve_server_key = NULL;
+    const char *curve_key = NULL;
     opt_t opts[] = {
         { "broker", 'b', "SHOAL_BROKER", OPT_STRING, &g.broker, "EP", "broker's client endpoint" },
         { "output", 'o', "SHOAL_OUTPUT", OPT_STRING, &g.output, "FORMAT", "table or json" },
         { "broker-timeout-ms", 0, "SHOAL_BROKER_TIMEOUT_MS", OPT_INT, &g.timeout_ms, "MS",
           "how long to wait for the broker" },
+        { "curve-server-key", 0, "SHOAL_CURVE_SERVER_KEY", OPT_STRING, &curve_server_key, "FILE|Z85",
+          "the broker's public key (turns on CURVE)" },
+        { "curve-key", 0, "SHOAL_CURVE_KEY", OPT_STRING, &curve_key, "FILE", "our key pair" },
         { NULL }
     };
     config_t config = { .prog = "shoal", .usage = "COMMAND", .opts = opts, .stop_at_positional = true };
@@ -147,7 +157,8 @@ main(int argc, char **argv)
             break;
         }
         if (!strcmp(argv[i], "-b") || !strcmp(argv[i], "--broker") || !strcmp(argv[i], "-o")
-        ||  !strcmp(argv[i], "--output") || !strcmp(argv[i], "--broker-timeout-ms"))
+        ||  !strcmp(argv[i], "--output") || !strcmp(argv[i], "--broker-timeout-ms")
+        ||  !strcmp(argv[i], "--curve-server-key") || !strcmp(argv[i], "--curve-key"))
             i++;
     }
     int rc = config_parse(&config, argc, argv);
@@ -186,9 +197,22 @@ main(int argc, char **argv)
         fprintf(stderr, "shoal: unknown command '%s' (see shoal --help)\n", name);
         return EXIT_USAGE;
     }
+    keys_t *keys = NULL;
+    if ((curve_server_key || curve_key) && strcmp(name, "keygen") != 0) {
+        char err[1024];
+        if (keys_client_new(curve_server_key, curve_key, &keys, err, sizeof err)) {
+            fprintf(stderr, "shoal: %s\n", err);
+            return EXIT_USAGE;
+        }
+        g.keys = keys;
+    }
     for (const command_t *c = s_commands; c->name; c++)
-        if (!strcmp(c->name, name))
-            return c->fn(&g, argc - rest, argv + rest);
+        if (!strcmp(c->name, name)) {
+            rc = c->fn(&g, argc - rest, argv + rest);
+            keys_destroy(&keys);
+            return rc;
+        }
+    keys_destroy(&keys);
     fprintf(stderr, "shoal: unknown command '%s' (see shoal --help)\n", name);
     return EXIT_USAGE;
 }

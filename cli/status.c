@@ -14,7 +14,7 @@
 client_t *
 cli_connect(cli_globals_t *g, const char *prog, int *code)
 {
-    client_t *client = client_new(g->broker, (int) g->timeout_ms);
+    client_t *client = client_new(g->broker, (int) g->timeout_ms, g->keys);
     if (!client) {
         fprintf(stderr, "%s: '%s' is not a broker endpoint (expected like tcp://host:5555)\n", prog, g->broker);
         *code = EXIT_USAGE;

@@ -44,6 +44,8 @@ struct _input_t {
     size_t   proto_len;
 };
 
+static int s_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static int
 s_fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -373,7 +375,7 @@ input_new_template(const char *pattern, char *err, size_t errlen)
         memcpy(body, p + 1, blen);
         body[blen] = 0;
         char *dots = strstr(body, "..");
-        if (!dots || !isdigit((unsigned char) body[0]) || strchr(body, '-') || strchr(body, '+')) {
+        if (!dots || !isdigit((unsigned char) body[0])) {
             p++;
             continue;
         }
@@ -388,14 +390,15 @@ input_new_template(const char *pattern, char *err, size_t errlen)
         r->first = strtoull(body, &end, 10);
         bool ok = end == dots && !errno;
         r->width = body[0] == '0' && dots - body > 1 ? (int) (dots - body) : 0;
+        //  digits only: strtoull would take "-1" for 2^64 - 1
         char *second = dots + 2;
         r->last = strtoull(second, &end, 10);
-        ok = ok && end != second && !errno;
+        ok = ok && isdigit((unsigned char) *second) && !errno;
         r->step = 1;
         if (ok && strncmp(end, "..", 2) == 0) {
             char *third = end + 2;
             r->step = strtoull(third, &end, 10);
-            ok = end != third && r->step > 0;
+            ok = isdigit((unsigned char) *third) && !errno && r->step > 0;
         }
         ok = ok && *end == 0;
         if (!ok || r->last < r->first) {
@@ -404,12 +407,14 @@ input_new_template(const char *pattern, char *err, size_t errlen)
             input_destroy(&self);
             return NULL;
         }
-        if (r->last - r->first == UINT64_MAX) {
-            s_fail(err, errlen, "template: range '{%s}' is too large", body);
+        //  {0..18446744073709551615} holds 2^64 values: count would wrap to 0
+        uint64_t span = (r->last - r->first) / r->step;
+        if (span == UINT64_MAX) {
+            s_fail(err, errlen, "template: too many tasks");
             input_destroy(&self);
             return NULL;
         }
-        r->count = (r->last - r->first) / r->step + 1;
+        r->count = span + 1;
         r->text = lit;
         r->text_len = (size_t) (p - lit);
         if (self->total > UINT64_MAX / r->count) {

@@ -22,6 +22,8 @@ typedef struct {
     size_t errlen;
 } ctx_t;
 
+static int s_fail(ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static int
 s_fail(ctx_t *c, const char *fmt, ...)
 {

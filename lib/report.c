@@ -116,6 +116,7 @@ report_cluster_json(const Shoal__ClusterInfo *c)
     json_object_set_new(o, "bad_messages", json_integer((json_int_t) c->bad_messages));
     json_object_set_new(o, "stale_total", json_integer((json_int_t) c->stale_total));
     json_object_set_new(o, "lost_workers", json_integer((json_int_t) c->lost_workers));
+    json_object_set_new(o, "handshake_failures", json_integer((json_int_t) c->handshake_failures));
     return o;
 }
 

@@ -9,6 +9,8 @@
 
 #include "text.h"
 
+static int s_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static int
 s_fail(char *err, size_t errlen, const char *fmt, ...)
 {

@@ -11,6 +11,8 @@
 #include "taskspec.h"
 #include "text.h"
 
+static int s_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static int
 s_fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -307,6 +309,41 @@ s_budget_free(void *data, void *ptr)
     free(ptr);
 }
 
+//  protobuf-c takes a field numbered 0 (invalid in protobuf) for an unknown
+//  field and packs it back as different bytes (found by fuzz_envelope):
+//  refuse it anywhere in the message tree. The schema bounds the depth.
+static bool
+s_bad_unknown(const ProtobufCMessage *m)
+{
+    for (unsigned i = 0; i < m->n_unknown_fields; i++)
+        if (m->unknown_fields[i].tag == 0)
+            return true;
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    const char *base = (const char *) m;
+    for (unsigned f = 0; f < d->n_fields; f++) {
+        const ProtobufCFieldDescriptor *fd = &d->fields[f];
+        if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *) (base + fd->quantifier_offset);
+            ProtobufCMessage *const *items = *(ProtobufCMessage *const *const *) (base + fd->offset);
+            for (size_t k = 0; k < n; k++)
+                if (items[k] && s_bad_unknown(items[k]))
+                    return true;
+        }
+        else {
+            //  a oneof member is there only when the case names it
+            if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+            &&  *(const uint32_t *) (base + fd->quantifier_offset) != fd->id)
+                continue;
+            const ProtobufCMessage *sub = *(const ProtobufCMessage *const *) (base + fd->offset);
+            if (sub && s_bad_unknown(sub))
+                return true;
+        }
+    }
+    return false;
+}
+
 envelope_t *
 wire_decode(const void *data, size_t size, char *err, size_t errlen, bool *version_mismatch)
 {
@@ -329,6 +366,11 @@ wire_decode(const void *data, size_t size, char *err, size_t errlen, bool *versi
             s_fail(err, errlen, "frame would decode into more than %zu bytes (%zu bytes)", budget.budget, size);
         else
             s_fail(err, errlen, "frame is not a shoal envelope (protobuf decode failed, %zu bytes)", size);
+        return NULL;
+    }
+    if (s_bad_unknown(&env->base)) {
+        s_fail(err, errlen, "frame is not a shoal envelope (a field numbered 0)");
+        shoal__envelope__free_unpacked(env, NULL);
         return NULL;
     }
     if (!env->has_version || env->version != SHOAL_PROTO_MAJOR) {
@@ -423,6 +465,8 @@ wire_socket_defaults(void *socket)
     zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max, sizeof max);
     int linger = 0;
     zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
+    int handshake = WIRE_HANDSHAKE_MS;
+    zmq_setsockopt(socket, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake);
 }
 
 static size_t

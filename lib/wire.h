@@ -21,6 +21,14 @@
 #define WIRE_MAX_BATCH      100000
 //  Largest number of task references in one ack/cancel/hello.
 #define WIRE_MAX_REFS       (1 << 20)
+//  A connection that has not finished the ZMTP/CURVE handshake after this
+//  long is closed (ZMQ_HANDSHAKE_IVL; libzmq's default is 30 s).
+#define WIRE_HANDSHAKE_MS   10000
+//  Messages the broker queues from one peer before it stops reading that
+//  peer's connection (ZMQ_RCVHWM on the ROUTER sockets, per peer). Workers
+//  and clients keep only a few messages in flight; the cap bounds what one
+//  peer can make the broker hold at RCVHWM x WIRE_MAX_FRAME.
+#define WIRE_RCVHWM         1000
 
 typedef Shoal__Envelope envelope_t;
 
@@ -54,7 +62,8 @@ int wire_send_error(void *socket, const void *routing_id, size_t routing_len,
 uint8_t *wire_pack_results(uint8_t *const *items, const size_t *lens, size_t n,
                            const char *worker_id, size_t *out_len);
 
-//  Set the socket options every shoal socket gets: max message size, linger.
+//  Set the socket options every shoal socket gets: max message size,
+//  linger 0, handshake timeout. See docs/protocol.md, "Limits".
 void wire_socket_defaults(void *socket);
 
 #endif

@@ -31,7 +31,8 @@ struct _link_t {
 };
 
 link_t *
-link_new(const char *broker, const char *progress, int64_t timeout_ms, char *err, size_t errlen)
+link_new(const char *broker, const char *progress, int64_t timeout_ms, const keys_t *keys,
+         char *err, size_t errlen)
 {
     link_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -52,6 +53,11 @@ link_new(const char *broker, const char *progress, int64_t timeout_ms, char *err
     int hwm = SUB_RCVHWM, on = 1;
     zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(dealer, ZMQ_IMMEDIATE, &on, sizeof on);
+    if (keys_apply(keys, self->sub) != 0 || keys_apply(keys, self->dealer) != 0) {
+        snprintf(err, errlen, "cannot set the CURVE keys on the sockets: %s", zmq_strerror(zmq_errno()));
+        link_destroy(&self);
+        return NULL;
+    }
     zsock_set_subscribe(self->sub, "");
     if (zsock_connect(self->sub, "%s", progress) < 0) {
         snprintf(err, errlen, "bad progress endpoint '%s' (expected like tcp://host:5557)", progress);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "keys.h"
 #include "log.h"
 #include "monitor.h"
 
@@ -41,6 +42,8 @@ main(int argc, char **argv)
         .interval_ms = 1000,
         .timeout_ms = 3000,
     };
+    const char *curve_server_key = NULL;
+    const char *curve_key = NULL;
     opt_t opts[] = {
         { "broker", 'b', "SHOAL_BROKER", OPT_STRING, &cfg.broker, "EP",
           "broker's client endpoint (default tcp://localhost:5555)" },
@@ -51,6 +54,10 @@ main(int argc, char **argv)
         { "interval-ms", 0, NULL, OPT_INT, &cfg.interval_ms, "MS", "--plain: line interval (default 1000)" },
         { "timeout-ms", 0, NULL, OPT_INT, &cfg.timeout_ms, "MS",
           "show the broker as lost after this silence (default 3000)" },
+        { "curve-server-key", 0, "SHOAL_CURVE_SERVER_KEY", OPT_STRING, &curve_server_key, "FILE|Z85",
+          "turn on CURVE: the broker's public key (broker.key, or its 40-character text)" },
+        { "curve-key", 0, "SHOAL_CURVE_KEY", OPT_STRING, &curve_key, "FILE",
+          "this monitor's key pair (NAME.key_secret); the broker must allow NAME.key" },
         { NULL }
     };
     config_t config = { .prog = "shoal-monitor", .usage = "[--broker EP] [--progress EP] [--plain|--json]",
@@ -77,6 +84,15 @@ main(int argc, char **argv)
         fprintf(stderr, "shoal-monitor: --interval-ms >= 0, --timeout-ms >= 100\n");
         return 2;
     }
+    keys_t *keys = NULL;
+    if (curve_server_key || curve_key) {
+        char err[1024];
+        if (keys_client_new(curve_server_key, curve_key, &keys, err, sizeof err)) {
+            fprintf(stderr, "shoal-monitor: %s\n", err);
+            return 2;
+        }
+        cfg.keys = keys;
+    }
     zsys_handler_set(NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -87,7 +103,7 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (!cfg.plain && !cfg.json && (!isatty(1) || !isatty(0)))
         cfg.plain = true;
-    if (cfg.plain || cfg.json)
-        return lines_run(&cfg, &s_stop);
-    return tui_run(&cfg, &s_stop);
+    rc = cfg.plain || cfg.json ? lines_run(&cfg, &s_stop) : tui_run(&cfg, &s_stop);
+    keys_destroy(&keys);
+    return rc;
 }

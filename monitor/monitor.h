@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keys.h"
 #include "shoal.pb-c.h"
 
 typedef struct {
@@ -29,6 +30,8 @@ typedef struct {
     bool        json;
     int64_t     interval_ms;    //  --plain: at most one line per job per interval
     int64_t     timeout_ms;     //  the broker counts as lost after this silence
+    const keys_t *keys;         //  CURVE client keys (borrowed), NULL: plaintext;
+                                //  keys_apply() on both sockets before connecting
 } monitor_config_t;
 
 //  ---- link.c
@@ -42,7 +45,8 @@ typedef enum {
 
 //  Connect SUB to `progress` and a DEALER to `broker`. NULL with a reason
 //  in err on a bad endpoint.
-link_t *link_new(const char *broker, const char *progress, int64_t timeout_ms, char *err, size_t errlen);
+link_t *link_new(const char *broker, const char *progress, int64_t timeout_ms, const keys_t *keys,
+                 char *err, size_t errlen);
 //  Close the sockets; accepts NULL and NULLs the pointer.
 void link_destroy(link_t **self_p);
 //  The raw sockets, for zmq_poll.

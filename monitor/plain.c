@@ -196,7 +196,7 @@ int
 lines_run(const monitor_config_t *cfg, volatile sig_atomic_t *stop)
 {
     char err[256];
-    link_t *link = link_new(cfg->broker, cfg->progress, cfg->timeout_ms, err, sizeof err);
+    link_t *link = link_new(cfg->broker, cfg->progress, cfg->timeout_ms, cfg->keys, err, sizeof err);
     uint32_t *printed = calloc(FINISHED_MAX, sizeof *printed);
     if (!link || !printed) {
         fprintf(stderr, "shoal-monitor: %s\n", link ? "out of memory" : err);

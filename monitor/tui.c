@@ -261,7 +261,7 @@ tui_run(const monitor_config_t *cfg, volatile sig_atomic_t *stop)
     tui_t self = { .cfg = cfg };
     self.view = (view_t) { .show_jobs = true, .show_detail = true, .show_workers = true, .show_events = true };
     self.view.utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
-    self.link = link_new(cfg->broker, cfg->progress, cfg->timeout_ms, err, sizeof err);
+    self.link = link_new(cfg->broker, cfg->progress, cfg->timeout_ms, cfg->keys, err, sizeof err);
     if (!self.link) {
         fprintf(stderr, "shoal-monitor: %s\n", err);
         return 2;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages shoal needs, if any are missing.
 #   scripts/deps.sh build   -> compilers and -dev libraries
-#   scripts/deps.sh test    -> build + PostgreSQL, nginx, jq, python3, tmux, iproute2, clang
+#   scripts/deps.sh test    -> build + PostgreSQL, nginx, jq, python3, tmux, iproute2, clang,
+#                              docker-compose and python3-yaml (to check docker/compose.yml offline)
 set -euo pipefail
 what=${1:-test}
 pkgs=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-dev libczmq-dev
@@ -10,7 +11,7 @@ if [ "$what" = test ] || [ "$what" = demo ]; then
     pkgs+=(postgresql postgresql-client jq python3 nginx curl procps util-linux)
 fi
 if [ "$what" = test ]; then
-    pkgs+=(tmux iproute2 iptables clang libclang-rt-dev)
+    pkgs+=(tmux iproute2 iptables clang libclang-rt-dev docker-compose python3-yaml)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

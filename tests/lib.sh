@@ -122,9 +122,9 @@ t_broker() {
     "$SHOAL_BIN/shoal-broker" --db "$DB" --frontend "$fe" --backend "$be" --progress "$pr" "$@" >>"$log" 2>&1 &
     PID[broker]=$!
     t_wait "broker start" 30 t_broker_started "$before"
-    FRONTEND=$(grep 'socket=frontend' "$log" | tail -n 1 | sed 's/.*endpoint=//')
-    BACKEND=$(grep 'socket=backend' "$log" | tail -n 1 | sed 's/.*endpoint=//')
-    PROGRESS=$(grep 'socket=progress' "$log" | tail -n 1 | sed 's/.*endpoint=//')
+    FRONTEND=$(grep 'msg=listening socket=frontend' "$log" | tail -n 1 | sed 's/.*endpoint=//')
+    BACKEND=$(grep 'msg=listening socket=backend' "$log" | tail -n 1 | sed 's/.*endpoint=//')
+    PROGRESS=$(grep 'msg=listening socket=progress' "$log" | tail -n 1 | sed 's/.*endpoint=//')
     export FRONTEND BACKEND PROGRESS
     export SHOAL_BROKER=$FRONTEND
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "config.h"
+#include "keys.h"
 #include "log.h"
 #include "worker.h"
 
@@ -21,6 +22,8 @@ main(int argc, char **argv)
         .hwm = 100000,
     };
     const char *log_level = "info";
+    const char *curve_server_key = NULL;
+    const char *curve_key = NULL;
     opt_t opts[] = {
         { "broker", 'b', "SHOAL_BROKER", OPT_STRING, &cfg.broker, "EP",
           "broker's worker endpoint (default tcp://localhost:5556)" },
@@ -35,6 +38,10 @@ main(int argc, char **argv)
           "on SIGTERM, time to finish running tasks before aborting them (default 30000)" },
         { "body-dir", 0, "SHOAL_BODY_DIR", OPT_STRING, &cfg.body_dir, "DIR",
           "where http bodies stored 'dir' go, named by SHA-256 (default ./shoal-bodies)" },
+        { "curve-server-key", 0, "SHOAL_CURVE_SERVER_KEY", OPT_STRING, &curve_server_key, "FILE|Z85",
+          "turn on CURVE: the broker's public key (broker.key, or its 40-character text)" },
+        { "curve-key", 0, "SHOAL_CURVE_KEY", OPT_STRING, &curve_key, "FILE",
+          "this worker's key pair (NAME.key_secret from shoal keygen); the broker must allow NAME.key" },
         { "test-hooks", 0, "SHOAL_TEST_HOOKS", OPT_BOOL, &cfg.test_hooks, NULL,
           "honour noop tasks that crash the worker (for fault tests only)" },
         { "log-level", 0, "SHOAL_LOG_LEVEL", OPT_STRING, &log_level, "LEVEL",
@@ -50,7 +57,9 @@ main(int argc, char **argv)
         .epilog =
             "Examples:\n"
             "  shoal-worker --broker tcp://broker.example:5556 --slots 64\n"
-            "  SHOAL_BROKER=tcp://10.0.0.5:5556 shoal-worker --kinds noop,http,exec --allow-exec",
+            "  SHOAL_BROKER=tcp://10.0.0.5:5556 shoal-worker --kinds noop,http,exec --allow-exec\n"
+            "  shoal-worker --broker tcp://broker.example:5556 --curve-server-key keys/broker.key"
+            " --curve-key keys/worker.key_secret",
         .opts = opts,
     };
     int rc = config_parse(&config, argc, argv);
@@ -71,7 +80,19 @@ main(int argc, char **argv)
         return 2;
     }
     log_init("shoal-worker", (log_level_t) level);
+    keys_t *keys = NULL;
+    if (curve_server_key || curve_key) {
+        char err[1024];
+        if (keys_client_new(curve_server_key, curve_key, &keys, err, sizeof err)) {
+            fprintf(stderr, "shoal-worker: %s\n", err);
+            config_free(&config);
+            return 2;
+        }
+        cfg.keys = keys;
+        log_info("curve_enabled", "public_key=%s", keys_public_txt(keys));
+    }
     rc = worker_run(&cfg);
+    keys_destroy(&keys);
     config_free(&config);
     return rc;
 }

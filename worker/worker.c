@@ -142,6 +142,14 @@ s_send_hello(worker_t *self, bool resend)
 static int
 s_connect(worker_t *self)
 {
+    //  the old socket is dead to us: close it at once. Left lingering, it
+    //  would deliver its queued Hello when the network comes back, after
+    //  the new socket's, and take the worker id over at the broker's ROUTER
+    //  (handover), so the broker would talk to a socket nobody reads
+    if (self->dealer) {
+        int zero = 0;
+        zmq_setsockopt(self->dealer_raw, ZMQ_LINGER, &zero, sizeof zero);
+    }
     zsock_destroy(&self->dealer);
     self->dealer = zsock_new(ZMQ_DEALER);
     if (!self->dealer)
@@ -155,6 +163,10 @@ s_connect(worker_t *self)
     //  give the last results and the Bye a moment to leave at exit
     int linger = 2000;
     zmq_setsockopt(self->dealer_raw, ZMQ_LINGER, &linger, sizeof linger);
+    if (keys_apply(self->cfg.keys, self->dealer_raw) != 0) {
+        log_error("curve_failed", "error=\"%s\"", zmq_strerror(zmq_errno()));
+        return -1;
+    }
     if (zsock_connect(self->dealer, "%s", self->cfg.broker) < 0) {
         log_error("connect_failed", "broker=%s error=\"%s\"", self->cfg.broker, zmq_strerror(zmq_errno()));
         return -1;

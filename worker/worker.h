@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "heap.h"
+#include "keys.h"
 #include "shoal.pb-c.h"
 #include "u64map.h"
 
@@ -35,6 +36,7 @@ typedef struct {
     int64_t     liveness;
     const char *body_dir;       //  where STORE_DIR bodies go
     int64_t     hwm;
+    const keys_t *keys;         //  CURVE client keys (borrowed), NULL: plaintext
 } worker_config_t;
 
 //  One task being executed.

@@ -282,6 +282,12 @@ test_input(void)
         input_destroy(&t);
     }
     CHECK(input_new_template("https://h/{5..1}", err, sizeof err) == NULL);
+    //  found by fuzz_urls: "-1" read as 2^64 - 1 made a range of 2^64 values,
+    //  whose count wrapped to 0 (division by zero in the next range)
+    CHECK(input_new_template("https://h/{0..-1}{0..3}", err, sizeof err) == NULL);
+    CHECK(input_new_template("https://h/{0..18446744073709551615}/{1..2}", err, sizeof err) == NULL);
+    CHECK(input_new_template("https://h/{1..9..-2}", err, sizeof err) == NULL);
+    CHECK(input_new_template("https://h/{1.. 9}", err, sizeof err) == NULL);
     CHECK_CONTAINS(err, "bad range");
     CHECK(input_new_template("https://h/none", err, sizeof err) == NULL);
     CHECK(input_new_template("ftp://h/{1..2}", err, sizeof err) == NULL);

@@ -228,6 +228,26 @@ test_decode_budget(void)
     free(frame);
 }
 
+//  Found by fuzz_envelope: protobuf-c takes a field numbered 0 (here inside
+//  a Cancel, with an overlong tag) for an unknown field and packs it back
+//  as other bytes. wire_decode refuses it.
+static void
+test_field_number_zero(void)
+{
+    const uint8_t frame[] = { 0x08, 0x01, 0x10, 0xef, 0x07, 0x82, 0x01, 0x0f, 0x85, 0x80, 0x00,
+                              0x00, 0x00, 0x17, 0xcd, 0x80, 0x80, 0x80, 0x80, 0x20, 0x80,
+                              0x80, 0x20 };
+    //  (tests/fuzz/corpus/fuzz_envelope/regress-field-number-0 is the same frame)
+    char err[256] = "";
+    CHECK(wire_decode(frame, sizeof frame, err, sizeof err, NULL) == NULL);
+    CHECK_CONTAINS(err, "field numbered 0");
+    //  the same Cancel without the bad field is fine
+    const uint8_t good[] = { 0x08, 0x01, 0x10, 0xef, 0x07, 0x82, 0x01, 0x00 };
+    envelope_t *env = wire_decode(good, sizeof good, err, sizeof err, NULL);
+    CHECK(env && env->body_case == SHOAL__ENVELOPE__BODY_CANCEL);
+    wire_free(env);
+}
+
 int
 main(void)
 {
@@ -235,5 +255,6 @@ main(void)
     test_hello_round_trip();
     test_rejections();
     test_results_packing();
+    test_field_number_zero();
     return check_result("test_wire");
 }
