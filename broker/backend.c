@@ -10,6 +10,7 @@
     ERR_UNKNOWN_PEER, and the worker says Hello again. */
 #include "broker.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,15 @@ s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, 
            Shoal__Hello *hello)
 {
     uint64_t instance = hello->has_instance ? hello->instance : 0;
+    if (peer && peer->instance == instance && hello->has_seq && hello->seq <= peer->hello_seq) {
+        //  an older Hello of this process, late through a connection it has
+        //  given up: its held list is out of date, and reconciling with it
+        //  would requeue tasks the worker is running (they would run twice)
+        self->stale_hellos++;
+        log_warn("stale_hello", "worker=%s seq=%" PRIu64 " latest=%" PRIu64,
+                 peer->worker_id, hello->seq, peer->hello_seq);
+        return;
+    }
     if (peer && peer->instance != instance) {
         //  the same worker id from a new process: the old one died holding
         //  its tasks, and each of them counts an attempt (a task that kills
@@ -143,6 +153,7 @@ s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, 
     peer->version = strdup(hello->version ? hello->version : "");
     peer->pid = hello->has_pid ? hello->pid : 0;
     peer->instance = instance;
+    peer->hello_seq = hello->has_seq ? hello->seq : 0;
     peer->slots = hello->slots;
     peer->kinds = 0;
     for (size_t i = 0; i < hello->n_kinds; i++)

@@ -164,6 +164,7 @@ struct _peer_t {
     char     *version;
     uint32_t  pid;
     uint64_t  instance;     //  the worker process (Hello.instance)
+    uint64_t  hello_seq;    //  the latest Hello.seq taken from it
     uint32_t  slots;
     uint32_t  kinds;        //  bit per Shoal__TaskKind
     zlist_t  *labels;       //  "key=value" strings (owned)
@@ -234,6 +235,7 @@ struct _server_t {
     uint64_t  handshake_failures;   //  connections refused before any message (handshake.c)
     uint64_t  stale_total;
     uint64_t  lost_workers;
+    uint64_t  stale_hellos;     //  late Hellos of a live worker, ignored
     uint64_t  snapshot_seq;
     int64_t   next_snapshot_ms;
     int64_t   fail_event_second;    //  sampling window of task-failure events

@@ -109,6 +109,8 @@ s_send_hello(worker_t *self, bool resend)
     hello.host = self->host;
     hello.has_pid = hello.has_slots = hello.has_instance = 1;
     hello.instance = self->instance;
+    hello.has_seq = 1;
+    hello.seq = ++self->hello_seq;
     hello.pid = (uint32_t) getpid();
     hello.version = SHOAL_VERSION;
     hello.slots = (uint32_t) self->cfg.slots;

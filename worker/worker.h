@@ -68,6 +68,7 @@ struct _worker_t {
     worker_config_t cfg;
     char      worker_id[128];
     uint64_t  instance;         //  random per process (Hello.instance)
+    uint64_t  hello_seq;        //  Hellos sent by this process (Hello.seq)
     char      host[128];
     uint32_t  kinds;            //  bit per Shoal__TaskKind
     zsock_t  *dealer;
