@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets in a clang build of their own and run each
-# for a bounded time (SHOAL_FUZZ_SECONDS, default 15). Called by ctest as
+# for a bounded time (SHOAL_FUZZ_SECONDS, default 8). Called by ctest as
 # fuzz.libfuzzer from the normal build; skipped (77) without clang's
 # libFuzzer.
 #   run.sh SOURCE_DIR FUZZ_BUILD_DIR
 set -euo pipefail
 src=$1 dir=$2
-seconds=${SHOAL_FUZZ_SECONDS:-15}
+seconds=${SHOAL_FUZZ_SECONDS:-8}
 if ! command -v clang >/dev/null; then
     echo "SKIP: clang is not installed (scripts/deps.sh test installs clang and libclang-rt-dev)" >&2
     exit 77
