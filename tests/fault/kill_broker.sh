@@ -36,7 +36,9 @@ long=$(shoal submit --count 16 --sleep-ms 2000 --name long --priority 1000 -q)
 t_wait "the long tasks running" 30 bash -c "[ \$($SHOAL_BIN/shoal -o json status $long | jq .running) -eq 16 ]"
 kill -9 "${PID[broker]}"
 t_log "broker killed again with $(t_results "$job") results committed and 16 long tasks running"
-t_broker --heartbeat-ms 100 --liveness 5
+# --recovery-ms: see db_outage.sh (the production ratio to the workers'
+# reconnect time, on a loaded machine)
+t_broker --heartbeat-ms 100 --liveness 5 --recovery-ms 2000
 t_wait_done "$job" 180
 t_wait_done "$long" 60
 
