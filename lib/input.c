@@ -3,10 +3,10 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "taskspec.h"
 #include "text.h"
 
@@ -43,18 +43,6 @@ struct _input_t {
     uint8_t *proto;         //  packed spec copied per task
     size_t   proto_len;
 };
-
-static int s_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(err, errlen, fmt, args);
-    va_end(args);
-    return -1;
-}
 
 int
 input_format_parse(const char *name)
@@ -201,12 +189,12 @@ s_parse_csv(input_t *self, char *line, Shoal__TaskSpec **spec, char *err, size_t
     if (!self->header_read) {
         int n = s_csv_split(line, fields, MAX_COLUMNS);
         if (n <= 0)
-            return s_fail(err, errlen, "%s:%llu: the header row is not valid CSV", self->name,
+            return errbuf_set(err, errlen, "%s:%llu: the header row is not valid CSV", self->name,
                           (unsigned long long) self->line_no);
         for (int i = 0; i < n; i++) {
             self->columns[i] = strdup(fields[i]);
             if (!self->columns[i])
-                return s_fail(err, errlen, "out of memory");
+                return errbuf_set(err, errlen, "out of memory");
             self->n_columns = (size_t) i + 1;
         }
         self->header_read = true;
@@ -214,10 +202,10 @@ s_parse_csv(input_t *self, char *line, Shoal__TaskSpec **spec, char *err, size_t
     }
     int n = s_csv_split(line, fields, MAX_COLUMNS);
     if (n < 0)
-        return s_fail(err, errlen, "%s:%llu: not valid CSV (unbalanced quotes or too many columns)",
+        return errbuf_set(err, errlen, "%s:%llu: not valid CSV (unbalanced quotes or too many columns)",
                       self->name, (unsigned long long) self->line_no);
     if ((size_t) n != self->n_columns)
-        return s_fail(err, errlen, "%s:%llu: %d columns, the header has %zu", self->name,
+        return errbuf_set(err, errlen, "%s:%llu: %d columns, the header has %zu", self->name,
                       (unsigned long long) self->line_no, n, self->n_columns);
     json_t *obj = json_object();
     json_t *headers = NULL;
@@ -238,7 +226,7 @@ s_parse_csv(input_t *self, char *line, Shoal__TaskSpec **spec, char *err, size_t
     *spec = input_task_from_json(obj, true, inner, sizeof inner);
     json_decref(obj);
     if (!*spec)
-        return s_fail(err, errlen, "%s:%llu: %s", self->name, (unsigned long long) self->line_no, inner);
+        return errbuf_set(err, errlen, "%s:%llu: %s", self->name, (unsigned long long) self->line_no, inner);
     return 1;
 }
 
@@ -248,18 +236,18 @@ s_parse_line(input_t *self, char *line, size_t len, Shoal__TaskSpec **spec, char
     char inner[512];
     unsigned long long no = (unsigned long long) self->line_no;
     if (!text_utf8_valid(line, len))
-        return s_fail(err, errlen, "%s:%llu: not valid UTF-8", self->name, no);
+        return errbuf_set(err, errlen, "%s:%llu: not valid UTF-8", self->name, no);
     switch (self->format) {
         case INPUT_JSONL: {
             json_error_t jerr;
             json_t *obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
             if (!obj)
-                return s_fail(err, errlen, "%s:%llu: bad JSON at column %d: %s", self->name, no,
+                return errbuf_set(err, errlen, "%s:%llu: bad JSON at column %d: %s", self->name, no,
                               jerr.column, jerr.text);
             *spec = input_task_from_json(obj, false, inner, sizeof inner);
             json_decref(obj);
             if (!*spec)
-                return s_fail(err, errlen, "%s:%llu: %s", self->name, no, inner);
+                return errbuf_set(err, errlen, "%s:%llu: %s", self->name, no, inner);
             return 1;
         }
         case INPUT_URLS: {
@@ -269,13 +257,13 @@ s_parse_line(input_t *self, char *line, size_t len, Shoal__TaskSpec **spec, char
             while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
                 line[--n] = 0;
             if (taskspec_validate_url(line, inner, sizeof inner))
-                return s_fail(err, errlen, "%s:%llu: %s", self->name, no, inner);
+                return errbuf_set(err, errlen, "%s:%llu: %s", self->name, no, inner);
             Shoal__TaskSpec *s = calloc(1, sizeof *s);
             Shoal__HttpSpec *h = calloc(1, sizeof *h);
             char *url = strdup(line);
             if (!s || !h || !url) {
                 free(s); free(h); free(url);
-                return s_fail(err, errlen, "out of memory");
+                return errbuf_set(err, errlen, "out of memory");
             }
             shoal__task_spec__init(s);
             shoal__http_spec__init(h);
@@ -288,7 +276,7 @@ s_parse_line(input_t *self, char *line, size_t len, Shoal__TaskSpec **spec, char
         case INPUT_CSV:
             return s_parse_csv(self, line, spec, err, errlen);
         default:
-            return s_fail(err, errlen, "internal: not a line format");
+            return errbuf_set(err, errlen, "internal: not a line format");
     }
 }
 
@@ -326,17 +314,17 @@ s_next_template(input_t *self, Shoal__TaskSpec **spec, char *err, size_t errlen)
         o += (size_t) snprintf(url + o, sizeof url - o, "%s", self->tail);
     self->line_no = self->index;
     if (o >= sizeof url - 1)
-        return s_fail(err, errlen, "template task %llu: URL longer than %d bytes",
+        return errbuf_set(err, errlen, "template task %llu: URL longer than %d bytes",
                       (unsigned long long) self->index, TASKSPEC_MAX_URL);
     char inner[512];
     if (taskspec_validate_url(url, inner, sizeof inner))
-        return s_fail(err, errlen, "template task %llu: %s", (unsigned long long) self->index, inner);
+        return errbuf_set(err, errlen, "template task %llu: %s", (unsigned long long) self->index, inner);
     Shoal__TaskSpec *s = calloc(1, sizeof *s);
     Shoal__HttpSpec *h = calloc(1, sizeof *h);
     char *u = strdup(url);
     if (!s || !h || !u) {
         free(s); free(h); free(u);
-        return s_fail(err, errlen, "out of memory");
+        return errbuf_set(err, errlen, "out of memory");
     }
     shoal__task_spec__init(s);
     shoal__http_spec__init(h);
@@ -354,7 +342,7 @@ input_new_template(const char *pattern, char *err, size_t errlen)
     if (!self || !(self->pattern = strdup(pattern)) || !(self->name = strdup("template"))) {
         if (self)
             input_destroy(&self);
-        s_fail(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
     self->format = INPUT_TEMPLATE;
@@ -380,7 +368,7 @@ input_new_template(const char *pattern, char *err, size_t errlen)
             continue;
         }
         if (self->n_ranges == MAX_RANGES) {
-            s_fail(err, errlen, "template: at most %d ranges", MAX_RANGES);
+            errbuf_set(err, errlen, "template: at most %d ranges", MAX_RANGES);
             input_destroy(&self);
             return NULL;
         }
@@ -402,7 +390,7 @@ input_new_template(const char *pattern, char *err, size_t errlen)
         }
         ok = ok && *end == 0;
         if (!ok || r->last < r->first) {
-            s_fail(err, errlen, "template: bad range '{%s}' (use {FIRST..LAST} or {FIRST..LAST..STEP},"
+            errbuf_set(err, errlen, "template: bad range '{%s}' (use {FIRST..LAST} or {FIRST..LAST..STEP},"
                    " FIRST <= LAST)", body);
             input_destroy(&self);
             return NULL;
@@ -410,7 +398,7 @@ input_new_template(const char *pattern, char *err, size_t errlen)
         //  {0..18446744073709551615} holds 2^64 values: count would wrap to 0
         uint64_t span = (r->last - r->first) / r->step;
         if (span == UINT64_MAX) {
-            s_fail(err, errlen, "template: too many tasks");
+            errbuf_set(err, errlen, "template: too many tasks");
             input_destroy(&self);
             return NULL;
         }
@@ -418,7 +406,7 @@ input_new_template(const char *pattern, char *err, size_t errlen)
         r->text = lit;
         r->text_len = (size_t) (p - lit);
         if (self->total > UINT64_MAX / r->count) {
-            s_fail(err, errlen, "template: too many tasks");
+            errbuf_set(err, errlen, "template: too many tasks");
             input_destroy(&self);
             return NULL;
         }
@@ -428,13 +416,13 @@ input_new_template(const char *pattern, char *err, size_t errlen)
         lit = p;
     }
     if (self->n_ranges == 0) {
-        s_fail(err, errlen, "template: no range like {1..100} in '%.80s'", pattern);
+        errbuf_set(err, errlen, "template: no range like {1..100} in '%.80s'", pattern);
         input_destroy(&self);
         return NULL;
     }
     self->tail = lit;
     if (self->total > 0x7fffffffULL) {
-        s_fail(err, errlen, "template: %llu tasks, a job holds at most 2147483647",
+        errbuf_set(err, errlen, "template: %llu tasks, a job holds at most 2147483647",
                (unsigned long long) self->total);
         input_destroy(&self);
         return NULL;
@@ -443,7 +431,7 @@ input_new_template(const char *pattern, char *err, size_t errlen)
     char inner[512];
     Shoal__TaskSpec *first = NULL;
     if (s_next_template(self, &first, inner, sizeof inner) != 1) {
-        s_fail(err, errlen, "%s", inner);
+        errbuf_set(err, errlen, "%s", inner);
         input_destroy(&self);
         return NULL;
     }
@@ -486,7 +474,7 @@ input_next(input_t *self, Shoal__TaskSpec **spec, char *err, size_t errlen)
         *spec = shoal__task_spec__unpack(NULL, self->proto_len, self->proto);
         if (*spec)
             return 1;
-        s_fail(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return -2;
     }
     while (true) {
@@ -494,11 +482,11 @@ input_next(input_t *self, Shoal__TaskSpec **spec, char *err, size_t errlen)
         if (len == -1)
             return 0;
         if (len == -2) {
-            s_fail(err, errlen, "%s: read error: %s", self->name, strerror(errno));
+            errbuf_set(err, errlen, "%s: read error: %s", self->name, strerror(errno));
             return -2;
         }
         if (len == -3) {
-            s_fail(err, errlen, "%s:%llu: line longer than %zu bytes", self->name,
+            errbuf_set(err, errlen, "%s:%llu: line longer than %zu bytes", self->name,
                    (unsigned long long) self->line_no, self->max_line);
             return -1;
         }

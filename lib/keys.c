@@ -3,12 +3,13 @@
 
 #include <czmq.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#include "errbuf.h"
 
 struct _keys_t {
     bool      server;           //  broker side (CURVE server + zauth)
@@ -17,18 +18,6 @@ struct _keys_t {
     zactor_t *auth;             //  server: the zauth actor (owned)
     char     *allow_dir;        //  server: directory of allowed public keys (owned)
 };
-
-static int s_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(err, errlen, fmt, args);
-    va_end(args);
-    return -1;
-}
 
 static bool
 s_is_file(const char *path)
@@ -51,19 +40,19 @@ s_load_pair(const char *what, const char *path, char *err, size_t errlen)
     char secret[4096];
     snprintf(secret, sizeof secret, "%s_secret", path);
     if (!s_is_file(path) && !s_is_file(secret)) {
-        s_fail(err, errlen, "%s: no key file '%s' (make one with: shoal keygen NAME)", what, path);
+        errbuf_set(err, errlen, "%s: no key file '%s' (make one with: shoal keygen NAME)", what, path);
         return NULL;
     }
     //  zcert_load reads PATH_secret when it exists, else PATH
     zcert_t *cert = zcert_load(path);
     if (!cert) {
-        s_fail(err, errlen, "%s: '%s' is not a key file written by shoal keygen (or is not readable)",
+        errbuf_set(err, errlen, "%s: '%s' is not a key file written by shoal keygen (or is not readable)",
                what, path);
         return NULL;
     }
     static const uint8_t zero[32];
     if (memcmp(zcert_secret_key(cert), zero, sizeof zero) == 0) {
-        s_fail(err, errlen, "%s: '%s' holds only a public key; pass the NAME.key_secret file"
+        errbuf_set(err, errlen, "%s: '%s' holds only a public key; pass the NAME.key_secret file"
                " written by shoal keygen", what, path);
         zcert_destroy(&cert);
         return NULL;
@@ -101,16 +90,16 @@ keys_server_new(const char *secret_file, const char *allow_dir, keys_t **out,
 {
     *out = NULL;
     if (!zsys_has_curve())
-        return s_fail(err, errlen, "this libzmq was built without CURVE support");
+        return errbuf_set(err, errlen, "this libzmq was built without CURVE support");
     if (!allow_dir || !*allow_dir)
-        return s_fail(err, errlen, "--curve-allow DIR is required with --curve-secret: the"
+        return errbuf_set(err, errlen, "--curve-allow DIR is required with --curve-secret: the"
                       " directory of public keys (NAME.key) of the workers, clients and monitors"
                       " allowed to connect");
     if (!s_is_dir(allow_dir))
-        return s_fail(err, errlen, "--curve-allow: '%s' is not a directory", allow_dir);
+        return errbuf_set(err, errlen, "--curve-allow: '%s' is not a directory", allow_dir);
     keys_t *self = calloc(1, sizeof *self);
     if (!self)
-        return s_fail(err, errlen, "out of memory");
+        return errbuf_set(err, errlen, "out of memory");
     self->server = true;
     self->cert = s_load_pair("--curve-secret", secret_file, err, errlen);
     if (!self->cert) {
@@ -120,7 +109,7 @@ keys_server_new(const char *secret_file, const char *allow_dir, keys_t **out,
     self->auth = zactor_new(zauth, NULL);
     if (!self->auth) {
         keys_destroy(&self);
-        return s_fail(err, errlen, "cannot start the authentication thread (zauth)");
+        return errbuf_set(err, errlen, "cannot start the authentication thread (zauth)");
     }
     //  zauth answers every ZAP request: a CURVE client is allowed when its
     //  public key is in the directory (reloaded when the directory changes)
@@ -129,7 +118,7 @@ keys_server_new(const char *secret_file, const char *allow_dir, keys_t **out,
     self->allow_dir = strdup(allow_dir);
     if (!self->allow_dir) {
         keys_destroy(&self);
-        return s_fail(err, errlen, "out of memory");
+        return errbuf_set(err, errlen, "out of memory");
     }
     *out = self;
     return 0;
@@ -141,21 +130,21 @@ keys_client_new(const char *server_key, const char *own_cert, keys_t **out,
 {
     *out = NULL;
     if (!zsys_has_curve())
-        return s_fail(err, errlen, "this libzmq was built without CURVE support");
+        return errbuf_set(err, errlen, "this libzmq was built without CURVE support");
     if (!server_key || !*server_key)
-        return s_fail(err, errlen, "--curve-server-key is required with --curve-key");
+        return errbuf_set(err, errlen, "--curve-server-key is required with --curve-key");
     if (!own_cert || !*own_cert)
-        return s_fail(err, errlen, "--curve-key FILE is required with --curve-server-key: this"
+        return errbuf_set(err, errlen, "--curve-key FILE is required with --curve-server-key: this"
                       " program's NAME.key_secret from shoal keygen, whose NAME.key the broker"
                       " has in its --curve-allow directory");
     keys_t *self = calloc(1, sizeof *self);
     if (!self)
-        return s_fail(err, errlen, "out of memory");
+        return errbuf_set(err, errlen, "out of memory");
     if (s_is_file(server_key)) {
         zcert_t *cert = zcert_load(server_key);
         if (!cert) {
             keys_destroy(&self);
-            return s_fail(err, errlen, "--curve-server-key: '%s' is not a key file written by"
+            return errbuf_set(err, errlen, "--curve-server-key: '%s' is not a key file written by"
                           " shoal keygen", server_key);
         }
         snprintf(self->server_txt, sizeof self->server_txt, "%s", zcert_public_txt(cert));
@@ -166,7 +155,7 @@ keys_client_new(const char *server_key, const char *own_cert, keys_t **out,
         snprintf(self->server_txt, sizeof self->server_txt, "%s", server_key);
     else {
         keys_destroy(&self);
-        return s_fail(err, errlen, "--curve-server-key: '%s' is neither a key file nor a"
+        return errbuf_set(err, errlen, "--curve-server-key: '%s' is neither a key file nor a"
                       " 40-character Z85 public key", server_key);
     }
     self->cert = s_load_pair("--curve-key", own_cert, err, errlen);
@@ -253,21 +242,21 @@ int
 keys_generate(const char *dir, const char *name, bool force, char *err, size_t errlen)
 {
     if (!s_name_ok(name))
-        return s_fail(err, errlen, "key name '%s': use letters, digits, '.', '-' and '_'",
+        return errbuf_set(err, errlen, "key name '%s': use letters, digits, '.', '-' and '_'",
                       name ? name : "");
     if (!dir || !*dir)
         dir = ".";
     if (!s_is_dir(dir) && zsys_dir_create("%s", dir) != 0)
-        return s_fail(err, errlen, "cannot create directory '%s': %s", dir, strerror(errno));
+        return errbuf_set(err, errlen, "cannot create directory '%s': %s", dir, strerror(errno));
     char pub[4096], sec[4096 + 8];
     snprintf(pub, sizeof pub, "%s/%s.key", dir, name);
     snprintf(sec, sizeof sec, "%s_secret", pub);
     if (!force && (s_is_file(pub) || s_is_file(sec)))
-        return s_fail(err, errlen, "'%s' already exists (use --force to replace the key pair;"
+        return errbuf_set(err, errlen, "'%s' already exists (use --force to replace the key pair;"
                       " every peer that trusts the old public key must get the new one)", pub);
     zcert_t *cert = zcert_new();
     if (!cert)
-        return s_fail(err, errlen, "cannot make a key pair (no CURVE support in libzmq?)");
+        return errbuf_set(err, errlen, "cannot make a key pair (no CURVE support in libzmq?)");
     char stamp[32];
     time_t now = time(NULL);
     struct tm tm;
@@ -289,6 +278,6 @@ keys_generate(const char *dir, const char *name, bool force, char *err, size_t e
         rc = chmod(pub, 0644);
     zcert_destroy(&cert);
     if (rc != 0)
-        return s_fail(err, errlen, "cannot write '%s': %s", rc ? pub : sec, strerror(errno));
+        return errbuf_set(err, errlen, "cannot write '%s': %s", rc ? pub : sec, strerror(errno));
     return 0;
 }

@@ -2,24 +2,12 @@
 #include "taskspec.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "errbuf.h"
 #include "text.h"
-
-static int s_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(err, errlen, fmt, args);
-    va_end(args);
-    return -1;
-}
 
 //  A C string field: valid UTF-8, at most max bytes.
 static int
@@ -29,9 +17,9 @@ s_check_text(const char *field, const char *value, size_t max, char *err, size_t
         return 0;
     size_t n = strlen(value);
     if (n > max)
-        return s_fail(err, errlen, "%s: too long (%zu bytes, limit %zu)", field, n, max);
+        return errbuf_set(err, errlen, "%s: too long (%zu bytes, limit %zu)", field, n, max);
     if (!text_utf8_valid(value, n))
-        return s_fail(err, errlen, "%s: not valid UTF-8", field);
+        return errbuf_set(err, errlen, "%s: not valid UTF-8", field);
     return 0;
 }
 
@@ -52,10 +40,10 @@ int
 taskspec_validate_url(const char *url, char *err, size_t errlen)
 {
     if (!url || !*url)
-        return s_fail(err, errlen, "http.url: missing");
+        return errbuf_set(err, errlen, "http.url: missing");
     size_t n = strlen(url);
     if (n > TASKSPEC_MAX_URL)
-        return s_fail(err, errlen, "http.url: too long (%zu bytes, limit %d)", n, TASKSPEC_MAX_URL);
+        return errbuf_set(err, errlen, "http.url: too long (%zu bytes, limit %d)", n, TASKSPEC_MAX_URL);
     const char *rest;
     if (strncasecmp(url, "http://", 7) == 0)
         rest = url + 7;
@@ -65,18 +53,18 @@ taskspec_validate_url(const char *url, char *err, size_t errlen)
     else {
         const char *colon = strstr(url, "://");
         if (colon)
-            return s_fail(err, errlen, "http.url: scheme must be http or https (got '%.*s')",
+            return errbuf_set(err, errlen, "http.url: scheme must be http or https (got '%.*s')",
                           (int) (colon - url > 16 ? 16 : colon - url), url);
-        return s_fail(err, errlen, "http.url: must start with http:// or https:// (got '%.40s')", url);
+        return errbuf_set(err, errlen, "http.url: must start with http:// or https:// (got '%.40s')", url);
     }
     for (const char *p = url; *p; p++)
         if ((unsigned char) *p <= 32 || *p == 127)
-            return s_fail(err, errlen, "http.url: contains a space or control character at offset %zu",
+            return errbuf_set(err, errlen, "http.url: contains a space or control character at offset %zu",
                           (size_t) (p - url));
     char host[256];
     taskspec_url_host(url, host, sizeof host);
     if (!host[0] || host[0] == ':')
-        return s_fail(err, errlen, "http.url: no host in '%.60s'", url);
+        return errbuf_set(err, errlen, "http.url: no host in '%.60s'", url);
     (void) rest;
     return 0;
 }
@@ -109,18 +97,18 @@ s_validate_retry(const Shoal__RetryPolicy *r, const char *where, char *err, size
     if (!r)
         return 0;
     if (r->has_max_attempts && (r->max_attempts < 1 || r->max_attempts > TASKSPEC_MAX_ATTEMPTS))
-        return s_fail(err, errlen, "%s.max_attempts: must be 1..%d", where, TASKSPEC_MAX_ATTEMPTS);
+        return errbuf_set(err, errlen, "%s.max_attempts: must be 1..%d", where, TASKSPEC_MAX_ATTEMPTS);
     if (r->has_backoff_ms && r->backoff_ms > TASKSPEC_MAX_TIMEOUT_MS)
-        return s_fail(err, errlen, "%s.backoff_ms: too large", where);
+        return errbuf_set(err, errlen, "%s.backoff_ms: too large", where);
     if (r->has_backoff_max_ms && r->backoff_max_ms > TASKSPEC_MAX_TIMEOUT_MS)
-        return s_fail(err, errlen, "%s.backoff_max_ms: too large", where);
+        return errbuf_set(err, errlen, "%s.backoff_max_ms: too large", where);
     if (r->has_jitter_pct && r->jitter_pct > 100)
-        return s_fail(err, errlen, "%s.jitter_pct: must be 0..100", where);
+        return errbuf_set(err, errlen, "%s.jitter_pct: must be 0..100", where);
     if (r->n_retry_status > 100)
-        return s_fail(err, errlen, "%s.retry_status: at most 100 statuses", where);
+        return errbuf_set(err, errlen, "%s.retry_status: at most 100 statuses", where);
     for (size_t i = 0; i < r->n_retry_status; i++)
         if (r->retry_status[i] < 100 || r->retry_status[i] > 599)
-            return s_fail(err, errlen, "%s.retry_status: %u is not an HTTP status", where,
+            return errbuf_set(err, errlen, "%s.retry_status: %u is not an HTTP status", where,
                           r->retry_status[i]);
     return 0;
 }
@@ -133,39 +121,39 @@ s_validate_http(const Shoal__HttpSpec *h, bool require_url, char *err, size_t er
         if (taskspec_validate_url(h->url, err, errlen))
             return -1;
     if (h->method && !s_is_token(h->method))
-        return s_fail(err, errlen, "http.method: '%.20s' is not a valid method", h->method);
+        return errbuf_set(err, errlen, "http.method: '%.20s' is not a valid method", h->method);
     if (h->method && strlen(h->method) > 32)
-        return s_fail(err, errlen, "http.method: too long");
+        return errbuf_set(err, errlen, "http.method: too long");
     if (h->n_headers > TASKSPEC_MAX_HEADERS)
-        return s_fail(err, errlen, "http.headers: at most %d headers", TASKSPEC_MAX_HEADERS);
+        return errbuf_set(err, errlen, "http.headers: at most %d headers", TASKSPEC_MAX_HEADERS);
     for (size_t i = 0; i < h->n_headers; i++) {
         const Shoal__Header *hd = h->headers[i];
         if (!s_is_token(hd->name))
-            return s_fail(err, errlen, "http.headers[%zu]: bad header name '%.40s'", i,
+            return errbuf_set(err, errlen, "http.headers[%zu]: bad header name '%.40s'", i,
                           hd->name ? hd->name : "");
         if (s_check_text("http.headers value", hd->value, TASKSPEC_MAX_HEADER, err, errlen))
             return -1;
         if (hd->value && strpbrk(hd->value, "\r\n"))
-            return s_fail(err, errlen, "http.headers[%zu]: value of '%s' contains a line break",
+            return errbuf_set(err, errlen, "http.headers[%zu]: value of '%s' contains a line break",
                           i, hd->name);
     }
     if (h->has_body && h->body.len > TASKSPEC_MAX_BODY)
-        return s_fail(err, errlen, "http.body: too large (%zu bytes, limit %u)", h->body.len,
+        return errbuf_set(err, errlen, "http.body: too large (%zu bytes, limit %u)", h->body.len,
                       TASKSPEC_MAX_BODY);
     if (s_check_text("http.body_file", h->body_file, 4096, err, errlen))
         return -1;
     if (h->has_body && h->body_file)
-        return s_fail(err, errlen, "http: body and body_file are exclusive");
+        return errbuf_set(err, errlen, "http: body and body_file are exclusive");
     if (h->n_form > TASKSPEC_MAX_FORM)
-        return s_fail(err, errlen, "http.form: at most %d fields", TASKSPEC_MAX_FORM);
+        return errbuf_set(err, errlen, "http.form: at most %d fields", TASKSPEC_MAX_FORM);
     if (h->n_form && (h->has_body || h->body_file))
-        return s_fail(err, errlen, "http: form cannot be combined with body or body_file");
+        return errbuf_set(err, errlen, "http: form cannot be combined with body or body_file");
     for (size_t i = 0; i < h->n_form; i++) {
         const Shoal__FormField *f = h->form[i];
         if (!f->name || !*f->name)
-            return s_fail(err, errlen, "http.form[%zu]: missing name", i);
+            return errbuf_set(err, errlen, "http.form[%zu]: missing name", i);
         if ((f->value != NULL) == (f->file != NULL))
-            return s_fail(err, errlen, "http.form[%zu] '%.40s': needs exactly one of value or file",
+            return errbuf_set(err, errlen, "http.form[%zu] '%.40s': needs exactly one of value or file",
                           i, f->name);
         if (s_check_text("http.form name", f->name, 1024, err, errlen)
         ||  s_check_text("http.form value", f->value, TASKSPEC_MAX_BODY, err, errlen)
@@ -178,16 +166,16 @@ s_validate_http(const Shoal__HttpSpec *h, bool require_url, char *err, size_t er
     ||  s_check_text("http.proxy", h->proxy, 2048, err, errlen))
         return -1;
     if (h->cookies && strpbrk(h->cookies, "\r\n"))
-        return s_fail(err, errlen, "http.cookies: contains a line break");
+        return errbuf_set(err, errlen, "http.cookies: contains a line break");
     if (h->has_connect_timeout_ms && h->connect_timeout_ms > TASKSPEC_MAX_TIMEOUT_MS)
-        return s_fail(err, errlen, "http.connect_timeout_ms: too large");
+        return errbuf_set(err, errlen, "http.connect_timeout_ms: too large");
     if (h->has_max_redirects && h->max_redirects > 100)
-        return s_fail(err, errlen, "http.max_redirects: must be 0..100");
+        return errbuf_set(err, errlen, "http.max_redirects: must be 0..100");
     if (h->has_store && (h->store < SHOAL__BODY_STORE__STORE_DEFAULT
                       || h->store > SHOAL__BODY_STORE__STORE_DISCARD))
-        return s_fail(err, errlen, "http.store: unknown value %d", (int) h->store);
+        return errbuf_set(err, errlen, "http.store: unknown value %d", (int) h->store);
     if (h->has_inline_limit && h->inline_limit > (16u << 20))
-        return s_fail(err, errlen, "http.inline_limit: at most 16 MiB");
+        return errbuf_set(err, errlen, "http.inline_limit: at most 16 MiB");
     return 0;
 }
 
@@ -195,30 +183,30 @@ static int
 s_validate_exec(const Shoal__ExecSpec *x, bool require_argv, char *err, size_t errlen)
 {
     if (require_argv && x->n_argv == 0)
-        return s_fail(err, errlen, "exec.argv: missing (needs at least the program)");
+        return errbuf_set(err, errlen, "exec.argv: missing (needs at least the program)");
     if (x->n_argv > TASKSPEC_MAX_ARGV)
-        return s_fail(err, errlen, "exec.argv: at most %d arguments", TASKSPEC_MAX_ARGV);
+        return errbuf_set(err, errlen, "exec.argv: at most %d arguments", TASKSPEC_MAX_ARGV);
     for (size_t i = 0; i < x->n_argv; i++) {
         if (!x->argv[i] || (i == 0 && !*x->argv[i]))
-            return s_fail(err, errlen, "exec.argv[%zu]: empty", i);
+            return errbuf_set(err, errlen, "exec.argv[%zu]: empty", i);
         if (s_check_text("exec.argv", x->argv[i], TASKSPEC_MAX_ARG, err, errlen))
             return -1;
     }
     if (x->has_stdin && x->stdin.len > TASKSPEC_MAX_STDIN)
-        return s_fail(err, errlen, "exec.stdin: too large");
+        return errbuf_set(err, errlen, "exec.stdin: too large");
     if (x->n_env > TASKSPEC_MAX_ENV)
-        return s_fail(err, errlen, "exec.env: at most %d variables", TASKSPEC_MAX_ENV);
+        return errbuf_set(err, errlen, "exec.env: at most %d variables", TASKSPEC_MAX_ENV);
     for (size_t i = 0; i < x->n_env; i++) {
         const char *e = x->env[i];
         if (!e || !strchr(e, '=') || e[0] == '=')
-            return s_fail(err, errlen, "exec.env[%zu]: must be NAME=VALUE", i);
+            return errbuf_set(err, errlen, "exec.env[%zu]: must be NAME=VALUE", i);
         if (s_check_text("exec.env", e, TASKSPEC_MAX_ARG, err, errlen))
             return -1;
     }
     if (s_check_text("exec.cwd", x->cwd, 4096, err, errlen))
         return -1;
     if (x->has_tail_bytes && x->tail_bytes > (16u << 20))
-        return s_fail(err, errlen, "exec.tail_bytes: at most 16 MiB");
+        return errbuf_set(err, errlen, "exec.tail_bytes: at most 16 MiB");
     return 0;
 }
 
@@ -226,12 +214,12 @@ int
 taskspec_validate(const Shoal__TaskSpec *spec, char *err, size_t errlen)
 {
     if (!spec)
-        return s_fail(err, errlen, "task: missing");
+        return errbuf_set(err, errlen, "task: missing");
     size_t packed = shoal__task_spec__get_packed_size(spec);
     if (packed > TASKSPEC_MAX_PACKED)
-        return s_fail(err, errlen, "task: too large (%zu bytes encoded, limit %u)", packed, TASKSPEC_MAX_PACKED);
+        return errbuf_set(err, errlen, "task: too large (%zu bytes encoded, limit %u)", packed, TASKSPEC_MAX_PACKED);
     if (spec->has_timeout_ms && (spec->timeout_ms == 0 || spec->timeout_ms > TASKSPEC_MAX_TIMEOUT_MS))
-        return s_fail(err, errlen, "timeout_ms: must be 1..%u", TASKSPEC_MAX_TIMEOUT_MS);
+        return errbuf_set(err, errlen, "timeout_ms: must be 1..%u", TASKSPEC_MAX_TIMEOUT_MS);
     if (s_validate_retry(spec->retry, "retry", err, errlen))
         return -1;
     if (s_check_text("tag", spec->tag, TASKSPEC_MAX_TAG, err, errlen))
@@ -239,16 +227,16 @@ taskspec_validate(const Shoal__TaskSpec *spec, char *err, size_t errlen)
     switch (spec->kind_case) {
         case SHOAL__TASK_SPEC__KIND_NOOP:
             if (spec->noop->has_sleep_ms && spec->noop->sleep_ms > TASKSPEC_MAX_TIMEOUT_MS)
-                return s_fail(err, errlen, "noop.sleep_ms: too large");
+                return errbuf_set(err, errlen, "noop.sleep_ms: too large");
             if (spec->noop->has_payload && spec->noop->payload.len > (1u << 20))
-                return s_fail(err, errlen, "noop.payload: at most 1 MiB");
+                return errbuf_set(err, errlen, "noop.payload: at most 1 MiB");
             return 0;
         case SHOAL__TASK_SPEC__KIND_HTTP:
             return s_validate_http(spec->http, true, err, errlen);
         case SHOAL__TASK_SPEC__KIND_EXEC:
             return s_validate_exec(spec->exec, true, err, errlen);
         default:
-            return s_fail(err, errlen, "task: no kind (noop, http or exec)");
+            return errbuf_set(err, errlen, "task: no kind (noop, http or exec)");
     }
 }
 
@@ -259,9 +247,9 @@ taskspec_validate_defaults(const Shoal__JobDefaults *d, char *err, size_t errlen
         return 0;
     size_t packed = shoal__job_defaults__get_packed_size(d);
     if (packed > TASKSPEC_MAX_PACKED)
-        return s_fail(err, errlen, "defaults: too large (%zu bytes encoded, limit %u)", packed, TASKSPEC_MAX_PACKED);
+        return errbuf_set(err, errlen, "defaults: too large (%zu bytes encoded, limit %u)", packed, TASKSPEC_MAX_PACKED);
     if (d->has_timeout_ms && (d->timeout_ms == 0 || d->timeout_ms > TASKSPEC_MAX_TIMEOUT_MS))
-        return s_fail(err, errlen, "defaults.timeout_ms: must be 1..%u", TASKSPEC_MAX_TIMEOUT_MS);
+        return errbuf_set(err, errlen, "defaults.timeout_ms: must be 1..%u", TASKSPEC_MAX_TIMEOUT_MS);
     if (s_validate_retry(d->retry, "defaults.retry", err, errlen))
         return -1;
     if (d->http && s_validate_http(d->http, false, err, errlen))
@@ -272,9 +260,9 @@ taskspec_validate_defaults(const Shoal__JobDefaults *d, char *err, size_t errlen
         if (d->hosts->has_rate_per_host
         && (d->hosts->rate_per_host < 0 || d->hosts->rate_per_host > 1e6
             || d->hosts->rate_per_host != d->hosts->rate_per_host))
-            return s_fail(err, errlen, "defaults.hosts.rate_per_host: must be 0..1000000");
+            return errbuf_set(err, errlen, "defaults.hosts.rate_per_host: must be 0..1000000");
         if (d->hosts->has_max_per_host && d->hosts->max_per_host > 100000)
-            return s_fail(err, errlen, "defaults.hosts.max_per_host: must be 0..100000");
+            return errbuf_set(err, errlen, "defaults.hosts.max_per_host: must be 0..100000");
     }
     return 0;
 }

@@ -2,26 +2,14 @@
 #include "wire.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
+#include "errbuf.h"
 #include "taskspec.h"
 #include "text.h"
-
-static int s_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(err, errlen, fmt, args);
-    va_end(args);
-    return -1;
-}
 
 //  Optional string: at most max bytes of UTF-8.
 static int
@@ -31,9 +19,9 @@ s_text(const char *field, const char *v, size_t max, char *err, size_t errlen)
         return 0;
     size_t n = strlen(v);
     if (n > max)
-        return s_fail(err, errlen, "%s: too long (%zu > %zu bytes)", field, n, max);
+        return errbuf_set(err, errlen, "%s: too long (%zu > %zu bytes)", field, n, max);
     if (!text_utf8_valid(v, n))
-        return s_fail(err, errlen, "%s: not valid UTF-8", field);
+        return errbuf_set(err, errlen, "%s: not valid UTF-8", field);
     return 0;
 }
 
@@ -42,7 +30,7 @@ static int
 s_need_text(const char *field, const char *v, size_t max, char *err, size_t errlen)
 {
     if (!v || !*v)
-        return s_fail(err, errlen, "%s: missing", field);
+        return errbuf_set(err, errlen, "%s: missing", field);
     return s_text(field, v, max, err, errlen);
 }
 
@@ -50,7 +38,7 @@ static int
 s_count(const char *field, size_t n, size_t max, char *err, size_t errlen)
 {
     if (n > max)
-        return s_fail(err, errlen, "%s: %zu items, limit %zu", field, n, max);
+        return errbuf_set(err, errlen, "%s: %zu items, limit %zu", field, n, max);
     return 0;
 }
 
@@ -61,7 +49,7 @@ s_refs(const char *field, Shoal__TaskRef **refs, size_t n, char *err, size_t err
         return -1;
     for (size_t i = 0; i < n; i++)
         if (!refs[i]->has_task_id || !refs[i]->has_lease)
-            return s_fail(err, errlen, "%s[%zu]: task_id and lease required", field, i);
+            return errbuf_set(err, errlen, "%s[%zu]: task_id and lease required", field, i);
     return 0;
 }
 
@@ -73,12 +61,12 @@ s_validate_hello(const Shoal__Hello *m, char *err, size_t errlen)
     ||  s_text("hello.version", m->version, 64, err, errlen))
         return -1;
     if (!m->has_slots || m->slots < 1 || m->slots > 100000)
-        return s_fail(err, errlen, "hello.slots: must be 1..100000");
+        return errbuf_set(err, errlen, "hello.slots: must be 1..100000");
     if (s_count("hello.kinds", m->n_kinds, 16, err, errlen))
         return -1;
     for (size_t i = 0; i < m->n_kinds; i++)
         if (m->kinds[i] < SHOAL__TASK_KIND__KIND_NOOP || m->kinds[i] > SHOAL__TASK_KIND__KIND_EXEC)
-            return s_fail(err, errlen, "hello.kinds[%zu]: unknown kind %d", i, (int) m->kinds[i]);
+            return errbuf_set(err, errlen, "hello.kinds[%zu]: unknown kind %d", i, (int) m->kinds[i]);
     if (s_count("hello.labels", m->n_labels, 64, err, errlen))
         return -1;
     for (size_t i = 0; i < m->n_labels; i++)
@@ -96,19 +84,19 @@ s_validate_http_result(const Shoal__HttpResult *h, char *err, size_t errlen)
     //  text fields from the remote server are sanitized by the broker before
     //  storage; here only sizes are bounded
     if (h->final_url && strlen(h->final_url) > 65536)
-        return s_fail(err, errlen, "result.http.final_url: too long");
+        return errbuf_set(err, errlen, "result.http.final_url: too long");
     if (s_count("result.http.headers", h->n_headers, 64, err, errlen))
         return -1;
     for (size_t i = 0; i < h->n_headers; i++)
         if (!h->headers[i]->name || strlen(h->headers[i]->name) > 256
         ||  (h->headers[i]->value && strlen(h->headers[i]->value) > 65536))
-            return s_fail(err, errlen, "result.http.headers[%zu]: bad name or too long", i);
+            return errbuf_set(err, errlen, "result.http.headers[%zu]: bad name or too long", i);
     if (h->body_path && strlen(h->body_path) > 4096)
-        return s_fail(err, errlen, "result.http.body_path: too long");
+        return errbuf_set(err, errlen, "result.http.body_path: too long");
     if (h->sha256 && strlen(h->sha256) != 64)
-        return s_fail(err, errlen, "result.http.sha256: must be 64 hex digits");
+        return errbuf_set(err, errlen, "result.http.sha256: must be 64 hex digits");
     if (h->has_status && h->status > 999)
-        return s_fail(err, errlen, "result.http.status: %u out of range", h->status);
+        return errbuf_set(err, errlen, "result.http.status: %u out of range", h->status);
     return 0;
 }
 
@@ -121,17 +109,17 @@ s_validate_results(const Shoal__Results *m, char *err, size_t errlen)
     for (size_t i = 0; i < m->n_results; i++) {
         const Shoal__Result *r = m->results[i];
         if (!r->has_task_id || !r->has_lease)
-            return s_fail(err, errlen, "results[%zu]: task_id and lease required", i);
+            return errbuf_set(err, errlen, "results[%zu]: task_id and lease required", i);
         if (!r->has_outcome || r->outcome < SHOAL__OUTCOME__OUTCOME_OK
         ||  r->outcome > SHOAL__OUTCOME__OUTCOME_REJECTED)
-            return s_fail(err, errlen, "results[%zu]: bad outcome", i);
+            return errbuf_set(err, errlen, "results[%zu]: bad outcome", i);
         if (r->error && strlen(r->error) > 65536)
-            return s_fail(err, errlen, "results[%zu].error: too long", i);
+            return errbuf_set(err, errlen, "results[%zu].error: too long", i);
         //  timestamps go into timestamptz columns: 2000..2200 or unset
         const int64_t lo = 946684800000000LL, hi = 7258118400000000LL;
         if ((r->has_started_us && r->started_us && (r->started_us < lo || r->started_us > hi))
         ||  (r->has_finished_us && r->finished_us && (r->finished_us < lo || r->finished_us > hi)))
-            return s_fail(err, errlen, "results[%zu]: timestamp out of range", i);
+            return errbuf_set(err, errlen, "results[%zu]: timestamp out of range", i);
         if (r->http && s_validate_http_result(r->http, err, errlen))
             return -1;
     }
@@ -146,14 +134,14 @@ s_validate_tasks(const Shoal__Tasks *m, char *err, size_t errlen)
         return -1;
     for (size_t i = 0; i < m->n_jobs; i++) {
         if (!m->jobs[i]->has_job_id)
-            return s_fail(err, errlen, "tasks.jobs[%zu]: job_id required", i);
+            return errbuf_set(err, errlen, "tasks.jobs[%zu]: job_id required", i);
         if (taskspec_validate_defaults(m->jobs[i]->defaults, err, errlen))
             return -1;
     }
     for (size_t i = 0; i < m->n_tasks; i++) {
         const Shoal__Task *t = m->tasks[i];
         if (!t->has_task_id || !t->has_lease || !t->has_spec)
-            return s_fail(err, errlen, "tasks[%zu]: task_id, lease and spec required", i);
+            return errbuf_set(err, errlen, "tasks[%zu]: task_id, lease and spec required", i);
     }
     return 0;
 }
@@ -162,19 +150,19 @@ static int
 s_validate_chunk(const Shoal__SubmitChunk *m, char *err, size_t errlen)
 {
     if (!m->has_job_id || !m->job_id)
-        return s_fail(err, errlen, "submit_chunk.job_id: missing");
+        return errbuf_set(err, errlen, "submit_chunk.job_id: missing");
     if (!m->has_first_seq)
-        return s_fail(err, errlen, "submit_chunk.first_seq: missing");
+        return errbuf_set(err, errlen, "submit_chunk.first_seq: missing");
     if (m->n_tasks == 0)
-        return s_fail(err, errlen, "submit_chunk.tasks: empty");
+        return errbuf_set(err, errlen, "submit_chunk.tasks: empty");
     if (s_count("submit_chunk.tasks", m->n_tasks, WIRE_MAX_BATCH, err, errlen))
         return -1;
     if (m->first_seq + m->n_tasks > 0x7fffffffULL)
-        return s_fail(err, errlen, "submit_chunk: a job holds at most 2147483647 tasks");
+        return errbuf_set(err, errlen, "submit_chunk: a job holds at most 2147483647 tasks");
     for (size_t i = 0; i < m->n_tasks; i++) {
         char inner[384];
         if (taskspec_validate(m->tasks[i], inner, sizeof inner))
-            return s_fail(err, errlen, "task %llu: %s",
+            return errbuf_set(err, errlen, "task %llu: %s",
                           (unsigned long long) (m->first_seq + i), inner);
     }
     return 0;
@@ -184,7 +172,7 @@ static int
 s_need_job(const char *field, protobuf_c_boolean has, uint32_t id, char *err, size_t errlen)
 {
     if (!has || id == 0)
-        return s_fail(err, errlen, "%s: job_id missing", field);
+        return errbuf_set(err, errlen, "%s: job_id missing", field);
     return 0;
 }
 
@@ -197,10 +185,10 @@ wire_validate(const envelope_t *env, char *err, size_t errlen)
         case SHOAL__ENVELOPE__BODY_WELCOME:
             if (!env->welcome->has_heartbeat_ms || env->welcome->heartbeat_ms < 1
             ||  env->welcome->heartbeat_ms > 3600000)
-                return s_fail(err, errlen, "welcome.heartbeat_ms: must be 1..3600000");
+                return errbuf_set(err, errlen, "welcome.heartbeat_ms: must be 1..3600000");
             if (!env->welcome->has_liveness || env->welcome->liveness < 1
             ||  env->welcome->liveness > 1000)
-                return s_fail(err, errlen, "welcome.liveness: must be 1..1000");
+                return errbuf_set(err, errlen, "welcome.liveness: must be 1..1000");
             return 0;
         case SHOAL__ENVELOPE__BODY_TASKS:
             return s_validate_tasks(env->tasks, err, errlen);
@@ -221,7 +209,7 @@ wire_validate(const envelope_t *env, char *err, size_t errlen)
             ||  s_text("job_open.key", m->key, 256, err, errlen))
                 return -1;
             if (m->has_priority && (m->priority < 1 || m->priority > 1000))
-                return s_fail(err, errlen, "job_open.priority: must be 1..1000");
+                return errbuf_set(err, errlen, "job_open.priority: must be 1..1000");
             return taskspec_validate_defaults(m->defaults, err, errlen);
         }
         case SHOAL__ENVELOPE__BODY_JOB_OPENED:
@@ -234,7 +222,7 @@ wire_validate(const envelope_t *env, char *err, size_t errlen)
                               err, errlen);
         case SHOAL__ENVELOPE__BODY_JOB_SEAL:
             if (!env->job_seal->has_total)
-                return s_fail(err, errlen, "job_seal.total: missing");
+                return errbuf_set(err, errlen, "job_seal.total: missing");
             return s_need_job("job_seal", env->job_seal->has_job_id, env->job_seal->job_id,
                               err, errlen);
         case SHOAL__ENVELOPE__BODY_JOB_CONTROL: {
@@ -243,13 +231,13 @@ wire_validate(const envelope_t *env, char *err, size_t errlen)
                 return -1;
             if (!m->has_action || m->action < SHOAL__CONTROL_ACTION__CONTROL_PAUSE
             ||  m->action > SHOAL__CONTROL_ACTION__CONTROL_RETRY)
-                return s_fail(err, errlen, "job_control.action: unknown action");
+                return errbuf_set(err, errlen, "job_control.action: unknown action");
             if (s_count("job_control.retry_status", m->n_retry_status, 100, err, errlen)
             ||  s_count("job_control.retry_class", m->n_retry_class, 10, err, errlen))
                 return -1;
             for (size_t i = 0; i < m->n_retry_class; i++)
                 if (m->retry_class[i] > 5)
-                    return s_fail(err, errlen, "job_control.retry_class: %u is not 0..5",
+                    return errbuf_set(err, errlen, "job_control.retry_class: %u is not 0..5",
                                   m->retry_class[i]);
             return 0;
         }
@@ -261,7 +249,7 @@ wire_validate(const envelope_t *env, char *err, size_t errlen)
             if (s_need_job("results_request", m->has_job_id, m->job_id, err, errlen))
                 return -1;
             if (m->has_limit && m->limit > 100000)
-                return s_fail(err, errlen, "results_request.limit: at most 100000");
+                return errbuf_set(err, errlen, "results_request.limit: at most 100000");
             return 0;
         }
         case SHOAL__ENVELOPE__BODY_JOBS_REQUEST:
@@ -278,7 +266,7 @@ wire_validate(const envelope_t *env, char *err, size_t errlen)
             //  replies come from the broker; clients only read them
             return 0;
         default:
-            return s_fail(err, errlen, "envelope: no body or unknown body %d", (int) env->body_case);
+            return errbuf_set(err, errlen, "envelope: no body or unknown body %d", (int) env->body_case);
     }
 }
 
@@ -350,11 +338,11 @@ wire_decode(const void *data, size_t size, char *err, size_t errlen, bool *versi
     if (version_mismatch)
         *version_mismatch = false;
     if (size == 0) {
-        s_fail(err, errlen, "empty frame");
+        errbuf_set(err, errlen, "empty frame");
         return NULL;
     }
     if (size > WIRE_MAX_FRAME) {
-        s_fail(err, errlen, "frame too large (%zu bytes, limit %d)", size, WIRE_MAX_FRAME);
+        errbuf_set(err, errlen, "frame too large (%zu bytes, limit %d)", size, WIRE_MAX_FRAME);
         return NULL;
     }
     //  a legitimate message decodes into a few times its size
@@ -363,18 +351,18 @@ wire_decode(const void *data, size_t size, char *err, size_t errlen, bool *versi
     envelope_t *env = shoal__envelope__unpack(&allocator, size, data);
     if (!env) {
         if (budget.exceeded)
-            s_fail(err, errlen, "frame would decode into more than %zu bytes (%zu bytes)", budget.budget, size);
+            errbuf_set(err, errlen, "frame would decode into more than %zu bytes (%zu bytes)", budget.budget, size);
         else
-            s_fail(err, errlen, "frame is not a shoal envelope (protobuf decode failed, %zu bytes)", size);
+            errbuf_set(err, errlen, "frame is not a shoal envelope (protobuf decode failed, %zu bytes)", size);
         return NULL;
     }
     if (s_bad_unknown(&env->base)) {
-        s_fail(err, errlen, "frame is not a shoal envelope (a field numbered 0)");
+        errbuf_set(err, errlen, "frame is not a shoal envelope (a field numbered 0)");
         shoal__envelope__free_unpacked(env, NULL);
         return NULL;
     }
     if (!env->has_version || env->version != SHOAL_PROTO_MAJOR) {
-        s_fail(err, errlen, "protocol version %u not supported (this peer speaks %d)",
+        errbuf_set(err, errlen, "protocol version %u not supported (this peer speaks %d)",
                env->has_version ? env->version : 0, SHOAL_PROTO_MAJOR);
         if (version_mismatch)
             *version_mismatch = true;
