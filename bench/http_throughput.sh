@@ -6,36 +6,20 @@
 #   bench/http_throughput.sh [TASKS]     default 200,000
 #   SHOAL_BENCH_WRAP="perf record -g -o /tmp/w.perf" bench/http_throughput.sh   profile the workers
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 N=${1:-200000}
 SLOTS=${SHOAL_BENCH_SLOTS:-64}
-scripts/deps.sh test >/dev/null
+bench_setup http test
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" >/dev/null
-bin=$PWD/build
-work=$(mktemp -d /tmp/shoal-bench-http.XXXXXX); chmod 755 "$work"
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    scripts/nginx-sandbox.sh stop "$work/nginx" >/dev/null 2>&1 || true
-    scripts/pg-sandbox.sh stop "$work/pg" immediate >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
 mkdir -p "$work/www"
 head -c 1536 /dev/urandom | base64 -w 0 > "$work/www/file.txt"       # 2,048 bytes
 port=$(scripts/nginx-sandbox.sh start "$work/nginx" "$work/www" 1)
 URL="http://127.0.0.1:$port/file.txt"
-PG_FSYNC=on DB=$(scripts/pg-sandbox.sh start "$work/pg")
-ms() { date +%s%3N; }
 # CPU seconds used so far by processes named $1 (or with the pids given)
 hz=$(getconf CLK_TCK)
 cpu_named() { local p; for p in $(pgrep -x "$1"); do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null; done | awk -v hz="$hz" '{ s += $1 } END { printf "%.1f", s / hz }'; }
 cpu_pids() { local p; for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null; done | awk -v hz="$hz" '{ s += $1 } END { printf "%.1f", s / hz }'; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
-rate() { awk -v n="$1" -v ms="$2" 'BEGIN { printf "%.0f", n * 1000 / ms }'; }
 
 echo "machine: $(nproc) cores; nginx 1 worker process; file $(stat -c %s "$work/www/file.txt") bytes; tasks $N; concurrency $((2 * SLOTS))"
 "$bin/shoal-broker" --db "$DB" --frontend tcp://127.0.0.1:* --backend tcp://127.0.0.1:* --progress tcp://127.0.0.1:* \

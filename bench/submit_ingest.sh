@@ -12,25 +12,10 @@
 # CPU time of the CLI and of the broker, and the CLI's peak resident set
 # (/usr/bin/time), say where the time went.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 N=${1:-1000000}
 RUNS=${2:-3}
-scripts/deps.sh build >/dev/null
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" >/dev/null
-bin=$PWD/build
-work=$(mktemp -d /tmp/shoal-bench-ingest.XXXXXX); chmod 755 "$work"
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    scripts/pg-sandbox.sh stop "$work/pg" immediate >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-PG_FSYNC=on DB=$(scripts/pg-sandbox.sh start "$work/pg")
-ms() { date +%s%3N; }
-rate() { awk -v n="$1" -v ms="$2" 'BEGIN { printf "%.0f", n * 1000 / ms }'; }
+bench_setup ingest build
 
 : > "$work/broker.log"
 "$bin/shoal-broker" --db "$DB" --frontend tcp://127.0.0.1:* --backend tcp://127.0.0.1:* \
