@@ -8,7 +8,7 @@
 
     The command's environment is the worker's, without SHOAL_* variables,
     plus the task's env entries. */
-#include "exec.h"
+#include "executor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,12 +58,13 @@ struct _proc_t {
     int      status;
 };
 
-struct _exec_t {
+typedef struct {
+    executor_t base;
     int    epfd;
     size_t procs;               //  running commands
     pid_t *reap;                //  killed, not yet reaped (never wait in the loop)
     size_t n_reap, alloc_reap;
-};
+} exec_t;
 
 //  Reap what was killed, without waiting (a child in an uninterruptible
 //  sleep must not stall the loop).
@@ -77,32 +78,6 @@ s_reap(exec_t *x)
     x->n_reap = kept;
 }
 
-exec_t *
-exec_new(void)
-{
-    exec_t *x = calloc(1, sizeof *x);
-    if (!x)
-        return NULL;
-    x->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (x->epfd < 0) {
-        free(x);
-        return NULL;
-    }
-    return x;
-}
-
-void
-exec_destroy(exec_t **x_p)
-{
-    exec_t *x = *x_p;
-    if (!x)
-        return;
-    s_reap(x);
-    close(x->epfd);
-    free(x->reap);
-    free(x);
-    *x_p = NULL;
-}
 
 static void
 s_tail_add(tail_t *t, const uint8_t *data, size_t n)
@@ -215,22 +190,17 @@ s_environment(const Shoal__ExecSpec *t, const Shoal__ExecSpec *d)
 
 //  End a run that could not start: "what: strerror(err)", permanent.
 static void
-s_fail_now(worker_t *self, run_t *run, const char *what, int err)
+s_fail_now(executor_t *self, run_t *run, const char *what, int err)
 {
     char msg[512];
     snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-    Shoal__Result r = SHOAL__RESULT__INIT;
-    r.has_outcome = 1;
-    r.outcome = SHOAL__OUTCOME__OUTCOME_ERROR;
-    r.has_permanent = r.permanent = 1;
-    r.error = msg;
-    run_finish(self, run, &r);
+    executor_fail(self, run, SHOAL__OUTCOME__OUTCOME_ERROR, true, msg);
 }
 
-void
-exec_start(worker_t *self, run_t *run)
+static void
+s_start(executor_t *self, run_t *run)
 {
-    exec_t *x = self->exec;
+    exec_t *x = (exec_t *) self;
     const Shoal__ExecSpec *t = run->spec->exec;
     const Shoal__ExecSpec *d = run->defaults ? run->defaults->exec : NULL;
     const char *cwd = t->cwd ? t->cwd : d ? d->cwd : NULL;
@@ -332,7 +302,7 @@ exec_start(worker_t *self, run_t *run)
         return;
     }
     x->procs++;
-    run->exec = p;
+    run->state = p;
     log_debug("exec_started", "task=%llx pid=%d argv0=%s", (unsigned long long) run->task_id, (int) pid,
               t->argv[0]);
 }
@@ -364,9 +334,8 @@ s_drain(exec_t *x, proc_t *p, fd_kind_t kind)
 }
 
 static void
-s_finish(worker_t *self, proc_t *p)
+s_finish(exec_t *x, proc_t *p)
 {
-    exec_t *x = self->exec;
     run_t *run = p->run;
     //  what is still in the pipes belongs to the result
     s_drain(x, p, FD_STDOUT);
@@ -406,20 +375,20 @@ s_finish(worker_t *self, proc_t *p)
     r.error = error[0] ? error : NULL;
     //  what it left running in its process group goes with it
     kill(-p->pid, SIGKILL);
-    run->exec = NULL;
+    run->state = NULL;
     x->procs--;
     s_proc_free(x, p);
-    run_finish(self, run, &r);
+    executor_finish(&x->base, run, &r);
     free(out);
     free(err);
 }
 
-void
-exec_cancel(worker_t *self, run_t *run)
+static void
+s_cancel(executor_t *self, run_t *run)
 {
-    exec_t *x = self->exec;
-    proc_t *p = run->exec;
-    run->exec = NULL;
+    exec_t *x = (exec_t *) self;
+    proc_t *p = run->state;
+    run->state = NULL;
     if (!p)
         return;
     //  the whole process group (SIGKILL cannot be ignored); reaped later
@@ -440,26 +409,20 @@ exec_cancel(worker_t *self, run_t *run)
     s_proc_free(x, p);
 }
 
-size_t
-exec_poll_items(exec_t *x, zmq_pollitem_t *items, size_t max)
+static int
+s_poll_fd(executor_t *self)
 {
-    if (x && x->n_reap)
+    exec_t *x = (exec_t *) self;
+    if (x->n_reap)
         s_reap(x);
-    if (!x || !x->procs || max == 0)
-        return 0;
-    items[0].socket = NULL;
-    items[0].fd = x->epfd;
-    items[0].events = ZMQ_POLLIN;
-    items[0].revents = 0;
-    return 1;
+    return x->procs ? x->epfd : -1;
 }
 
-void
-exec_after_poll(worker_t *self, zmq_pollitem_t *items, size_t n)
+//  Feed stdin, collect output, finish the commands that exited.
+static void
+s_on_ready(executor_t *self)
 {
-    exec_t *x = self->exec;
-    if (!x || !n || !(items[0].revents & ZMQ_POLLIN))
-        return;
+    exec_t *x = (exec_t *) self;
     struct epoll_event events[64];
     int ready = epoll_wait(x->epfd, events, 64, 0);
     //  exits last: a process's output and exit can be ready together, and
@@ -491,8 +454,42 @@ exec_after_poll(worker_t *self, zmq_pollitem_t *items, size_t n)
                         if (o && o->proc == p)
                             events[j].data.ptr = NULL;
                     }
-                    s_finish(self, p);
+                    s_finish(x, p);
                 }
             }
         }
+}
+
+static void
+s_destroy(executor_t *self)
+{
+    exec_t *x = (exec_t *) self;
+    s_reap(x);
+    close(x->epfd);
+    free(x->reap);
+    free(x);
+}
+
+static const executor_ops_t s_ops = {
+    .name = "exec",
+    .start = s_start,
+    .cancel = s_cancel,
+    .poll_fd = s_poll_fd,
+    .on_ready = s_on_ready,
+    .destroy = s_destroy,
+};
+
+executor_t *
+exec_executor_new(const executor_host_t *host)
+{
+    exec_t *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->base = (executor_t) { &s_ops, host };
+    x->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (x->epfd < 0) {
+        free(x);
+        return NULL;
+    }
+    return &x->base;
 }

@@ -8,7 +8,7 @@
     (named by its hash), or discarded. Past max_response_bytes the transfer
     is cut and marked truncated, so the worker's memory stays bounded
     whatever a server sends. */
-#include "http.h"
+#include "executor.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -23,6 +23,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "taskspec.h"
 #include "text.h"
 
 #define DEFAULT_INLINE_LIMIT      (16u * 1024)
@@ -36,17 +37,18 @@ static const char *const s_kept_headers[] = {
 };
 #define N_KEPT 6
 
-struct _http_t {
+typedef struct {
+    executor_t base;
     CURLM   *multi;
     int      epfd;              //  epoll set of the sockets curl wants watched
     size_t   n_socks;           //  sockets in it
-    int64_t  timer_ms;          //  curl's timeout (monotonic ms), -1 = none
+    uint64_t timer;             //  curl's timeout (a worker timer), 0 = none
     char    *body_dir;
     bool     body_dir_ready;
     uint64_t serial;            //  temp file names
     CURL   **idle;              //  easy handles to reuse (reset), a stack
     size_t   n_idle, max_idle;
-};
+} http_t;
 
 //  One transfer.
 typedef struct {
@@ -100,26 +102,63 @@ s_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
     return 0;
 }
 
+static void s_check_done(http_t *h);
+
+//  curl's timer is due: let it act on timeouts, finish what is done.
+static void
+s_on_curl_timer(void *arg, int64_t now_ms)
+{
+    http_t *h = arg;
+    h->timer = 0;
+    int running = 0;
+    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    s_check_done(h);
+}
+
 static int
 s_on_timer(CURLM *multi, long timeout_ms, void *userp)
 {
     http_t *h = userp;
-    h->timer_ms = timeout_ms < 0 ? -1 : clock_mono_ms() + timeout_ms;
+    timers_cancel(h->base.host->timers, h->timer);
+    h->timer = 0;
+    if (timeout_ms >= 0) {
+        h->timer = timers_add(h->base.host->timers, clock_mono_ms() + timeout_ms, s_on_curl_timer, h);
+        if (!h->timer)
+            return -1;
+    }
     return 0;
 }
 
-http_t *
-http_new(const char *body_dir, size_t slots)
+static void
+s_destroy(executor_t *base)
+{
+    http_t *h = (http_t *) base;
+    for (size_t i = 0; i < h->n_idle; i++)
+        curl_easy_cleanup(h->idle[i]);
+    free(h->idle);
+    if (h->multi)
+        curl_multi_cleanup(h->multi);
+    timers_cancel(h->base.host->timers, h->timer);
+    if (h->epfd >= 0)
+        close(h->epfd);
+    free(h->body_dir);
+    free(h);
+}
+
+static const executor_ops_t s_ops;
+
+executor_t *
+http_executor_new(const executor_host_t *host, const char *body_dir, size_t slots)
 {
     http_t *h = calloc(1, sizeof *h);
     if (!h)
         return NULL;
+    h->base = (executor_t) { &s_ops, host };
     h->multi = curl_multi_init();
     h->body_dir = strdup(body_dir ? body_dir : "shoal-bodies");
-    h->timer_ms = -1;
     h->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (!h->multi || !h->body_dir || h->epfd < 0) {
-        http_destroy(&h);
+        s_destroy(&h->base);
         return NULL;
     }
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, s_on_socket);
@@ -131,28 +170,10 @@ http_new(const char *body_dir, size_t slots)
     h->max_idle = slots;
     h->idle = calloc(slots ? slots : 1, sizeof *h->idle);
     if (!h->idle) {
-        http_destroy(&h);
+        s_destroy(&h->base);
         return NULL;
     }
-    return h;
-}
-
-void
-http_destroy(http_t **h_p)
-{
-    http_t *h = *h_p;
-    if (!h)
-        return;
-    for (size_t i = 0; i < h->n_idle; i++)
-        curl_easy_cleanup(h->idle[i]);
-    free(h->idle);
-    if (h->multi)
-        curl_multi_cleanup(h->multi);
-    if (h->epfd >= 0)
-        close(h->epfd);
-    free(h->body_dir);
-    free(h);
-    *h_p = NULL;
+    return &h->base;
 }
 
 // ------------------------------------------------------------------ transfer state
@@ -426,10 +447,10 @@ s_prepare(http_t *h, xfer_t *x, const Shoal__HttpSpec *t, const Shoal__HttpSpec 
     return 0;
 }
 
-void
-http_start(worker_t *self, run_t *run)
+static void
+s_start(executor_t *self, run_t *run)
 {
-    http_t *h = self->http;
+    http_t *h = (http_t *) self;
     xfer_t *x = calloc(1, sizeof *x);
     Shoal__Result r = SHOAL__RESULT__INIT;
     r.has_outcome = 1;
@@ -440,7 +461,7 @@ http_start(worker_t *self, run_t *run)
             s_xfer_free(h, x);
         r.outcome = SHOAL__OUTCOME__OUTCOME_ERROR;
         r.error = "out of memory";
-        run_finish(self, run, &r);
+        executor_finish(self, run, &r);
         return;
     }
     x->run = run;
@@ -451,23 +472,20 @@ http_start(worker_t *self, run_t *run)
         r.outcome = SHOAL__OUTCOME__OUTCOME_ERROR;
         r.has_permanent = r.permanent = 1;
         r.error = x->local_error[0] ? x->local_error : "cannot start the transfer";
-        run_finish(self, run, &r);
+        executor_finish(self, run, &r);
         s_xfer_free(h, x);
         return;
     }
-    run->exec = x;
-    //  curl enforces the task's timeout; the run's own deadline is a backstop
-    run->deadline_ms += 2000;
-    heap_push(self->timers, run->deadline_ms, NULL, run->id);
+    run->state = x;
 }
 
-void
-http_cancel(worker_t *self, run_t *run)
+static void
+s_cancel(executor_t *self, run_t *run)
 {
-    xfer_t *x = run->exec;
-    run->exec = NULL;
+    xfer_t *x = run->state;
+    run->state = NULL;
     if (x)
-        s_xfer_free(self->http, x);
+        s_xfer_free((http_t *) self, x);
 }
 
 // ------------------------------------------------------------------ completion
@@ -521,9 +539,8 @@ s_permanent(CURLcode code)
 }
 
 static void
-s_finish(worker_t *self, xfer_t *x, CURLcode code)
+s_finish(http_t *h, xfer_t *x, CURLcode code)
 {
-    http_t *h = self->http;
     run_t *run = x->run;
     Shoal__Result r = SHOAL__RESULT__INIT;
     Shoal__HttpResult hr = SHOAL__HTTP_RESULT__INIT;
@@ -628,8 +645,8 @@ s_finish(worker_t *self, xfer_t *x, CURLcode code)
     }
     char *clean_error = error[0] ? text_sanitize(error, strlen(error), sizeof error) : NULL;
     r.error = clean_error;
-    run->exec = NULL;
-    run_finish(self, run, &r);
+    run->state = NULL;
+    executor_finish(&h->base, run, &r);
     free(clean_error);
     free(clean_url);
     free(body_path);
@@ -637,9 +654,8 @@ s_finish(worker_t *self, xfer_t *x, CURLcode code)
 }
 
 static void
-s_check_done(worker_t *self)
+s_check_done(http_t *h)
 {
-    http_t *h = self->http;
     CURLMsg *msg;
     int left;
     while ((msg = curl_multi_info_read(h->multi, &left))) {
@@ -649,56 +665,43 @@ s_check_done(worker_t *self)
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &x);
         CURLcode code = msg->data.result;
         if (x)
-            s_finish(self, x, code);
+            s_finish(h, x, code);
     }
 }
 
 // ------------------------------------------------------------------ the loop's side
 
-size_t
-http_poll_items(http_t *h, zmq_pollitem_t *items, size_t max)
+//  The epoll set of curl's sockets, when there are any.
+static int
+s_poll_fd(executor_t *self)
 {
-    if (!h || max == 0 || h->n_socks == 0)
-        return 0;
-    items[0].socket = NULL;
-    items[0].fd = h->epfd;
-    items[0].events = ZMQ_POLLIN;
-    items[0].revents = 0;
-    return 1;
+    http_t *h = (http_t *) self;
+    return h->n_socks ? h->epfd : -1;
 }
 
-size_t
-http_socket_count(const http_t *h)
+//  Give curl what the poll saw, and finish the transfers that are done.
+static void
+s_on_ready(executor_t *self)
 {
-    return h && h->n_socks ? 1 : 0;
-}
-
-int64_t
-http_deadline_ms(const http_t *h)
-{
-    return h && h->timer_ms >= 0 ? h->timer_ms : INT64_MAX;
-}
-
-void
-http_after_poll(worker_t *self, zmq_pollitem_t *items, size_t n)
-{
-    http_t *h = self->http;
-    if (!h)
-        return;
+    http_t *h = (http_t *) self;
     int running = 0;
-    if (n && (items[0].revents & ZMQ_POLLIN)) {
-        struct epoll_event events[256];
-        int ready = epoll_wait(h->epfd, events, 256, 0);
-        for (int i = 0; i < ready; i++) {
-            int ev = ((events[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0)
-                   | ((events[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0)
-                   | ((events[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
-            curl_multi_socket_action(h->multi, events[i].data.fd, ev, &running);
-        }
+    struct epoll_event events[256];
+    int ready = epoll_wait(h->epfd, events, 256, 0);
+    for (int i = 0; i < ready; i++) {
+        int ev = ((events[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0)
+               | ((events[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0)
+               | ((events[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+        curl_multi_socket_action(h->multi, events[i].data.fd, ev, &running);
     }
-    if (h->timer_ms >= 0 && clock_mono_ms() >= h->timer_ms) {
-        h->timer_ms = -1;
-        curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    }
-    s_check_done(self);
+    s_check_done(h);
 }
+
+static const executor_ops_t s_ops = {
+    .name = "http",
+    .backstop_ms = 2000,    //  curl enforces the task's timeout; the run's own is a backstop
+    .start = s_start,
+    .cancel = s_cancel,
+    .poll_fd = s_poll_fd,
+    .on_ready = s_on_ready,
+    .destroy = s_destroy,
+};

@@ -1,7 +1,7 @@
 /*  noop — the task kind for tests and benchmarks: optionally sleep,
     optionally fail until an attempt number, optionally crash the worker
     (only with --test-hooks). */
-#include "worker.h"
+#include "executor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,23 +9,38 @@
 #include "clock.h"
 #include "log.h"
 
+typedef struct {
+    executor_t base;
+    bool       test_hooks;      //  noop.crash is honoured
+} noop_t;
+
 static void
-s_ok(worker_t *self, run_t *run)
+s_ok(executor_t *self, run_t *run)
 {
     Shoal__Result r = SHOAL__RESULT__INIT;
     r.has_outcome = 1;
     r.outcome = SHOAL__OUTCOME__OUTCOME_OK;
-    run_finish(self, run, &r);
+    executor_finish(self, run, &r);
 }
 
-void
-noop_start(worker_t *self, run_t *run)
+//  The sleep is over.
+static void
+s_on_wake(void *arg, int64_t now_ms)
 {
+    run_t *run = arg;
+    run->state = NULL;
+    s_ok(run->executor, run);
+}
+
+static void
+s_start(executor_t *base, run_t *run)
+{
+    noop_t *self = (noop_t *) base;
     const Shoal__NoopSpec *spec = run->spec->noop;
     if (spec->has_crash && spec->crash) {
-        if (!self->cfg.test_hooks) {
-            run_abort(self, run, SHOAL__OUTCOME__OUTCOME_REJECTED,
-                      "noop.crash needs a worker started with --test-hooks");
+        if (!self->test_hooks) {
+            executor_fail(base, run, SHOAL__OUTCOME__OUTCOME_REJECTED, false,
+                          "noop.crash needs a worker started with --test-hooks");
             return;
         }
         log_warn("test_crash", "task=%llx", (unsigned long long) run->task_id);
@@ -35,27 +50,47 @@ noop_start(worker_t *self, run_t *run)
         char why[96];
         snprintf(why, sizeof why, "programmed failure (attempt %u, succeeds at %u)",
                  run->attempt, spec->fail_until_attempt);
-        run_abort(self, run, SHOAL__OUTCOME__OUTCOME_ERROR, why);
+        executor_fail(base, run, SHOAL__OUTCOME__OUTCOME_ERROR, false, why);
         return;
     }
     if (spec->has_sleep_ms && spec->sleep_ms > 0) {
-        run->exec = run;    //  "busy": there is something to cancel
-        run_wake_at(self, run, clock_mono_ms() + spec->sleep_ms);
-        return;
+        //  the timer's id is the state: there is something to cancel
+        uint64_t timer = timers_add(base->host->timers, clock_mono_ms() + spec->sleep_ms, s_on_wake, run);
+        if (timer) {
+            run->state = (void *) (uintptr_t) timer;
+            return;
+        }
     }
-    s_ok(self, run);
+    s_ok(base, run);
 }
 
-void
-noop_wake(worker_t *self, run_t *run)
+static void
+s_cancel(executor_t *base, run_t *run)
 {
-    run->exec = NULL;
-    s_ok(self, run);
+    timers_cancel(base->host->timers, (uint64_t) (uintptr_t) run->state);
+    run->state = NULL;
 }
 
-void
-noop_cancel(worker_t *self, run_t *run)
+static void
+s_destroy(executor_t *base)
 {
-    run->exec = NULL;
-    run->wake_ms = 0;
+    free(base);
+}
+
+static const executor_ops_t s_ops = {
+    .name = "noop",
+    .start = s_start,
+    .cancel = s_cancel,
+    .destroy = s_destroy,
+};
+
+executor_t *
+noop_executor_new(const executor_host_t *host, bool test_hooks)
+{
+    noop_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->base = (executor_t) { &s_ops, host };
+    self->test_hooks = test_hooks;
+    return &self->base;
 }

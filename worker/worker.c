@@ -1,11 +1,11 @@
-/*  worker — the event loop and the connection to the broker.
+/*  worker — the event loop, and the actions of the conversation with the
+    broker (the state machine's table is peer.c).
 
-    One thread. It polls the DEALER socket (and, through the executors,
-    their file descriptors), sleeping until the next timer. Results are
-    packed once when a task ends and kept until the broker acks them; they
-    are sent again after every (re)connection and when an ack is overdue,
-    so a result survives a lost message, a broker restart and a database
-    outage. The broker fences duplicates.
+    One thread. Each turn polls the DEALER socket and the executors'
+    descriptors, sleeping until the next timer; then fires the timers that
+    are due, and before sleeping again sends the results waiting. Every
+    deadline is a timer (timers.c): runs' timeouts, executors' wake-ups,
+    unacked results, the heartbeat and the broker's liveness.
 
     Liveness: if nothing arrives from the broker for `liveness` heartbeat
     intervals, the worker drops the socket, opens a new one and says Hello
@@ -13,6 +13,7 @@
     stays away. Running tasks carry on meanwhile. */
 #include "worker.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,20 +21,37 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "clock.h"
-#include "exec.h"
-#include "http.h"
+#include "executor.h"
+#include "link.h"
 #include "log.h"
+#include "outbox.h"
+#include "peer.h"
+#include "run.h"
 #include "taskspec.h"
+#include "timers.h"
 #include "wire.h"
 
-#define MAX_RESULTS_PER_MSG  1000
-#define MAX_BYTES_PER_MSG    (8u << 20)
-#define RECONNECT_MAX_MS     10000
-#define FLUSH_AT_RESULTS     64     //  a busy worker sends results in batches of this
-#define FLUSH_AFTER_MS       2      //  ... or when the oldest has waited this long
+#define RECONNECT_MAX_MS  10000
+#define MAX_EXECUTORS     16
+
+typedef struct {
+    worker_config_t cfg;
+    peer_state_t state;         //  of the conversation with the broker (peer.h)
+    link_t    link;             //  the socket and who we are
+    timers_t *timers;           //  every deadline
+    runs_t   *runs;             //  tasks running (and their executors)
+    outbox_t *outbox;           //  results until acked
+    uint64_t  epoch;            //  broker epoch from Welcome, 0 before
+    int64_t   heartbeat_ms;     //  from Welcome (until then the flag's)
+    int64_t   liveness;
+    int64_t   reconnect_backoff_ms;     //  added to the silence allowed, grows while the broker stays away
+    int64_t   last_turn_ms;     //  when the loop last woke (freeze detection)
+    uint64_t  heartbeat_timer, liveness_timer, stop_timer;
+    int       seen_signals;
+    int       exit_code;        //  of the process, once stopped
+    uint64_t  done, failed;
+} worker_t;
 
 static volatile sig_atomic_t s_signals = 0;
 
@@ -43,249 +61,268 @@ s_on_signal(int sig)
     s_signals++;
 }
 
-static int
-s_send(worker_t *self, Shoal__Envelope *env)
-{
-    self->last_send_ms = clock_mono_ms();
-    return wire_send(self->dealer_raw, NULL, 0, env, ZMQ_DONTWAIT);
-}
+static void s_post(worker_t *self, peer_event_t event, const Shoal__Envelope *env);
 
-//  Queue every unacked result to be sent again.
+// ------------------------------------------------------------------ timers
+
+static void s_on_heartbeat_timer(void *arg, int64_t now_ms);
+static void s_on_liveness_timer(void *arg, int64_t now_ms);
+
+//  (Re)arm the heartbeat and liveness timers from the link's clocks.
 static void
-s_resend_all(worker_t *self)
+s_arm_link_timers(worker_t *self)
 {
-    zlist_purge(self->to_send);
-    self->unsent_since_ms = u64map_size(self->outbox) ? clock_mono_ms() : 0;
-    size_t cursor = 0;
-    outbox_t *o;
-    while ((o = u64map_next(self->outbox, &cursor, NULL))) {
-        o->sent_ms = 0;
-        zlist_append(self->to_send, o);
-    }
+    timers_cancel(self->timers, self->heartbeat_timer);
+    timers_cancel(self->timers, self->liveness_timer);
+    self->heartbeat_timer = timers_add(self->timers, self->link.last_send_ms + self->heartbeat_ms,
+                                       s_on_heartbeat_timer, self);
+    self->liveness_timer = timers_add(self->timers, self->link.last_recv_ms + self->heartbeat_ms
+                                      * self->liveness + self->reconnect_backoff_ms + 1,
+                                      s_on_liveness_timer, self);
 }
 
-//  Say Hello with the tasks we run and the results we hold. `resend`: a
-//  new connection, so every unacked result goes out again on it.
 static void
-s_send_hello(worker_t *self, bool resend)
+s_on_heartbeat_timer(void *arg, int64_t now_ms)
 {
-    size_t n_held = u64map_size(self->runs);
-    size_t n_done = u64map_size(self->outbox);
-    Shoal__TaskRef *refs = calloc(n_held + n_done + 1, sizeof *refs);
-    Shoal__TaskRef **held = calloc(n_held + 1, sizeof *held);
-    Shoal__TaskRef **done = calloc(n_done + 1, sizeof *done);
-    if (!refs || !held || !done) {
-        free(refs); free(held); free(done);
-        return;
-    }
-    size_t i = 0, cursor = 0;
-    run_t *run;
-    while ((run = u64map_next(self->runs, &cursor, NULL))) {
-        shoal__task_ref__init(&refs[i]);
-        refs[i].has_task_id = refs[i].has_lease = 1;
-        refs[i].task_id = run->task_id;
-        refs[i].lease = run->lease;
-        held[i] = &refs[i];
-        i++;
-    }
-    size_t j = 0;
-    cursor = 0;
-    outbox_t *o;
-    while ((o = u64map_next(self->outbox, &cursor, NULL))) {
-        shoal__task_ref__init(&refs[i + j]);
-        refs[i + j].has_task_id = refs[i + j].has_lease = 1;
-        refs[i + j].task_id = o->task_id;
-        refs[i + j].lease = o->lease;
-        done[j] = &refs[i + j];
-        j++;
-    }
-    Shoal__TaskKind kinds[4];
-    size_t n_kinds = 0;
-    for (int k = 1; k < 4; k++)
-        if (self->kinds & (1u << k))
-            kinds[n_kinds++] = (Shoal__TaskKind) k;
-    Shoal__Hello hello = SHOAL__HELLO__INIT;
-    hello.worker_id = self->worker_id;
-    hello.host = self->host;
-    hello.has_pid = hello.has_slots = hello.has_instance = 1;
-    hello.instance = self->instance;
-    hello.has_seq = 1;
-    hello.seq = ++self->hello_seq;
-    hello.pid = (uint32_t) getpid();
-    hello.version = SHOAL_VERSION;
-    hello.slots = (uint32_t) self->cfg.slots;
-    hello.kinds = kinds;
-    hello.n_kinds = n_kinds;
-    hello.held = held;
-    hello.n_held = i;
-    hello.done = done;
-    hello.n_done = j;
-    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
-    env.body_case = SHOAL__ENVELOPE__BODY_HELLO;
-    env.hello = &hello;
-    s_send(self, &env);
-    self->last_hello_ms = clock_mono_ms();
-    free(refs);
-    free(held);
-    free(done);
-    if (resend)
-        s_resend_all(self);
-    if (self->draining) {
-        Shoal__Heartbeat hb = SHOAL__HEARTBEAT__INIT;
-        hb.has_draining = 1;
-        hb.draining = 1;
-        Shoal__Envelope henv = SHOAL__ENVELOPE__INIT;
-        henv.body_case = SHOAL__ENVELOPE__BODY_HEARTBEAT;
-        henv.heartbeat = &hb;
-        s_send(self, &henv);
+    worker_t *self = arg;
+    self->heartbeat_timer = 0;
+    if (now_ms - self->link.last_send_ms >= self->heartbeat_ms)
+        s_post(self, PEER_HEARTBEAT_DUE, NULL);
+    timers_cancel(self->timers, self->heartbeat_timer);
+    self->heartbeat_timer = timers_add(self->timers, self->link.last_send_ms + self->heartbeat_ms,
+                                       s_on_heartbeat_timer, self);
+}
+
+static void
+s_on_liveness_timer(void *arg, int64_t now_ms)
+{
+    worker_t *self = arg;
+    self->liveness_timer = 0;
+    if (now_ms - self->link.last_recv_ms > self->heartbeat_ms * self->liveness + self->reconnect_backoff_ms)
+        s_post(self, PEER_SILENCE, NULL);
+    timers_cancel(self->timers, self->liveness_timer);
+    self->liveness_timer = timers_add(self->timers, self->link.last_recv_ms + self->heartbeat_ms
+                                      * self->liveness + self->reconnect_backoff_ms + 1,
+                                      s_on_liveness_timer, self);
+}
+
+static void
+s_on_grace_over(void *arg, int64_t now_ms)
+{
+    worker_t *self = arg;
+    self->stop_timer = 0;
+    s_post(self, PEER_GRACE_OVER, NULL);
+}
+
+static void
+s_on_ack_wait_over(void *arg, int64_t now_ms)
+{
+    worker_t *self = arg;
+    self->stop_timer = 0;
+    s_post(self, PEER_ACK_WAIT_OVER, NULL);
+}
+
+// ------------------------------------------------------------------ actions
+
+static void
+s_store_welcome(worker_t *self, const Shoal__Welcome *w)
+{
+    if (self->epoch && self->epoch != w->epoch)
+        log_info("broker_restarted", "epoch=%llu previous=%llu unacked=%zu", (unsigned long long) w->epoch,
+                 (unsigned long long) self->epoch, outbox_size(self->outbox));
+    else
+        log_info("welcomed", "broker=%s epoch=%llu heartbeat_ms=%u", self->cfg.broker,
+                 (unsigned long long) w->epoch, w->heartbeat_ms);
+    self->epoch = w->epoch;
+    self->heartbeat_ms = w->heartbeat_ms;
+    self->liveness = w->liveness;
+    outbox_set_overdue(self->outbox, self->heartbeat_ms * self->liveness * 2);
+    s_arm_link_timers(self);
+}
+
+//  Run the tasks (reject: end each at once, cancelled with that reason).
+static void
+s_start_tasks(worker_t *self, const Shoal__Tasks *t, const char *reject)
+{
+    for (size_t i = 0; i < t->n_tasks; i++) {
+        const Shoal__JobDefaults *defaults = NULL;
+        uint32_t job = (uint32_t) (t->tasks[i]->task_id >> 32);
+        for (size_t j = 0; j < t->n_jobs; j++)
+            if (t->jobs[j]->job_id == job)
+                defaults = t->jobs[j]->defaults;
+        runs_start(self->runs, t->tasks[i], defaults, reject);
     }
 }
 
-static int
-s_connect(worker_t *self)
+static void
+s_forget_acked(worker_t *self, const Shoal__ResultAck *ack)
 {
-    //  the old socket is dead to us: close it at once. Left lingering, it
-    //  would deliver its queued Hello when the network comes back, after
-    //  the new socket's, and take the worker id over at the broker's ROUTER
-    //  (handover), so the broker would talk to a socket nobody reads
-    if (self->dealer) {
-        int zero = 0;
-        zmq_setsockopt(self->dealer_raw, ZMQ_LINGER, &zero, sizeof zero);
+    for (size_t i = 0; i < ack->n_acked; i++)
+        outbox_ack(self->outbox, ack->acked[i]->task_id, ack->acked[i]->lease);
+}
+
+static void
+s_cancel_tasks(worker_t *self, const Shoal__Cancel *cancel)
+{
+    for (size_t i = 0; i < cancel->n_tasks; i++)
+        runs_cancel(self->runs, cancel->tasks[i]->task_id, cancel->tasks[i]->lease, "cancelled by the broker");
+}
+
+//  The broker restarted or gave up on us: introduce ourselves (same
+//  connection: what we sent it has seen; a new broker run is told again
+//  after its Welcome shows a new epoch). At most twice a heartbeat.
+static void
+s_say_hello_again(worker_t *self)
+{
+    if (clock_mono_ms() - self->link.last_hello_ms >= self->heartbeat_ms / 2)
+        link_send_hello(&self->link, self->runs, self->outbox);
+}
+
+static void
+s_log_broker_error(const Shoal__Error *e)
+{
+    char q[600];
+    log_warn("broker_error", "code=%d message=%s", (int) e->code,
+             log_quote(e->message ? e->message : "", q, sizeof q));
+}
+
+static void
+s_send_heartbeat(worker_t *self)
+{
+    link_send_heartbeat(&self->link, (uint32_t) runs_size(self->runs), self->state >= PEER_DRAINING);
+}
+
+//  New socket, Hello, every unacked result again; a longer wait for the
+//  broker each time it stays away.
+static int
+s_reconnect(worker_t *self)
+{
+    if (self->link.dealer) {
+        log_warn("broker_lost", "silent_ms=%lld running=%zu unacked=%zu",
+                 (long long) (clock_mono_ms() - self->link.last_recv_ms), runs_size(self->runs),
+                 outbox_size(self->outbox));
+        int64_t b = self->reconnect_backoff_ms;
+        self->reconnect_backoff_ms = b ? (b * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : b * 2) : 500;
     }
-    zsock_destroy(&self->dealer);
-    self->dealer = zsock_new(ZMQ_DEALER);
-    if (!self->dealer)
+    if (link_connect(&self->link) != 0)
         return -1;
-    self->dealer_raw = zsock_resolve(self->dealer);
-    wire_socket_defaults(self->dealer_raw);
-    int hwm = (int) self->cfg.hwm;
-    zmq_setsockopt(self->dealer_raw, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(self->dealer_raw, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(self->dealer_raw, ZMQ_ROUTING_ID, self->worker_id, strlen(self->worker_id));
-    //  give the last results and the Bye a moment to leave at exit
-    int linger = 2000;
-    zmq_setsockopt(self->dealer_raw, ZMQ_LINGER, &linger, sizeof linger);
-    if (keys_apply(self->cfg.keys, self->dealer_raw) != 0) {
-        log_error("curve_failed", "error=\"%s\"", zmq_strerror(zmq_errno()));
-        return -1;
-    }
-    if (zsock_connect(self->dealer, "%s", self->cfg.broker) < 0) {
-        log_error("connect_failed", "broker=%s error=\"%s\"", self->cfg.broker, zmq_strerror(zmq_errno()));
-        return -1;
-    }
-    self->welcomed = false;
-    self->last_recv_ms = clock_mono_ms();
-    s_send_hello(self, true);
+    link_send_hello(&self->link, self->runs, self->outbox);
+    outbox_resend_all(self->outbox);
+    s_arm_link_timers(self);
     return 0;
 }
 
-void
-worker_result(worker_t *self, run_t *run, Shoal__Result *result)
+static void
+s_start_grace(worker_t *self)
 {
-    if (result->outcome == SHOAL__OUTCOME__OUTCOME_OK)
-        self->done++;
-    else
-        self->failed++;
-    outbox_t *o = calloc(1, sizeof *o);
-    if (!o)
-        return;
-    o->task_id = result->task_id;
-    o->lease = result->lease;
-    o->len = shoal__result__get_packed_size(result);
-    o->data = malloc(o->len ? o->len : 1);
-    if (!o->data) {
-        free(o);
-        return;
-    }
-    shoal__result__pack(result, o->data);
-    outbox_t *old = u64map_get(self->outbox, o->lease);
-    if (old) {
-        //  one result per lease; a second one cannot happen, keep the first
-        free(o->data);
-        free(o);
-        return;
-    }
-    u64map_put(self->outbox, o->lease, o);
-    zlist_append(self->to_send, o);
-    if (!self->unsent_since_ms)
-        self->unsent_since_ms = clock_mono_ms();
+    log_info("draining", "running=%zu unacked=%zu grace_ms=%lld", runs_size(self->runs),
+             outbox_size(self->outbox), (long long) self->cfg.grace_ms);
+    timers_cancel(self->timers, self->stop_timer);
+    self->stop_timer = timers_add(self->timers, clock_mono_ms() + self->cfg.grace_ms, s_on_grace_over, self);
 }
 
 static void
-s_outbox_drop(worker_t *self, uint64_t task_id, uint64_t lease)
+s_abort_tasks(worker_t *self, peer_event_t why)
 {
-    outbox_t *o = u64map_get(self->outbox, lease);
-    if (!o || o->task_id != task_id)
-        return;
-    u64map_remove(self->outbox, lease);
-    zlist_remove(self->to_send, o);
-    free(o->data);
-    free(o);
+    const char *reason = why == PEER_GRACE_OVER ? "worker stopped (grace period over)"
+                       : why == PEER_VERSION_ERROR ? "worker stopped (the broker speaks another protocol version)"
+                       : "worker stopped (second SIGTERM)";
+    log_warn(why == PEER_GRACE_OVER ? "grace_expired" : "aborting", "running=%zu", runs_size(self->runs));
+    runs_abort_all(self->runs, reason);
 }
 
-//  Send what is waiting, in messages of bounded size. A busy worker waits
-//  for a batch (or a couple of milliseconds) so that results and the tasks
-//  answering them travel in fewer, larger messages; an idle one sends at once.
+//  A moment for the last acks: 2 s after the grace period, 1 s when asked
+//  to stop at once.
 static void
-s_flush(worker_t *self, bool force)
+s_wait_for_acks(worker_t *self, peer_event_t why)
 {
-    int64_t now = clock_mono_ms();
-    if (!force && zlist_size(self->to_send) < FLUSH_AT_RESULTS && u64map_size(self->runs) > 0
-    &&  self->unsent_since_ms && now - self->unsent_since_ms < FLUSH_AFTER_MS)
-        return;
-    while (zlist_size(self->to_send)) {
-        uint8_t *items[MAX_RESULTS_PER_MSG];
-        size_t lens[MAX_RESULTS_PER_MSG];
-        outbox_t *batch[MAX_RESULTS_PER_MSG];
-        size_t n = 0, bytes = 0;
-        outbox_t *o;
-        while (n < MAX_RESULTS_PER_MSG && (o = zlist_first(self->to_send))
-        &&  (n == 0 || bytes + o->len < MAX_BYTES_PER_MSG)) {
-            zlist_pop(self->to_send);
-            items[n] = o->data;
-            lens[n] = o->len;
-            batch[n] = o;
-            bytes += o->len;
-            n++;
-        }
-        size_t len = 0;
-        uint8_t *frame = wire_pack_results(items, lens, n, self->worker_id, &len);
-        if (!frame)
-            return;
-        int rc = zmq_send(self->dealer_raw, frame, len, ZMQ_DONTWAIT);
-        free(frame);
-        if (rc < 0) {
-            //  the queue to the broker is full: try again on the next pass
-            for (size_t i = n; i-- > 0; )
-                zlist_push(self->to_send, batch[i]);
-            return;
-        }
-        self->last_send_ms = now;
-        for (size_t i = 0; i < n; i++)
-            batch[i]->sent_ms = now;
-        self->unsent_since_ms = zlist_size(self->to_send) ? now : 0;
-        log_debug("results_sent", "count=%zu unacked=%zu", n, u64map_size(self->outbox));
+    timers_cancel(self->timers, self->stop_timer);
+    self->stop_timer = timers_add(self->timers, clock_mono_ms() + (why == PEER_GRACE_OVER ? 2000 : 1000),
+                                  s_on_ack_wait_over, self);
+}
+
+static void
+s_send_results(worker_t *self)
+{
+    if (outbox_flush(self->outbox, self->link.raw, self->link.worker_id, true, false))
+        self->link.last_send_ms = clock_mono_ms();
+}
+
+static void
+s_say_bye(worker_t *self, peer_state_t from)
+{
+    if (from == PEER_DRAINING)
+        log_info("drained", "done=%llu failed=%llu", (unsigned long long) self->done,
+                 (unsigned long long) self->failed);
+    link_send_bye(&self->link, from == PEER_DRAINING ? "drained" : "aborted");
+}
+
+//  One action of a transition; env is the message the event came with.
+static void
+s_act(worker_t *self, peer_action_t action, peer_state_t from, peer_event_t event, const Shoal__Envelope *env)
+{
+    switch (action) {
+        case PEER_STORE_WELCOME:    s_store_welcome(self, env->welcome); break;
+        case PEER_RESEND_RESULTS:   outbox_resend_all(self->outbox); break;
+        case PEER_START_TASKS:      s_start_tasks(self, env->tasks, NULL); break;
+        case PEER_REFUSE_TASKS:     s_start_tasks(self, env->tasks, "worker is shutting down"); break;
+        case PEER_FORGET_ACKED:     s_forget_acked(self, env->result_ack); break;
+        case PEER_CANCEL_TASKS:     s_cancel_tasks(self, env->cancel); break;
+        case PEER_SAY_HELLO_AGAIN:  s_say_hello_again(self); break;
+        case PEER_LOG_BROKER_ERROR: s_log_broker_error(env->error); break;
+        case PEER_SEND_HEARTBEAT:   s_send_heartbeat(self); break;
+        case PEER_RECONNECT:
+            if (s_reconnect(self) != 0) {
+                self->state = PEER_STOPPED;     //  no socket: nothing more to do
+                self->exit_code = 1;
+            }
+            break;
+        case PEER_FORGIVE_SILENCE:  self->link.last_recv_ms = clock_mono_ms(); break;
+        case PEER_ANNOUNCE_DRAINING: s_send_heartbeat(self); break;
+        case PEER_START_GRACE:      s_start_grace(self); break;
+        case PEER_ABORT_TASKS:      s_abort_tasks(self, event); break;
+        case PEER_WAIT_FOR_ACKS:    s_wait_for_acks(self, event); break;
+        case PEER_SEND_RESULTS:     s_send_results(self); break;
+        case PEER_SAY_BYE:          s_say_bye(self, from); break;
+        case PEER_NOTHING: case PEER_ACTIONS: break;
     }
 }
 
-//  Results whose ack is overdue go out again (a lost message, a broker that
-//  restarted without us noticing).
+//  Feed an event to the state machine: the new state, then its actions.
 static void
-s_resend_overdue(worker_t *self, int64_t now)
+s_post(worker_t *self, peer_event_t event, const Shoal__Envelope *env)
 {
-    int64_t overdue = self->heartbeat_ms * self->liveness * 2;
-    size_t cursor = 0, resent = 0;
-    outbox_t *o;
-    while ((o = u64map_next(self->outbox, &cursor, NULL)))
-        if (o->sent_ms && now - o->sent_ms > overdue) {
-            o->sent_ms = 0;
-            zlist_append(self->to_send, o);
-            resent++;
-        }
-    if (resent) {
-        if (!self->unsent_since_ms)
-            self->unsent_since_ms = now;
-        log_debug("results_resent", "count=%zu unacked=%zu", resent, u64map_size(self->outbox));
+    peer_state_t from = self->state;
+    const peer_transition_t *t = peer_transition(from, event);
+    if (t->next != from)
+        log_debug("peer_state", "from=%s event=%s to=%s", peer_state_name(from), peer_event_name(event),
+                  peer_state_name(t->next));
+    self->state = t->next;
+    for (int i = 0; i < PEER_MAX_ACTIONS && t->actions[i] != PEER_NOTHING; i++)
+        s_act(self, t->actions[i], from, event, env);
+}
+
+// ------------------------------------------------------------------ events
+
+//  Which event a message from the broker is.
+static int
+s_classify(const worker_t *self, const Shoal__Envelope *env, peer_event_t *event)
+{
+    switch (env->body_case) {
+        case SHOAL__ENVELOPE__BODY_WELCOME:
+            *event = self->epoch && self->epoch != env->welcome->epoch ? PEER_WELCOME_NEW_EPOCH : PEER_WELCOME;
+            return 0;
+        case SHOAL__ENVELOPE__BODY_TASKS:       *event = PEER_TASKS; return 0;
+        case SHOAL__ENVELOPE__BODY_RESULT_ACK:  *event = PEER_RESULT_ACK; return 0;
+        case SHOAL__ENVELOPE__BODY_CANCEL:      *event = PEER_CANCEL; return 0;
+        case SHOAL__ENVELOPE__BODY_HEARTBEAT:   *event = PEER_HEARTBEAT; return 0;
+        case SHOAL__ENVELOPE__BODY_ERROR:
+            *event = env->error->code == SHOAL__ERROR_CODE__ERR_UNKNOWN_PEER ? PEER_UNKNOWN_PEER
+                   : env->error->code == SHOAL__ERROR_CODE__ERR_VERSION ? PEER_VERSION_ERROR
+                   : PEER_BROKER_ERROR;
+            return 0;
+        default:
+            return -1;
     }
 }
 
@@ -300,151 +337,216 @@ s_on_message(worker_t *self, const void *data, size_t size)
         log_warn("bad_message", "error=%s", log_quote(err, q, sizeof q));
         return;
     }
-    self->last_recv_ms = clock_mono_ms();
+    self->link.last_recv_ms = clock_mono_ms();
     self->reconnect_backoff_ms = 0;
-    switch (env->body_case) {
-        case SHOAL__ENVELOPE__BODY_WELCOME: {
-            Shoal__Welcome *w = env->welcome;
-            if (self->epoch && self->epoch != w->epoch) {
-                log_info("broker_restarted", "epoch=%llu previous=%llu unacked=%zu",
-                         (unsigned long long) w->epoch, (unsigned long long) self->epoch,
-                         u64map_size(self->outbox));
-                //  results the previous broker run never acked may be lost with it
-                s_resend_all(self);
-            }
-            else
-                log_info("welcomed", "broker=%s epoch=%llu heartbeat_ms=%u", self->cfg.broker,
-                         (unsigned long long) w->epoch, w->heartbeat_ms);
-            self->epoch = w->epoch;
-            self->heartbeat_ms = w->heartbeat_ms;
-            self->liveness = w->liveness;
-            self->welcomed = true;
-            break;
-        }
-        case SHOAL__ENVELOPE__BODY_TASKS: {
-            Shoal__Tasks *t = env->tasks;
-            for (size_t i = 0; i < t->n_tasks; i++) {
-                const Shoal__JobDefaults *defaults = NULL;
-                uint32_t job = (uint32_t) (t->tasks[i]->task_id >> 32);
-                for (size_t j = 0; j < t->n_jobs; j++)
-                    if (t->jobs[j]->job_id == job)
-                        defaults = t->jobs[j]->defaults;
-                run_start(self, t->tasks[i], defaults);
-            }
-            break;
-        }
-        case SHOAL__ENVELOPE__BODY_RESULT_ACK:
-            for (size_t i = 0; i < env->result_ack->n_acked; i++)
-                s_outbox_drop(self, env->result_ack->acked[i]->task_id, env->result_ack->acked[i]->lease);
-            break;
-        case SHOAL__ENVELOPE__BODY_CANCEL:
-            for (size_t i = 0; i < env->cancel->n_tasks; i++) {
-                run_t *run = run_find(self, env->cancel->tasks[i]->task_id, env->cancel->tasks[i]->lease);
-                if (run)
-                    run_abort(self, run, SHOAL__OUTCOME__OUTCOME_CANCELLED, "cancelled by the broker");
-            }
-            break;
-        case SHOAL__ENVELOPE__BODY_HEARTBEAT:
-            break;
-        case SHOAL__ENVELOPE__BODY_ERROR: {
-            Shoal__Error *e = env->error;
-            if (e->code == SHOAL__ERROR_CODE__ERR_UNKNOWN_PEER) {
-                //  the broker restarted or gave up on us: introduce ourselves
-                //  (same connection: what we sent it has seen; a new broker
-                //  run is told again after its Welcome shows a new epoch)
-                if (clock_mono_ms() - self->last_hello_ms >= self->heartbeat_ms / 2)
-                    s_send_hello(self, false);
-            }
-            else {
-                char q[600];
-                log_warn("broker_error", "code=%d message=%s", (int) e->code,
-                         log_quote(e->message ? e->message : "", q, sizeof q));
-                if (e->code == SHOAL__ERROR_CODE__ERR_VERSION)
-                    s_signals = 2;
-            }
-            break;
-        }
-        default:
-            log_warn("unexpected_message", "body=%s", wire_body_name(env));
-            break;
-    }
+    peer_event_t event;
+    if (s_classify(self, env, &event) == 0)
+        s_post(self, event, env);
+    else
+        log_warn("unexpected_message", "body=%s", wire_body_name(env));
     wire_free(env);
 }
 
+//  Read what the broker sent (a bounded number of messages per turn).
 static void
-s_drain_socket(worker_t *self)
+s_read_socket(worker_t *self)
 {
-    for (int i = 0; i < 1000; i++) {
+    for (int i = 0; i < 1000 && self->state != PEER_STOPPED; i++) {
         zmq_msg_t msg;
         zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, self->dealer_raw, ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv(&msg, self->link.raw, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&msg);
             return;
         }
         if (!zmq_msg_more(&msg))
             s_on_message(self, zmq_msg_data(&msg), zmq_msg_size(&msg));
-        else {
-            //  multi-frame messages are not ours
+        else    //  multi-frame messages are not ours
             while (zmq_msg_more(&msg)) {
                 zmq_msg_close(&msg);
                 zmq_msg_init(&msg);
-                if (zmq_msg_recv(&msg, self->dealer_raw, ZMQ_DONTWAIT) < 0)
+                if (zmq_msg_recv(&msg, self->link.raw, ZMQ_DONTWAIT) < 0)
                     break;
             }
-        }
         zmq_msg_close(&msg);
     }
 }
 
+//  The loop never sleeps longer than a heartbeat: a longer gap means this
+//  process was frozen (SIGSTOP, a suspended VM), and the broker's silence
+//  meanwhile is ours, not its.
 static void
-s_heartbeat(worker_t *self)
+s_check_frozen(worker_t *self)
 {
-    Shoal__Heartbeat hb = SHOAL__HEARTBEAT__INIT;
-    hb.has_running = 1;
-    hb.running = (uint32_t) u64map_size(self->runs);
-    if (self->draining) {
-        hb.has_draining = 1;
-        hb.draining = 1;
+    int64_t now = clock_mono_ms();
+    if (now - self->last_turn_ms > self->heartbeat_ms * 2) {
+        log_info("resumed", "frozen_ms=%lld", (long long) (now - self->last_turn_ms));
+        s_post(self, PEER_RESUMED, NULL);
     }
-    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
-    env.body_case = SHOAL__ENVELOPE__BODY_HEARTBEAT;
-    env.heartbeat = &hb;
-    s_send(self, &env);
+    self->last_turn_ms = now;
 }
 
 static void
-s_abort_all(worker_t *self, const char *why)
+s_check_signals(worker_t *self)
 {
-    run_t *run;
-    size_t cursor = 0;
-    zlist_t *all = zlist_new();
-    while ((run = u64map_next(self->runs, &cursor, NULL)))
-        zlist_append(all, run);
-    while ((run = zlist_pop(all)))
-        run_abort(self, run, SHOAL__OUTCOME__OUTCOME_CANCELLED, why);
-    zlist_destroy(&all);
-}
-
-static void
-s_send_bye(worker_t *self, const char *reason)
-{
-    Shoal__Bye bye = SHOAL__BYE__INIT;
-    bye.reason = (char *) reason;
-    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
-    env.body_case = SHOAL__ENVELOPE__BODY_BYE;
-    env.bye = &bye;
-    s_send(self, &env);
-}
-
-static void
-s_free_outbox(worker_t *self)
-{
-    size_t cursor = 0;
-    outbox_t *o;
-    while ((o = u64map_next(self->outbox, &cursor, NULL))) {
-        free(o->data);
-        free(o);
+    int signals = s_signals;
+    if (signals != self->seen_signals) {
+        self->seen_signals = signals;
+        s_post(self, signals == 1 ? PEER_STOP : PEER_STOP_NOW, NULL);
     }
+}
+
+//  A result from a run: count it, keep it until acked.
+static void
+s_on_result(void *ctx, const Shoal__Result *result)
+{
+    worker_t *self = ctx;
+    if (result->outcome == SHOAL__OUTCOME__OUTCOME_OK)
+        self->done++;
+    else
+        self->failed++;
+    if (outbox_add(self->outbox, result) != 0)
+        log_error("result_dropped", "task=%llx error=\"out of memory\"", (unsigned long long) result->task_id);
+}
+
+// ------------------------------------------------------------------ the loop
+
+//  One turn: sleep until something happens or a timer is due, handle it,
+//  send what waits. Returns -1 when the loop cannot go on.
+static int
+s_turn(worker_t *self)
+{
+    int64_t now = clock_mono_ms();
+    int64_t due = timers_next(self->timers);
+    if (outbox_flush_due(self->outbox) < due)
+        due = outbox_flush_due(self->outbox);
+    zmq_pollitem_t items[1 + MAX_EXECUTORS] = { { self->link.raw, 0, ZMQ_POLLIN, 0 } };
+    executor_t *all[MAX_EXECUTORS], *polled[1 + MAX_EXECUTORS];
+    size_t n_all = runs_executors(self->runs, all, MAX_EXECUTORS), n = 1;
+    for (size_t i = 0; i < n_all; i++) {
+        int fd = all[i]->ops->poll_fd ? all[i]->ops->poll_fd(all[i]) : -1;
+        if (fd >= 0) {
+            items[n] = (zmq_pollitem_t) { NULL, fd, ZMQ_POLLIN, 0 };
+            polled[n++] = all[i];
+        }
+    }
+    if (zmq_poll(items, (int) n, due <= now ? 0 : (long) (due - now)) < 0 && errno != EINTR) {
+        log_error("poll_failed", "error=\"%s\"", zmq_strerror(errno));
+        return -1;
+    }
+    s_check_signals(self);
+    if (items[0].revents & ZMQ_POLLIN)
+        s_read_socket(self);
+    for (size_t i = 1; i < n; i++)
+        if (items[i].revents & ZMQ_POLLIN)
+            polled[i]->ops->on_ready(polled[i]);
+    s_check_frozen(self);
+    timers_fire(self->timers, clock_mono_ms());
+    if (self->state == PEER_STOPPED)
+        return 0;
+    if (outbox_flush(self->outbox, self->link.raw, self->link.worker_id, self->state >= PEER_DRAINING,
+                     runs_size(self->runs) > 0))
+        self->link.last_send_ms = clock_mono_ms();
+    if (self->state >= PEER_DRAINING && runs_size(self->runs) == 0 && outbox_size(self->outbox) == 0)
+        s_post(self, PEER_IDLE, NULL);
+    return 0;
+}
+
+//  The task kinds to accept, from --kinds and --allow-exec; -1 after
+//  logging why not.
+static int
+s_parse_kinds(worker_t *self)
+{
+    char kinds[128];
+    snprintf(kinds, sizeof kinds, "%s", self->cfg.kinds);
+    for (char *tok = strtok(kinds, ", "); tok; tok = strtok(NULL, ", ")) {
+        Shoal__TaskKind k = taskspec_kind_parse(tok);
+        if (k == SHOAL__TASK_KIND__KIND_NONE) {
+            log_error("bad_kind", "kind=%s detail=\"known kinds: noop, http, exec\"", tok);
+            return -1;
+        }
+        if (k == SHOAL__TASK_KIND__KIND_EXEC && !self->cfg.allow_exec) {
+            log_error("exec_not_allowed", "detail=\"exec tasks run commands: start the worker with"
+                      " --allow-exec to accept them\"");
+            return -1;
+        }
+        self->link.kinds |= 1u << k;
+    }
+    if (self->cfg.allow_exec)
+        self->link.kinds |= 1u << SHOAL__TASK_KIND__KIND_EXEC;
+    return 0;
+}
+
+//  An executor for every kind this worker accepts; -1 after logging.
+static int
+s_executors_new(worker_t *self)
+{
+    const executor_host_t *host = runs_host(self->runs);
+    uint32_t kinds = self->link.kinds;
+    if (kinds & (1u << SHOAL__TASK_KIND__KIND_NOOP))
+        runs_set_executor(self->runs, SHOAL__TASK_KIND__KIND_NOOP, noop_executor_new(host, self->cfg.test_hooks));
+    if (kinds & (1u << SHOAL__TASK_KIND__KIND_HTTP)) {
+        executor_t *http = http_executor_new(host, self->cfg.body_dir, (size_t) self->cfg.slots);
+        if (!http) {
+            log_error("startup_failed", "error=\"cannot set up libcurl\"");
+            return -1;
+        }
+        runs_set_executor(self->runs, SHOAL__TASK_KIND__KIND_HTTP, http);
+    }
+    if (kinds & (1u << SHOAL__TASK_KIND__KIND_EXEC)) {
+        executor_t *exec = exec_executor_new(host);
+        if (!exec) {
+            log_error("startup_failed", "error=\"cannot set up the exec executor\"");
+            return -1;
+        }
+        runs_set_executor(self->runs, SHOAL__TASK_KIND__KIND_EXEC, exec);
+    }
+    return 0;
+}
+
+//  Who we are, what we run, the first connection. Returns 0 or the exit code.
+static int
+s_setup(worker_t *self, const worker_config_t *cfg)
+{
+    memset(self, 0, sizeof *self);
+    self->cfg = *cfg;
+    self->heartbeat_ms = cfg->heartbeat_ms;
+    self->liveness = cfg->liveness;
+    self->last_turn_ms = clock_mono_ms();
+    link_t *l = &self->link;
+    l->endpoint = cfg->broker;
+    l->keys = cfg->keys;
+    l->hwm = (int) cfg->hwm;
+    l->slots = (uint32_t) cfg->slots;
+    gethostname(l->host, sizeof l->host - 1);
+    l->instance = ((uint64_t) getpid() << 32) ^ (uint64_t) clock_wall_us() ^ (uint64_t) random();
+    if (cfg->worker_id)
+        snprintf(l->worker_id, sizeof l->worker_id, "%s", cfg->worker_id);
+    else
+        snprintf(l->worker_id, sizeof l->worker_id, "%.64s-%d-%04x", l->host, (int) getpid(),
+                 (unsigned) (clock_wall_us() & 0xffff));
+    if (s_parse_kinds(self) != 0)
+        return 2;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    self->timers = timers_new();
+    self->outbox = self->timers ? outbox_new(self->timers, self->heartbeat_ms * self->liveness * 2) : NULL;
+    self->runs = self->timers ? runs_new(self->timers, s_on_result, self) : NULL;
+    if (!self->outbox || !self->runs || s_executors_new(self) != 0 || s_reconnect(self) != 0)
+        return 1;
+    log_info("worker_started", "id=%s broker=%s slots=%lld kinds=%s", l->worker_id, cfg->broker,
+             (long long) cfg->slots, cfg->kinds);
+    return 0;
+}
+
+static void
+s_teardown(worker_t *self)
+{
+    link_close(&self->link);
+    if (self->runs)
+        runs_abort_all(self->runs, "exit");
+    runs_destroy(&self->runs);
+    outbox_destroy(&self->outbox);
+    timers_destroy(&self->timers);
+    curl_global_cleanup();
 }
 
 int
@@ -458,192 +560,16 @@ worker_run(const worker_config_t *cfg)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    worker_t self_data;
-    worker_t *self = &self_data;
-    memset(self, 0, sizeof *self);
-    self->cfg = *cfg;
-    self->heartbeat_ms = cfg->heartbeat_ms;
-    self->liveness = cfg->liveness;
-    gethostname(self->host, sizeof self->host - 1);
-    self->instance = ((uint64_t) getpid() << 32) ^ (uint64_t) clock_wall_us() ^ (uint64_t) random();
-    if (cfg->worker_id)
-        snprintf(self->worker_id, sizeof self->worker_id, "%s", cfg->worker_id);
-    else
-        snprintf(self->worker_id, sizeof self->worker_id, "%.64s-%d-%04x", self->host, (int) getpid(),
-                 (unsigned) (clock_wall_us() & 0xffff));
-    //  kinds
-    char kinds[128];
-    snprintf(kinds, sizeof kinds, "%s", cfg->kinds);
-    for (char *tok = strtok(kinds, ", "); tok; tok = strtok(NULL, ", ")) {
-        Shoal__TaskKind k = taskspec_kind_parse(tok);
-        if (k == SHOAL__TASK_KIND__KIND_NONE) {
-            log_error("bad_kind", "kind=%s detail=\"known kinds: noop, http, exec\"", tok);
-            return 2;
+    worker_t self;
+    int rc = s_setup(&self, cfg);
+    while (rc == 0 && self.state != PEER_STOPPED)
+        if (s_turn(&self) != 0) {
+            link_send_bye(&self.link, "failed");
+            rc = 1;
         }
-        if (k == SHOAL__TASK_KIND__KIND_EXEC && !cfg->allow_exec) {
-            log_error("exec_not_allowed", "detail=\"exec tasks run commands: start the worker with"
-                      " --allow-exec to accept them\"");
-            return 2;
-        }
-        self->kinds |= 1u << k;
-    }
-    if (cfg->allow_exec)
-        self->kinds |= 1u << SHOAL__TASK_KIND__KIND_EXEC;
-    if (self->kinds & (1u << SHOAL__TASK_KIND__KIND_HTTP)) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        self->http = http_new(cfg->body_dir, (size_t) cfg->slots);
-        if (!self->http) {
-            log_error("startup_failed", "error=\"cannot set up libcurl\"");
-            return 1;
-        }
-    }
-    if (cfg->allow_exec && !(self->exec = exec_new())) {
-        log_error("startup_failed", "error=\"cannot set up the exec executor\"");
-        return 1;
-    }
-    self->runs = u64map_new();
-    self->timers = heap_new();
-    self->outbox = u64map_new();
-    self->to_send = zlist_new();
-    if (!self->runs || !self->timers || !self->outbox || !self->to_send || s_connect(self) != 0)
-        return 1;
-    log_info("worker_started", "id=%s broker=%s slots=%lld kinds=%s", self->worker_id, cfg->broker,
-             (long long) cfg->slots, cfg->kinds);
-
-    int exit_code = 0;
-    int64_t next_resend_check = clock_mono_ms() + 1000;
-    int seen_signals = 0;
-    int64_t last_turn_ms = clock_mono_ms();
-    while (true) {
-        int64_t now = clock_mono_ms();
-        //  the loop never sleeps longer than a heartbeat: a longer gap means
-        //  this process was frozen (SIGSTOP, a suspended VM), and the
-        //  broker's silence meanwhile is ours, not its
-        if (now - last_turn_ms > self->heartbeat_ms * 2) {
-            log_info("resumed", "frozen_ms=%lld", (long long) (now - last_turn_ms));
-            self->last_recv_ms = now;
-        }
-        last_turn_ms = now;
-        int64_t deadline = self->last_send_ms + self->heartbeat_ms;
-        int64_t live_deadline = self->last_recv_ms + self->heartbeat_ms * self->liveness
-                              + self->reconnect_backoff_ms;
-        if (live_deadline < deadline)
-            deadline = live_deadline;
-        heap_entry_t e;
-        if (heap_peek(self->timers, &e) && e.when < deadline)
-            deadline = e.when;
-        if (http_deadline_ms(self->http) < deadline)
-            deadline = http_deadline_ms(self->http);
-        if (next_resend_check < deadline)
-            deadline = next_resend_check;
-        if (self->draining && self->drain_deadline_ms < deadline)
-            deadline = self->drain_deadline_ms;
-        if (self->unsent_since_ms && self->unsent_since_ms + FLUSH_AFTER_MS < deadline)
-            deadline = self->unsent_since_ms + FLUSH_AFTER_MS;
-        long timeout = deadline <= now ? 0 : (long) (deadline - now);
-        //  the broker socket, then every socket the transfers use
-        size_t want = 3;
-        if (want > self->items_alloc) {
-            zmq_pollitem_t *grown = realloc(self->items, want * sizeof *grown);
-            if (!grown) {
-                exit_code = 1;
-                break;
-            }
-            self->items = grown;
-            self->items_alloc = want;
-        }
-        zmq_pollitem_t *items = self->items;
-        items[0] = (zmq_pollitem_t) { self->dealer_raw, 0, ZMQ_POLLIN, 0 };
-        size_t n_http = http_poll_items(self->http, items + 1, self->items_alloc - 1);
-        size_t n_exec = exec_poll_items(self->exec, items + 1 + n_http, self->items_alloc - 1 - n_http);
-        int rc = zmq_poll(items, (int) (1 + n_http + n_exec), timeout);
-        if (rc < 0 && errno != EINTR) {
-            log_error("poll_failed", "error=\"%s\"", zmq_strerror(errno));
-            exit_code = 1;
-            break;
-        }
-        if (s_signals != seen_signals) {
-            seen_signals = s_signals;
-            if (seen_signals == 1 && !self->draining) {
-                self->draining = true;
-                self->drain_deadline_ms = clock_mono_ms() + cfg->grace_ms;
-                log_info("draining", "running=%zu unacked=%zu grace_ms=%lld", u64map_size(self->runs),
-                         u64map_size(self->outbox), (long long) cfg->grace_ms);
-                s_heartbeat(self);
-            }
-            else
-            if (seen_signals >= 2 && !self->aborting) {
-                log_warn("aborting", "running=%zu", u64map_size(self->runs));
-                self->aborting = true;
-                self->draining = true;
-                self->drain_deadline_ms = clock_mono_ms() + 1000;   //  a moment for the acks
-                s_abort_all(self, "worker stopped (second SIGTERM)");
-            }
-        }
-        if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
-            s_drain_socket(self);
-        http_after_poll(self, items + 1, n_http);
-        exec_after_poll(self, items + 1 + n_http, n_exec);
-        now = clock_mono_ms();
-        if (now - last_turn_ms > self->heartbeat_ms * 2) {
-            log_info("resumed", "frozen_ms=%lld", (long long) (now - last_turn_ms));
-            self->last_recv_ms = now;
-        }
-        last_turn_ms = now;
-        run_timers(self, now);
-        if (now >= next_resend_check) {
-            s_resend_overdue(self, now);
-            next_resend_check = now + 1000;
-        }
-        s_flush(self, self->draining);
-        if (now - self->last_send_ms >= self->heartbeat_ms)
-            s_heartbeat(self);
-        if (now - self->last_recv_ms > self->heartbeat_ms * self->liveness + self->reconnect_backoff_ms) {
-            log_warn("broker_lost", "silent_ms=%lld running=%zu unacked=%zu", (long long) (now - self->last_recv_ms),
-                     u64map_size(self->runs), u64map_size(self->outbox));
-            self->reconnect_backoff_ms = self->reconnect_backoff_ms
-                ? (self->reconnect_backoff_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : self->reconnect_backoff_ms * 2)
-                : 500;
-            if (s_connect(self) != 0) {
-                exit_code = 1;
-                break;
-            }
-        }
-        if (self->draining) {
-            bool idle = u64map_size(self->runs) == 0 && u64map_size(self->outbox) == 0;
-            if (idle) {
-                log_info("drained", "done=%llu failed=%llu", (unsigned long long) self->done,
-                         (unsigned long long) self->failed);
-                break;
-            }
-            if (!self->aborting && now >= self->drain_deadline_ms) {
-                log_warn("grace_expired", "running=%zu", u64map_size(self->runs));
-                self->aborting = true;
-                s_abort_all(self, "worker stopped (grace period over)");
-                self->drain_deadline_ms = now + 2000;   //  a moment for the acks
-            }
-            else
-            if (self->aborting && u64map_size(self->runs) == 0 && (u64map_size(self->outbox) == 0
-                || now >= self->drain_deadline_ms)) {
-                s_flush(self, true);
-                break;
-            }
-        }
-    }
-    s_send_bye(self, self->aborting ? "aborted" : "drained");
-    zsock_destroy(&self->dealer);
-    s_abort_all(self, "exit");
-    s_free_outbox(self);
-    if (self->http) {
-        http_destroy(&self->http);
-        curl_global_cleanup();
-    }
-    exec_destroy(&self->exec);
-    free(self->items);
-    u64map_destroy(&self->runs);
-    u64map_destroy(&self->outbox);
-    heap_destroy(&self->timers);
-    zlist_destroy(&self->to_send);
-    log_info("worker_stopped", "id=%s", self->worker_id);
-    return exit_code;
+    if (rc == 0)
+        rc = self.exit_code;
+    s_teardown(&self);
+    log_info("worker_stopped", "id=%s", self.link.worker_id);
+    return rc;
 }

@@ -1,0 +1,142 @@
+/*  link — the socket to the broker. A connection that went silent is
+    replaced, not repaired: the old socket is closed at once (see
+    link_connect) and the new one starts with a Hello that tells the
+    broker what this worker runs and holds. */
+#include "link.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "wire.h"
+
+int
+link_connect(link_t *self)
+{
+    //  the old socket is dead to us: close it at once. Left lingering, it
+    //  would deliver its queued Hello when the network comes back, after
+    //  the new socket's, and take the worker id over at the broker's ROUTER
+    //  (handover), so the broker would talk to a socket nobody reads
+    if (self->dealer) {
+        int zero = 0;
+        zmq_setsockopt(self->raw, ZMQ_LINGER, &zero, sizeof zero);
+    }
+    zsock_destroy(&self->dealer);
+    self->dealer = zsock_new(ZMQ_DEALER);
+    if (!self->dealer)
+        return -1;
+    self->raw = zsock_resolve(self->dealer);
+    wire_socket_defaults(self->raw);
+    zmq_setsockopt(self->raw, ZMQ_SNDHWM, &self->hwm, sizeof self->hwm);
+    zmq_setsockopt(self->raw, ZMQ_RCVHWM, &self->hwm, sizeof self->hwm);
+    zmq_setsockopt(self->raw, ZMQ_ROUTING_ID, self->worker_id, strlen(self->worker_id));
+    //  give the last results and the Bye a moment to leave at exit
+    int linger = 2000;
+    zmq_setsockopt(self->raw, ZMQ_LINGER, &linger, sizeof linger);
+    if (keys_apply(self->keys, self->raw) != 0) {
+        log_error("curve_failed", "error=\"%s\"", zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    if (zsock_connect(self->dealer, "%s", self->endpoint) < 0) {
+        log_error("connect_failed", "broker=%s error=\"%s\"", self->endpoint, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    self->last_recv_ms = clock_mono_ms();
+    return 0;
+}
+
+void
+link_close(link_t *self)
+{
+    zsock_destroy(&self->dealer);
+    self->raw = NULL;
+}
+
+int
+link_send(link_t *self, Shoal__Envelope *env)
+{
+    self->last_send_ms = clock_mono_ms();
+    return wire_send(self->raw, NULL, 0, env, ZMQ_DONTWAIT);
+}
+
+void
+link_send_hello(link_t *self, runs_t *runs, const outbox_t *outbox)
+{
+    size_t n_held = runs_size(runs);
+    size_t n_done = outbox_size(outbox);
+    Shoal__TaskRef *refs = calloc(n_held + n_done + 1, sizeof *refs);
+    Shoal__TaskRef **held = calloc(n_held + 1, sizeof *held);
+    Shoal__TaskRef **done = calloc(n_done + 1, sizeof *done);
+    if (!refs || !held || !done) {
+        free(refs); free(held); free(done);
+        return;
+    }
+    size_t i = 0, cursor = 0;
+    run_t *run;
+    while (i < n_held && (run = runs_next(runs, &cursor))) {
+        shoal__task_ref__init(&refs[i]);
+        refs[i].has_task_id = refs[i].has_lease = 1;
+        refs[i].task_id = run->task_id;
+        refs[i].lease = run->lease;
+        held[i] = &refs[i];
+        i++;
+    }
+    size_t j = outbox_refs(outbox, refs + i, done, n_done);
+    Shoal__TaskKind kinds[16];
+    size_t n_kinds = 0;
+    for (int k = 1; k < 16; k++)
+        if (self->kinds & (1u << k))
+            kinds[n_kinds++] = (Shoal__TaskKind) k;
+    Shoal__Hello hello = SHOAL__HELLO__INIT;
+    hello.worker_id = self->worker_id;
+    hello.host = self->host;
+    hello.has_pid = hello.has_slots = hello.has_instance = hello.has_seq = 1;
+    hello.instance = self->instance;
+    hello.seq = ++self->hello_seq;
+    hello.pid = (uint32_t) getpid();
+    hello.version = SHOAL_VERSION;
+    hello.slots = self->slots;
+    hello.kinds = kinds;
+    hello.n_kinds = n_kinds;
+    hello.held = held;
+    hello.n_held = i;
+    hello.done = done;
+    hello.n_done = j;
+    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+    env.body_case = SHOAL__ENVELOPE__BODY_HELLO;
+    env.hello = &hello;
+    link_send(self, &env);
+    self->last_hello_ms = clock_mono_ms();
+    free(refs);
+    free(held);
+    free(done);
+}
+
+void
+link_send_heartbeat(link_t *self, uint32_t running, bool draining)
+{
+    Shoal__Heartbeat hb = SHOAL__HEARTBEAT__INIT;
+    hb.has_running = 1;
+    hb.running = running;
+    if (draining) {
+        hb.has_draining = 1;
+        hb.draining = 1;
+    }
+    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+    env.body_case = SHOAL__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    link_send(self, &env);
+}
+
+void
+link_send_bye(link_t *self, const char *reason)
+{
+    Shoal__Bye bye = SHOAL__BYE__INIT;
+    bye.reason = (char *) reason;
+    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+    env.body_case = SHOAL__ENVELOPE__BODY_BYE;
+    env.bye = &bye;
+    link_send(self, &env);
+}
