@@ -2,7 +2,8 @@
 
     main.c      global options, subcommand table, help
     submit.c    shoal submit
-    status.c    shoal status / jobs / workers, and the helpers they share
+    status.c    shoal status / jobs / workers
+    jobview.c   one job as printed (block, progress line) and the status request
     control.c   shoal pause / resume / cancel / retry
     follow.c    following a job: status --watch, status --wait, submit --wait
     results.c   shoal results
@@ -37,11 +38,13 @@ int cmd_control(cli_globals_t *g, int argc, char **argv);
 int cmd_results(cli_globals_t *g, int argc, char **argv);
 int cmd_keygen(cli_globals_t *g, int argc, char **argv);
 
+//  ---- main.c
 //  Connect, or print why not and set *code (EXIT_USAGE for an endpoint
 //  that is not one). The client is the caller's.
 client_t *cli_connect(cli_globals_t *g, const char *prog, int *code);
 //  Parse a job id argument ("12"); returns 0 and prints on error.
 uint32_t cli_job_id(const char *prog, const char *arg);
+//  ---- jobview.c
 //  Print one job as a block of lines (people) or one JSON line (scripts).
 void cli_print_job(cli_globals_t *g, FILE *out, const Shoal__JobInfo *job);
 //  One line of a job's progress: "job 3 active 42.0%  4,200/10,000  failed 3 ...".
@@ -50,7 +53,8 @@ void cli_progress_line(const Shoal__JobInfo *job, char *buf, size_t size);
 //  wire_free), or NULL with why in err and the exit code in *code.
 Shoal__Envelope *cli_get_status(client_t *client, uint32_t job_id, char *err, size_t errlen, int *code);
 
-//  How to follow a job (follow.c).
+//  ---- follow.c
+//  How to follow a job.
 typedef struct {
     const char *prog;           //  for messages
     bool     watch;             //  redraw the whole status (else a progress line on a terminal)

@@ -45,21 +45,6 @@ cli_interrupted(void)
     return s_interrupt != 0;
 }
 
-void
-cli_progress_line(const Shoal__JobInfo *j, char *buf, size_t size)
-{
-    char done[32], total[32], failed[32], rate[32], eta[32], tail[96] = "";
-    bool live = j->state == SHOAL__JOB_STATE__JOB_ACTIVE || j->state == SHOAL__JOB_STATE__JOB_PAUSED;
-    if (live)
-        snprintf(tail, sizeof tail, "  %s  eta %s", report_rate(j->rate, rate, sizeof rate),
-                 report_duration_ms(j->eta_ms, eta, sizeof eta));
-    snprintf(buf, size, "job %u %s%s %5.1f%%  %s/%s done  failed %s%s", j->id,
-             report_state_name(j->state), j->sealed ? "" : " (receiving)", report_percent(j),
-             text_thousands(j->ok + j->failed + j->cancelled, done, sizeof done),
-             text_thousands(j->total, total, sizeof total), text_thousands(j->failed, failed, sizeof failed),
-             tail);
-}
-
 //  Sleep up to ms, waking early on Ctrl-C.
 static void
 s_nap(int64_t ms)

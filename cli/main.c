@@ -56,6 +56,30 @@ s_cmd_version(cli_globals_t *g, int argc, char **argv)
     return EXIT_OK;
 }
 
+client_t *
+cli_connect(cli_globals_t *g, const char *prog, int *code)
+{
+    client_t *client = client_new(g->broker, (int) g->timeout_ms, g->keys);
+    if (!client) {
+        fprintf(stderr, "%s: '%s' is not a broker endpoint (expected like tcp://host:5555)\n", prog, g->broker);
+        *code = EXIT_USAGE;
+    }
+    return client;
+}
+
+uint32_t
+cli_job_id(const char *prog, const char *arg)
+{
+    char *end;
+    unsigned long v = arg && *arg >= '0' && *arg <= '9' ? strtoul(arg, &end, 10) : 0;
+    if (!v || *end || v > UINT32_MAX) {
+        fprintf(stderr, "%s: expected a job id (a positive number, see 'shoal jobs'), got '%s'\n", prog,
+                arg ? arg : "");
+        return 0;
+    }
+    return (uint32_t) v;
+}
+
 static void
 s_usage(FILE *out)
 {

@@ -1,0 +1,93 @@
+/*  jobview — one job as people and scripts see it: the block `shoal
+    status` prints, the progress line `--wait` rewrites, and the status
+    request both ask the broker. Shared by status.c and follow.c. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "report.h"
+#include "text.h"
+#include "wire.h"
+
+void
+cli_print_job(cli_globals_t *g, FILE *out, const Shoal__JobInfo *j)
+{
+    if (g->json) {
+        json_t *o = report_job_json(j);
+        char *text = json_dumps(o, JSON_COMPACT);
+        fprintf(out, "%s\n", text ? text : "{}");
+        free(text);
+        json_decref(o);
+        return;
+    }
+    char total[32], ok[32], failed[32], cancelled[32], queued[32], running[32], rate[32], eta[32];
+    char p50[32], p95[32], p99[32];
+    fprintf(out, "job %u  %s%s%s\n", j->id, j->name && *j->name ? "\"" : "", j->name ? j->name : "",
+            j->name && *j->name ? "\"" : "");
+    fprintf(out, "  state      %s%s  priority %u\n", report_state_name(j->state),
+            j->sealed ? "" : " (receiving tasks)", j->priority);
+    fprintf(out, "  progress   %.1f%%  %s of %s done\n", report_percent(j),
+            text_thousands(j->ok + j->failed + j->cancelled, ok, sizeof ok),
+            text_thousands(j->total, total, sizeof total));
+    fprintf(out, "  tasks      ok %s  failed %s  cancelled %s  queued %s  running %s\n",
+            text_thousands(j->ok, ok, sizeof ok), text_thousands(j->failed, failed, sizeof failed),
+            text_thousands(j->cancelled, cancelled, sizeof cancelled),
+            text_thousands(j->queued, queued, sizeof queued), text_thousands(j->running, running, sizeof running));
+    fprintf(out, "  retries    %llu (waiting %llu)  stale %llu  duplicate %llu\n",
+            (unsigned long long) j->retries, (unsigned long long) j->retry_wait,
+            (unsigned long long) j->stale, (unsigned long long) j->duplicate);
+    if (j->state == SHOAL__JOB_STATE__JOB_ACTIVE || j->state == SHOAL__JOB_STATE__JOB_PAUSED)
+        fprintf(out, "  rate       %s  eta %s\n", report_rate(j->rate, rate, sizeof rate),
+                report_duration_ms(j->eta_ms, eta, sizeof eta));
+    if (j->p50_us)
+        fprintf(out, "  latency    p50 %s  p95 %s  p99 %s\n", report_latency_us(j->p50_us, p50, sizeof p50),
+                report_latency_us(j->p95_us, p95, sizeof p95), report_latency_us(j->p99_us, p99, sizeof p99));
+    if (j->n_http_class == 6 && (j->http_class[1] + j->http_class[2] + j->http_class[3] + j->http_class[4]
+                                 + j->http_class[5] + j->http_class[0]))
+        fprintf(out, "  http       2xx %llu  3xx %llu  4xx %llu  5xx %llu  no response %llu\n",
+                (unsigned long long) j->http_class[2], (unsigned long long) j->http_class[3],
+                (unsigned long long) j->http_class[4], (unsigned long long) j->http_class[5],
+                (unsigned long long) j->http_class[0]);
+    for (size_t i = 0; i < j->n_top_errors; i++)
+        fprintf(out, "  %s %6llu  %s\n", i ? "          " : "errors    ",
+                (unsigned long long) j->top_errors[i]->count, j->top_errors[i]->name);
+    for (size_t i = 0; i < j->n_top_hosts; i++)
+        fprintf(out, "  %s %6llu  %s\n", i ? "          " : "fail hosts",
+                (unsigned long long) j->top_hosts[i]->count, j->top_hosts[i]->name);
+}
+
+void
+cli_progress_line(const Shoal__JobInfo *j, char *buf, size_t size)
+{
+    char done[32], total[32], failed[32], rate[32], eta[32], tail[96] = "";
+    bool live = j->state == SHOAL__JOB_STATE__JOB_ACTIVE || j->state == SHOAL__JOB_STATE__JOB_PAUSED;
+    if (live)
+        snprintf(tail, sizeof tail, "  %s  eta %s", report_rate(j->rate, rate, sizeof rate),
+                 report_duration_ms(j->eta_ms, eta, sizeof eta));
+    snprintf(buf, size, "job %u %s%s %5.1f%%  %s/%s done  failed %s%s", j->id,
+             report_state_name(j->state), j->sealed ? "" : " (receiving)", report_percent(j),
+             text_thousands(j->ok + j->failed + j->cancelled, done, sizeof done),
+             text_thousands(j->total, total, sizeof total), text_thousands(j->failed, failed, sizeof failed),
+             tail);
+}
+
+Shoal__Envelope *
+cli_get_status(client_t *client, uint32_t job_id, char *err, size_t errlen, int *code)
+{
+    Shoal__StatusRequest sr = SHOAL__STATUS_REQUEST__INIT;
+    sr.has_job_id = 1;
+    sr.job_id = job_id;
+    Shoal__Envelope req = SHOAL__ENVELOPE__INIT;
+    req.body_case = SHOAL__ENVELOPE__BODY_STATUS_REQUEST;
+    req.status_request = &sr;
+    Shoal__Envelope *reply = client_call(client, &req, err, errlen, code);
+    if (!reply)
+        return NULL;
+    if (reply->body_case != SHOAL__ENVELOPE__BODY_STATUS_REPLY || !reply->status_reply->job) {
+        snprintf(err, errlen, "unexpected reply '%s' to a status request", wire_body_name(reply));
+        wire_free(reply);
+        *code = EXIT_REFUSED;
+        return NULL;
+    }
+    return reply;
+}
