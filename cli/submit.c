@@ -392,7 +392,7 @@ s_report_committed(submit_t *s, const char *key)
 
 //  Job defaults from the command line.
 typedef struct {
-    const char *name, *key, *format, *url_template, *defaults_json;
+    const char *name, *key, *format, *url_template, *defaults_json, *csv_delimiter;
     int64_t priority, count, sleep_ms, chunk, window, max_line;
     int64_t max_attempts, backoff_ms, backoff_max_ms, timeout_ms, per_host, connect_timeout_ms;
     int64_t max_redirects, max_response_bytes, inline_limit;
@@ -494,6 +494,7 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
         { "name", 'n', NULL, OPT_STRING, &o.name, "NAME", "job name (default: the file name or template)" },
         { "key", 'k', NULL, OPT_STRING, &o.key, "KEY", "idempotency key: the same key resumes the same job" },
         { "format", 'f', NULL, OPT_STRING, &o.format, "FMT", "jsonl, urls or csv (default from the file name, else jsonl)" },
+        { "csv-delimiter", 0, NULL, OPT_STRING, &o.csv_delimiter, "D", "CSV delimiter: ',', ';' or tab (default: detected from the header)" },
         { "url-template", 't', NULL, OPT_STRING, &o.url_template, "URL", "generate tasks: 'https://h/p/{1..1000}' ({FIRST..LAST..STEP}, {001..100} pads)" },
         { "count", 0, NULL, OPT_INT, &o.count, "N", "submit N noop tasks (tests, benchmarks)" },
         { "sleep-ms", 0, NULL, OPT_INT, &o.sleep_ms, "MS", "with --count: each noop task sleeps this long" },
@@ -552,7 +553,9 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
             "         (every field: docs/cli.md; unknown fields are errors)\n"
             "  urls   one URL per line; blank lines and # comments are skipped\n"
             "  csv    a header row of task fields (url, method, body, tag, timeout_ms,\n"
-            "         header:Accept, ...), then one task per row; empty cells are unset\n"
+            "         header:Accept, ...), then one task per row; empty cells are unset;\n"
+            "         quoted cells may hold line breaks; CRLF and a UTF-8 BOM are fine;\n"
+            "         the delimiter (, ; or tab) is detected from the header (--csv-delimiter)\n"
             "  --url-template 'https://h/p/{1..168867}'  ranges {FIRST..LAST} or {FIRST..LAST..STEP};\n"
             "         {001..100} pads with zeros; several ranges multiply\n"
             "\nExamples:\n"
@@ -592,6 +595,20 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
                 " --max-line 16..67108864, --count and --sleep-ms 0 or more\n", MAX_WINDOW);
         exit_code = EXIT_USAGE;
         goto cleanup;
+    }
+    char delimiter = 0;
+    if (o.csv_delimiter) {
+        const char *d = o.csv_delimiter;
+        if (!strcmp(d, ",") || !strcmp(d, ";"))
+            delimiter = d[0];
+        else
+        if (!strcmp(d, "\t") || !strcmp(d, "\\t") || !strcmp(d, "tab"))
+            delimiter = '\t';
+        else {
+            fprintf(stderr, "shoal submit: --csv-delimiter must be ',', ';' or tab (got '%s')\n", d);
+            exit_code = EXIT_USAGE;
+            goto cleanup;
+        }
     }
     if (o.key && (!*o.key || strlen(o.key) > 200)) {
         fprintf(stderr, "shoal submit: --key must be 1..200 characters\n");
@@ -647,6 +664,8 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
             }
         }
         input = input_new((input_format_t) f, file, !strcmp(path, "-") ? "stdin" : path, (size_t) o.max_line);
+        if (input)
+            input_set_csv_delimiter(input, delimiter);
     }
     if (!input) {
         fprintf(stderr, "shoal submit: out of memory\n");

@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csvin.h"
 #include "errbuf.h"
 #include "taskspec.h"
 #include "text.h"
 
 #define MAX_RANGES 4
-#define MAX_COLUMNS 256
 
 typedef struct {
     const char *text;       //  literal before the range (points into pattern)
@@ -29,7 +29,9 @@ struct _input_t {
     char    *line;          //  current line buffer (max_line + 1)
     uint64_t line_no;
     //  csv
-    char    *columns[MAX_COLUMNS];
+    csvin_t *csv;           //  created at the first read
+    char     delimiter;     //  0 = detect from the header
+    char    *columns[CSVIN_MAX_FIELDS];
     size_t   n_columns;
     bool     header_read;
     //  template
@@ -81,10 +83,17 @@ input_destroy(input_t **self_p)
     free(self->line);
     free(self->pattern);
     free(self->proto);
+    csvin_destroy(&self->csv);
     for (size_t i = 0; i < self->n_columns; i++)
         free(self->columns[i]);
     free(self);
     *self_p = NULL;
+}
+
+void
+input_set_csv_delimiter(input_t *self, char delimiter)
+{
+    self->delimiter = delimiter;
 }
 
 uint64_t
@@ -139,80 +148,62 @@ s_blank(const char *s)
     return *s == 0 || *s == '#';
 }
 
-//  Split one CSV record (RFC 4180 quoting, no newlines inside quotes) into
-//  fields, in place. Returns the field count or -1.
+//  Check the header's column names once, at line 1: task fields, or
+//  header:NAME / header.NAME with a valid header name.
 static int
-s_csv_split(char *line, char **fields, size_t max)
+s_csv_header(input_t *self, char **fields, size_t n, char *err, size_t errlen)
 {
-    size_t n = 0;
-    char *p = line;
-    while (true) {
-        if (n == max)
-            return -1;
-        if (*p == '"') {
-            char *out = ++p;
-            fields[n++] = out;
-            while (true) {
-                if (*p == 0)
-                    return -1;      //  unterminated quote
-                if (*p == '"') {
-                    if (p[1] == '"') {
-                        *out++ = '"';
-                        p += 2;
-                        continue;
-                    }
-                    p++;
-                    break;
-                }
-                *out++ = *p++;
-            }
-            *out = 0;
-            if (*p != ',' && *p != 0)
-                return -1;
+    unsigned long long no = (unsigned long long) self->line_no;
+    for (size_t i = 0; i < n; i++) {
+        const char *col = fields[i];
+        char inner[512];
+        if (!text_utf8_valid(col, strlen(col)))
+            return errbuf_set(err, errlen, "%s:%llu: column %zu: not valid UTF-8", self->name, no, i + 1);
+        if (strncmp(col, "header:", 7) == 0 || strncmp(col, "header.", 7) == 0) {
+            //  the same rules as a task's header: build one and validate it
+            json_t *probe = json_pack("{s:s, s:{s:s}}", "url", "http://h/", "headers", col + 7, "v");
+            Shoal__TaskSpec *spec = probe ? input_task_from_json(probe, true, inner, sizeof inner) : NULL;
+            json_decref(probe);
+            if (!spec)
+                return errbuf_set(err, errlen, "%s:%llu: column %zu: %s", self->name, no, i + 1, inner);
+            shoal__task_spec__free_unpacked(spec, NULL);
         }
-        else {
-            fields[n++] = p;
-            p += strcspn(p, ",");
-        }
-        if (*p == 0)
-            break;
-        *p++ = 0;
+        else
+        if (!input_field_known(col))
+            return errbuf_set(err, errlen, "%s:%llu: unknown field '%s' (column %zu)", self->name, no,
+                              col, i + 1);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(fields[j], col))
+                return errbuf_set(err, errlen, "%s:%llu: column '%s' appears twice", self->name, no, col);
     }
-    return (int) n;
+    for (size_t i = 0; i < n; i++) {
+        self->columns[i] = strdup(fields[i]);
+        if (!self->columns[i])
+            return errbuf_set(err, errlen, "out of memory");
+        self->n_columns = i + 1;
+    }
+    return 0;
 }
 
+//  One CSV row to a task spec.
 static int
-s_parse_csv(input_t *self, char *line, Shoal__TaskSpec **spec, char *err, size_t errlen)
+s_csv_row(input_t *self, char **fields, size_t n, Shoal__TaskSpec **spec, char *err, size_t errlen)
 {
-    char *fields[MAX_COLUMNS];
-    char inner[512];
-    if (!self->header_read) {
-        int n = s_csv_split(line, fields, MAX_COLUMNS);
-        if (n <= 0)
-            return errbuf_set(err, errlen, "%s:%llu: the header row is not valid CSV", self->name,
-                          (unsigned long long) self->line_no);
-        for (int i = 0; i < n; i++) {
-            self->columns[i] = strdup(fields[i]);
-            if (!self->columns[i])
-                return errbuf_set(err, errlen, "out of memory");
-            self->n_columns = (size_t) i + 1;
-        }
-        self->header_read = true;
-        return 0;
-    }
-    int n = s_csv_split(line, fields, MAX_COLUMNS);
-    if (n < 0)
-        return errbuf_set(err, errlen, "%s:%llu: not valid CSV (unbalanced quotes or too many columns)",
-                      self->name, (unsigned long long) self->line_no);
-    if ((size_t) n != self->n_columns)
-        return errbuf_set(err, errlen, "%s:%llu: %d columns, the header has %zu", self->name,
-                      (unsigned long long) self->line_no, n, self->n_columns);
+    unsigned long long no = (unsigned long long) self->line_no;
+    if (n != self->n_columns)
+        return errbuf_set(err, errlen, "%s:%llu: %zu columns, the header has %zu", self->name, no, n,
+                          self->n_columns);
     json_t *obj = json_object();
     json_t *headers = NULL;
-    for (int i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         const char *col = self->columns[i];
         if (!*fields[i])
             continue;       //  empty cell: the field is not set
+        if (!text_utf8_valid(fields[i], strlen(fields[i]))) {
+            json_decref(obj);
+            json_decref(headers);
+            return errbuf_set(err, errlen, "%s:%llu: column '%s': not valid UTF-8", self->name, no, col);
+        }
         if (strncmp(col, "header:", 7) == 0 || strncmp(col, "header.", 7) == 0) {
             if (!headers)
                 headers = json_object();
@@ -223,11 +214,39 @@ s_parse_csv(input_t *self, char *line, Shoal__TaskSpec **spec, char *err, size_t
     }
     if (headers)
         json_object_set_new(obj, "headers", headers);
+    char inner[512];
     *spec = input_task_from_json(obj, true, inner, sizeof inner);
     json_decref(obj);
     if (!*spec)
-        return errbuf_set(err, errlen, "%s:%llu: %s", self->name, (unsigned long long) self->line_no, inner);
+        return errbuf_set(err, errlen, "%s:%llu: %s", self->name, no, inner);
     return 1;
+}
+
+//  The next CSV task: the header first (its errors at its own line), then
+//  one task per row.
+static int
+s_next_csv(input_t *self, Shoal__TaskSpec **spec, char *err, size_t errlen)
+{
+    if (!self->csv) {
+        self->csv = csvin_new(self->file, self->name, self->max_line, self->delimiter);
+        if (!self->csv) {
+            errbuf_set(err, errlen, "out of memory");
+            return -2;
+        }
+    }
+    while (true) {
+        char **fields;
+        size_t n;
+        int rc = csvin_next(self->csv, &fields, &n, err, errlen);
+        self->line_no = csvin_line(self->csv);
+        if (rc != 1)
+            return rc;
+        if (self->header_read)
+            return s_csv_row(self, fields, n, spec, err, errlen);
+        if (s_csv_header(self, fields, n, err, errlen))
+            return -2;          //  no row can be read without its header
+        self->header_read = true;
+    }
 }
 
 static int
@@ -273,8 +292,6 @@ s_parse_line(input_t *self, char *line, size_t len, Shoal__TaskSpec **spec, char
             *spec = s;
             return 1;
         }
-        case INPUT_CSV:
-            return s_parse_csv(self, line, spec, err, errlen);
         default:
             return errbuf_set(err, errlen, "internal: not a line format");
     }
@@ -466,6 +483,8 @@ input_next(input_t *self, Shoal__TaskSpec **spec, char *err, size_t errlen)
     *spec = NULL;
     if (self->format == INPUT_TEMPLATE)
         return s_next_template(self, spec, err, errlen);
+    if (self->format == INPUT_CSV)
+        return s_next_csv(self, spec, err, errlen);
     if (self->format == INPUT_COUNT) {
         if (self->index >= self->total)
             return 0;
@@ -490,13 +509,9 @@ input_next(input_t *self, Shoal__TaskSpec **spec, char *err, size_t errlen)
                    (unsigned long long) self->line_no, self->max_line);
             return -1;
         }
-        bool skip = self->format == INPUT_CSV ? len == 0 : s_blank(self->line);
-        if (skip)
+        if (s_blank(self->line))
             continue;
-        int rc = s_parse_line(self, self->line, (size_t) len, spec, err, errlen);
-        if (rc == 0)
-            continue;       //  the CSV header
-        return rc;
+        return s_parse_line(self, self->line, (size_t) len, spec, err, errlen);
     }
 }
 

@@ -4,6 +4,7 @@
       jsonl     one JSON object per line: {"url": "...", "method": "POST", ...}
       urls      one URL per line (blank lines and # comments skipped)
       csv       a header row naming task fields, then one task per row
+                (lib/csvin.c: quoting, CRLF, BOM, `,` `;` or tab)
       template  no input: "https://host/page/{1..168867}" expanded lazily
 
     Every error names the line ("tasks.jsonl:17: http.url: scheme must be
@@ -45,9 +46,15 @@ input_t *input_new(input_format_t format, FILE *file, const char *name, size_t m
 input_t *input_new_template(const char *pattern, char *err, size_t errlen);
 input_t *input_new_count(uint64_t count, const Shoal__TaskSpec *proto);
 void input_destroy(input_t **self_p);
+//  CSV only, before the first read: the delimiter (',', ';', '\t'), or 0
+//  to detect it from the header line (the default).
+void input_set_csv_delimiter(input_t *self, char delimiter);
+//  True when `name` is a task field a JSONL line or a CSV column may set.
+bool input_field_known(const char *name);
 //  Read the next task. Returns 1 with *spec set (caller frees), 0 at the
 //  end, -1 for a bad line with "NAME:LINE: reason" in err (reading can go
-//  on), -2 for an I/O error (stop).
+//  on), -2 for an error that stops reading (I/O, a bad CSV header, which
+//  is reported at line 1).
 int input_next(input_t *self, Shoal__TaskSpec **spec, char *err, size_t errlen);
 //  Line number of the last task read (1-based; CSV counts the header).
 uint64_t input_line(const input_t *self);

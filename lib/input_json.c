@@ -520,6 +520,24 @@ s_noop_field(ctx_t *c, Shoal__NoopSpec **slot, const char *key, json_t *v, bool 
     return s_bool(c, key, v, &n->has_crash, &n->crash);
 }
 
+bool
+input_field_known(const char *name)
+{
+    static const char *const names[] = {
+        "kind", "timeout_ms", "tag", "retry",
+        "max_attempts", "backoff_ms", "backoff_max_ms", "jitter_pct", "retry_status",
+        "method", "url", "headers", "body", "body_b64", "body_file", "form", "cookies", "proxy",
+        "connect_timeout_ms", "follow_redirects", "max_redirects", "insecure",
+        "max_response_bytes", "store", "inline_limit",
+        "argv", "stdin", "stdin_b64", "env", "cwd", "tail_bytes",
+        "sleep_ms", "fail_until_attempt", "crash", NULL
+    };
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(name, names[i]))
+            return true;
+    return false;
+}
+
 Shoal__TaskSpec *
 input_task_from_json(json_t *obj, bool from_text, char *err, size_t errlen)
 {

@@ -87,11 +87,15 @@ bad_case csvutf8 csv "https://in.example/csvutf8/3,GET" "$(printf 'https://in.ex
 printf 'url,colour\nhttps://in.example/1,red\n' > "$T_DIR/col.csv"
 t_run col shoal submit "$T_DIR/col.csv"
 t_rc "a CSV column that is not a task field" 3
-t_grep "names the column" "col.csv:2: unknown field 'colour'" "$T_DIR/col.err"
+t_grep "names the column, at the header's line" "col.csv:1: unknown field 'colour'" "$T_DIR/col.err"
 printf 'url,header:Bad Name\nhttps://in.example/1,v\n' > "$T_DIR/hdr.csv"
 t_run hdr shoal submit "$T_DIR/hdr.csv"
 t_rc "a CSV header column with a bad name" 3
-t_grep "names the header" "hdr.csv:2: http.headers\\[0\\]: bad header name 'Bad Name'" "$T_DIR/hdr.err"
+t_grep "names the header, at line 1" "hdr.csv:1: column 2: http.headers\\[0\\]: bad header name 'Bad Name'" "$T_DIR/hdr.err"
+
+t_run hdrskip shoal submit --skip-invalid "$T_DIR/col.csv"
+t_rc "a bad CSV header stops even with --skip-invalid (no row reads without it)" 3
+t_grep "header error at line 1 with --skip-invalid" "col.csv:1: unknown field 'colour'" "$T_DIR/hdrskip.err"
 
 # stdin is named in messages; nothing sealed when the first line is bad
 t_run stdin bash -c "printf 'https://in.example/1\nnot-a-url\n' | '$SHOAL_BIN/shoal' submit --format urls"

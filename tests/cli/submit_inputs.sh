@@ -84,6 +84,28 @@ done
 t_decode TaskSpec "SELECT spec FROM tasks WHERE job_id = $job AND seq = 1" > "$T_DIR/csv1.txt"
 t_nogrep "empty CSV cells are unset" 'method|tag|timeout|headers|body' "$T_DIR/csv1.txt"
 
+# Excel's "CSV UTF-8": a byte-order mark, ';' (European locales), CRLF, a
+# cell with a line break in it
+printf '\xef\xbb\xbfurl;tag;body\r\nhttps://e.example/1;"a;b";"line one\r\nline two"\r\nhttps://e.example/2;;\r\n' \
+    > "$T_DIR/excel.csv"
+job=$(shoal submit "$T_DIR/excel.csv" -q)
+t_assert_eq "Excel CSV: BOM dropped, ';' detected, CRLF, a quoted line break" \
+    "2|POST https://e.example/1 GET https://e.example/2" \
+    "$(t_sql "SELECT count(*), string_agg(target, ' ' ORDER BY seq) FROM tasks WHERE job_id = $job")"
+t_decode TaskSpec "SELECT spec FROM tasks WHERE job_id = $job AND seq = 0" > "$T_DIR/excel0.txt"
+t_grep "Excel CSV: the quoted ';' stays in the cell" 'tag: "a;b"' "$T_DIR/excel0.txt"
+t_grep "Excel CSV: the line break stays in the cell" 'body: "line one\\nline two"' "$T_DIR/excel0.txt"
+printf 'url\ttag\nhttps://e.example/t\tx,y\n' > "$T_DIR/tabs.csv"
+job=$(shoal submit "$T_DIR/tabs.csv" -q)
+t_decode TaskSpec "SELECT spec FROM tasks WHERE job_id = $job AND seq = 0" > "$T_DIR/tabs0.txt"
+t_grep "tab-separated: detected" 'tag: "x,y"' "$T_DIR/tabs0.txt"
+printf 'url\nhttps://e.example/d;x\n' > "$T_DIR/given.csv"
+t_run given shoal submit --csv-delimiter ';' "$T_DIR/given.csv"
+t_rc "--csv-delimiter ';' on a one-column header: the second cell is an extra column" 3
+t_grep "--csv-delimiter is used" 'given.csv:2: 2 columns, the header has 1' "$T_DIR/given.err"
+t_run baddelim shoal submit --csv-delimiter '|' "$T_DIR/given.csv"
+t_rc "--csv-delimiter other than , ; tab" 2
+
 # ---------------------------------------------------------------- URL templates
 job=$(shoal submit --url-template 'https://t.example/p/{001..010..3}/x{1..2}' -q)
 t_assert_eq "template: padded, stepped, two ranges (last varies fastest)" \
