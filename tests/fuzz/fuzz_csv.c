@@ -2,6 +2,8 @@
     quoted line breaks, CRLF, BOM, delimiter detection, recovery after a
     bad record) under the CSV task reader of `shoal submit --format csv`
     (a header row naming task fields, then one task per row). */
+#include <string.h>
+
 #include "csvin.h"
 #include "fuzz_input.h"
 
