@@ -2,17 +2,18 @@
 # Install the Debian packages shoal needs, if any are missing.
 #   scripts/deps.sh build   -> compilers and -dev libraries
 #   scripts/deps.sh test    -> build + PostgreSQL, nginx, jq, python3, tmux, iproute2, clang,
-#                              docker-compose and python3-yaml (to check docker/compose.yml offline)
+#                              docker-compose and python3-yaml (to check docker/compose.yml offline),
+#                              prometheus (the gateway's /metrics is scraped by a real one)
 set -euo pipefail
 what=${1:-test}
 pkgs=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-dev libczmq-dev
       libcurl4-openssl-dev libpq-dev libjansson-dev libncurses-dev libssl-dev libcsv-dev
-      libpcre2-dev)
+      libpcre2-dev libmicrohttpd-dev)
 if [ "$what" = test ] || [ "$what" = demo ]; then
     pkgs+=(postgresql postgresql-client jq python3 nginx curl procps util-linux)
 fi
 if [ "$what" = test ]; then
-    pkgs+=(tmux iproute2 iptables clang libclang-rt-dev docker-compose python3-yaml)
+    pkgs+=(tmux iproute2 iptables clang libclang-rt-dev docker-compose python3-yaml prometheus)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
