@@ -59,6 +59,7 @@ typedef struct {
     struct MHD_Daemon *daemon;      //  the HTTP listener
     uint16_t    port;               //  the port bound
     atomic_uint_fast64_t responses[6];  //  by class: [1..5] = 1xx..5xx
+    _Atomic int64_t heard_ms;       //  when any link last got a broker reply
 } gw_t;
 
 //  One HTTP request in progress.
@@ -82,8 +83,9 @@ struct _req_t {
 
 //  The broker link of this request's connection, made on first use; NULL
 //  (503 queued) when it cannot be made. When the progress feed says the
-//  broker is down, replies are awaited for one second only, so that the
-//  API answers 503 quickly instead of hanging.
+//  broker is down (and no link heard from it within 3 s), replies are
+//  awaited --down-timeout-ms only, so the API answers 503 quickly
+//  instead of hanging.
 link_t *gw_link(req_t *req);
 
 //  Queue a response; take `body` (json_t, freed). Returns MHD_YES/NO.

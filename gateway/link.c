@@ -2,6 +2,7 @@
 #include "link.h"
 
 #include <czmq.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,11 @@ struct _link_t {
     int       timeout_ms;           //  bound on every wait
     uint64_t  next_corr;            //  correlation ids
     Shoal__ErrorCode last_error;    //  of the last Error reply
+    _Atomic int64_t *heard_ms;      //  shared: when any link last got a reply
 };
 
 link_t *
-link_new(const char *endpoint, int timeout_ms, const keys_t *keys)
+link_new(const char *endpoint, int timeout_ms, const keys_t *keys, _Atomic int64_t *heard_ms)
 {
     link_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -40,6 +42,7 @@ link_new(const char *endpoint, int timeout_ms, const keys_t *keys)
         return NULL;
     }
     self->timeout_ms = timeout_ms;
+    self->heard_ms = heard_ms;
     self->next_corr = (uint64_t) clock_wall_us();
     return self;
 }
@@ -90,6 +93,8 @@ link_recv(link_t *self, uint64_t corr, int timeout_ms)
         zmq_msg_close(&msg);
         if (!env)
             continue;
+        if (self->heard_ms)
+            atomic_store(self->heard_ms, clock_mono_ms());
         if (corr == 0 || (env->has_corr && env->corr == corr))
             return env;
         wire_free(env);             //  a late reply to an earlier request

@@ -16,8 +16,9 @@
 typedef struct _link_t link_t;
 
 //  Connect to the frontend; `keys` (borrowed, NULL: plaintext) makes it a
-//  CURVE client. NULL when the endpoint is not one.
-link_t *link_new(const char *endpoint, int timeout_ms, const keys_t *keys);
+//  CURVE client. `heard_ms` (shared by every link, may be NULL) is set to
+//  the monotonic time of each reply. NULL when the endpoint is not one.
+link_t *link_new(const char *endpoint, int timeout_ms, const keys_t *keys, _Atomic int64_t *heard_ms);
 //  Close the socket; accepts NULL, NULLs the caller's pointer.
 void link_destroy(link_t **self_p);
 //  Send a request; returns its correlation id, or 0 when the broker is

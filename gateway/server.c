@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "errbuf.h"
 #include "log.h"
 
@@ -37,7 +38,7 @@ gw_link(req_t *req)
             MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         conn_t *c = info ? info->socket_context : NULL;
         if (c && !c->link)
-            c->link = link_new(gw->cfg.broker, (int) gw->cfg.broker_timeout_ms, gw->keys);
+            c->link = link_new(gw->cfg.broker, (int) gw->cfg.broker_timeout_ms, gw->keys, &gw->heard_ms);
         req->link = c ? c->link : NULL;
         if (!req->link) {
             gw_respond_error(req, 503, "cannot make a socket to the broker at %s", gw->cfg.broker);
@@ -45,7 +46,8 @@ gw_link(req_t *req)
         }
     }
     int timeout = (int) gw->cfg.broker_timeout_ms;
-    if (!hub_broker_up(gw->hub) && timeout > gw->cfg.down_timeout_ms)
+    bool heard = clock_mono_ms() - atomic_load(&gw->heard_ms) < 3000;
+    if (!heard && !hub_broker_up(gw->hub) && timeout > gw->cfg.down_timeout_ms)
         timeout = (int) gw->cfg.down_timeout_ms;
     link_set_timeout(req->link, timeout);
     return req->link;
