@@ -54,9 +54,15 @@ need(w["depends_on"]["broker"]["condition"] == "service_healthy", "workers do no
 need("SHOAL_CURVE_SERVER_KEY" in w["environment"] and "SHOAL_CURVE_KEY" in w["environment"], "workers run without CURVE")
 m = s["monitor"]
 need(m.get("tty") is True, "the monitor has no TTY")
-for name in ("keys", "broker", "worker", "monitor", "cli"):
+g = s["gateway"]
+need(g["depends_on"]["broker"]["condition"] == "service_healthy", "the gateway does not wait for a healthy broker")
+need(g["ports"] == ["127.0.0.1:8080:8080"], "the gateway's port is not published on localhost only")
+need("/healthz" in " ".join(g["healthcheck"]["test"]), "the gateway's healthcheck does not use /healthz")
+need("SHOAL_TOKEN_FILE" in g["environment"], "the gateway runs without a token file")
+need("SHOAL_CURVE_SERVER_KEY" in g["environment"] and "SHOAL_CURVE_KEY" in g["environment"], "the gateway runs without CURVE")
+for name in ("keys", "broker", "worker", "monitor", "cli", "gateway"):
     need(s[name]["build"]["dockerfile"] == "docker/Dockerfile", name + " is not built from docker/Dockerfile")
-print("compose.yml: postgres healthcheck, broker waits for it and for the keys, workers scalable, monitor on a TTY, CURVE everywhere")
+print("compose.yml: postgres healthcheck, broker waits for it and for the keys, workers scalable, monitor on a TTY, gateway on localhost with a /healthz check, CURVE everywhere")
 EOF
 fi
 
@@ -78,7 +84,7 @@ t_log "runtime packages: $(echo $runtime)"
 for p in $runtime; do
     apt-cache show "$p" >/dev/null 2>&1 || t_fail "runtime package $p does not exist in this Debian"
 done
-needed=$(for prog in shoal-broker shoal-worker shoal-monitor shoal; do
+needed=$(for prog in shoal-broker shoal-worker shoal-monitor shoal shoal-gateway; do
               readelf -d "$SHOAL_BIN/$prog" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p'
           done | sort -u)
 owners=$(dpkg -S $(for lib in $needed; do echo "*/$lib"; done) 2>/dev/null)
@@ -91,7 +97,7 @@ for lib in $needed; do
     esac
     grep -qx "$pkg" <<<"$runtime" || t_fail "the programs need $lib from $pkg, not in the runtime stage"
 done
-t_log "ok: the runtime stage provides every library the four programs link against"
+t_log "ok: the runtime stage provides every library the five programs link against"
 
 # ---- the key maker and the healthcheck, against a real broker
 K=$T_DIR/keys
@@ -113,6 +119,20 @@ SHOAL_HEALTH_PID=${PID[broker]} SHOAL_HEALTH_BROKER=$FRONTEND "$SRC/docker/healt
     && t_fail "healthcheck: a frozen broker is reported healthy"
 kill -CONT "${PID[broker]}"
 t_log "ok: healthcheck says healthy for a live broker and worker, unhealthy for a frozen broker"
+# the gateway: healthy while /healthz says 200, not once the broker is frozen
+[ -s "$K/gateway.tokens" ] || t_fail "make-keys.sh wrote no gateway token"
+"$SHOAL_BIN/shoal-gateway" --listen 127.0.0.1:0 --broker "$FRONTEND" --progress "$PROGRESS" \
+    --token-file "$K/gateway.tokens" >"$T_DIR/gateway.log" 2>&1 &
+PID[gateway]=$!
+gw_listening() { grep -q 'msg=listening' "$T_DIR/gateway.log"; }
+t_wait "gateway start" 20 gw_listening
+GW=http://127.0.0.1:$(sed -n 's/.*msg=listening port=\([0-9]*\).*/\1/p' "$T_DIR/gateway.log")
+gw_healthy() { SHOAL_HEALTH_PID=${PID[gateway]} SHOAL_HEALTH_GATEWAY=$GW "$SRC/docker/healthcheck.sh"; }
+t_wait "healthcheck: the gateway is healthy" 20 gw_healthy
+kill -STOP "${PID[broker]}"
+gw_healthy && t_fail "healthcheck: a gateway whose broker is frozen is reported healthy"
+kill -CONT "${PID[broker]}"
+t_log "ok: healthcheck follows the gateway's /healthz"
 
 # ---- systemd units
 W=$SRC/deploy/shoal-worker@.service
