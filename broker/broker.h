@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "heap.h"
+#include "buckets.h"
 #include "hist.h"
 #include "keys.h"
 #include "pgcopy.h"
@@ -85,6 +86,7 @@ struct _task_t {
     peer_t   *worker;       //  holder (TASK_LEASED)
     int64_t   due_ms;       //  lease deadline or retry time (monotonic)
     int64_t   leased_us;    //  wall time of the dispatch (latency)
+    int64_t   queued_us;    //  wall time it last entered a queue (wait figures)
     uint64_t  gen;          //  bumps on every state change; heap entries check it
     uint64_t  answered;     //  lease whose result was taken (a resend of it is no news)
     bool      answer_committed; //  ... and its row is committed (its ack went out)
@@ -234,6 +236,12 @@ struct _server_t {
     uint64_t  bad_messages;
     uint64_t  handshake_failures;   //  connections refused before any message (handshake.c)
     uint64_t  stale_total;
+    //  finished tasks since start, for the gateway's histograms (lib/buckets.h)
+    uint64_t  duration_buckets[BUCKETS_N + 1];
+    double    duration_sum_s;
+    uint64_t  wait_buckets[BUCKETS_N + 1];
+    double    wait_sum_s;
+    uint64_t  http_class_total[6];  //  0 = no response, 1..5 = 1xx..5xx
     uint64_t  lost_workers;
     uint64_t  stale_hellos;     //  late Hellos of a live worker, ignored
     uint64_t  snapshot_seq;

@@ -311,6 +311,7 @@ job_task_enqueue(server_t *self, task_t *task, bool front)
     task->state = TASK_QUEUED;
     task->gen++;
     task->worker = NULL;
+    task->queued_us = clock_wall_us();
     if (front) {
         task->prev = NULL;
         task->next = lane->head;

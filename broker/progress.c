@@ -41,10 +41,23 @@ progress_task_done(server_t *self, task_t *task, const Shoal__Result *r, bool fa
     if (r && r->http) {
         uint32_t status = r->http->has_status ? r->http->status : 0;
         job->http_class[status >= 100 && status < 600 ? status / 100 : 0]++;
+        self->http_class_total[status >= 100 && status < 600 ? status / 100 : 0]++;
     }
     else
-    if (task->lane && task->lane->kind == SHOAL__TASK_KIND__KIND_HTTP)
+    if (task->lane && task->lane->kind == SHOAL__TASK_KIND__KIND_HTTP) {
         job->http_class[0]++;
+        self->http_class_total[0]++;
+    }
+    if (r && r->has_started_us && r->has_finished_us && r->finished_us >= r->started_us) {
+        double run = (double) (r->finished_us - r->started_us) / 1e6;
+        self->duration_buckets[buckets_index(run)]++;
+        self->duration_sum_s += run;
+        //  worker and broker clocks may differ by a little: never negative
+        double wait = task->queued_us && r->started_us > task->queued_us
+                    ? (double) (r->started_us - task->queued_us) / 1e6 : 0;
+        self->wait_buckets[buckets_index(wait)]++;
+        self->wait_sum_s += wait;
+    }
     if (failed) {
         const char *host = task->lane ? strchr(task->lane->key, ':') : NULL;
         if (host && host[1])
@@ -294,6 +307,16 @@ progress_snapshot(server_t *self)
     cluster->has_lost_workers = cluster->has_handshake_failures = 1;
     cluster->lost_workers = self->lost_workers;
     cluster->handshake_failures = self->handshake_failures;
+    //  borrowed arrays: the snapshot is packed before the server changes
+    cluster->duration_buckets = self->duration_buckets;
+    cluster->n_duration_buckets = BUCKETS_N + 1;
+    cluster->wait_buckets = self->wait_buckets;
+    cluster->n_wait_buckets = BUCKETS_N + 1;
+    cluster->http_class_total = self->http_class_total;
+    cluster->n_http_class_total = 6;
+    cluster->has_duration_sum_s = cluster->has_wait_sum_s = 1;
+    cluster->duration_sum_s = self->duration_sum_s;
+    cluster->wait_sum_s = self->wait_sum_s;
     return snap;
 }
 
