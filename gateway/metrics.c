@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buckets.h"
 #include "wire.h"
 
 #define SCAN_JOBS 100000        //  jobs read per scrape (the counters sum them)
@@ -30,7 +31,7 @@ s_help(FILE *out, const char *name, const char *type, const char *help)
 
 //  shoal_tasks_total{job,outcome} and shoal_task_retries_total.
 static void
-s_counters(FILE *out, const Shoal__JobsReply *jobs, size_t own)
+s_counters(FILE *out, const Shoal__JobsReply *jobs, const Shoal__ClusterInfo *cluster, size_t own)
 {
     s_help(out, "shoal_tasks_total", "counter", "Tasks finished, by job and outcome (ok, failed, cancelled).");
     uint64_t other[3] = { 0 }, retries = 0;
@@ -58,12 +59,30 @@ s_counters(FILE *out, const Shoal__JobsReply *jobs, size_t own)
                     (unsigned long long) other[k]);
     s_help(out, "shoal_task_retries_total", "counter", "Attempts that failed and were retried, all jobs.");
     fprintf(out, "shoal_task_retries_total %llu\n", (unsigned long long) retries);
+    //  a broker that counts them itself (since it started, every job)
+    if (cluster && cluster->n_http_class_total == 6)
+        memcpy(http, cluster->http_class_total, sizeof http);
     s_help(out, "shoal_http_responses_total", "counter",
-           "Responses to HTTP tasks by status class (none: no response), jobs the broker holds.");
+           "Responses to HTTP tasks by status class (none: no response), since the broker started.");
     static const char *classes[] = { "none", "1xx", "2xx", "3xx", "4xx", "5xx" };
     for (int c = 0; c < 6; c++)
         if (c != 1)
             fprintf(out, "shoal_http_responses_total{class=\"%s\"} %llu\n", classes[c], (unsigned long long) http[c]);
+}
+
+//  One histogram from the broker's bucket counts (lib/buckets.h).
+static void
+s_histogram(FILE *out, const char *name, const char *help, const uint64_t *counts, size_t n, double sum)
+{
+    s_help(out, name, "histogram", help);
+    uint64_t total = 0;
+    for (size_t i = 0; i < BUCKETS_N; i++) {
+        total += i < n ? counts[i] : 0;
+        fprintf(out, "%s_bucket{le=\"%g\"} %llu\n", name, buckets_le[i], (unsigned long long) total);
+    }
+    total += n > BUCKETS_N ? counts[BUCKETS_N] : 0;
+    fprintf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, (unsigned long long) total,
+            name, sum, name, (unsigned long long) total);
 }
 
 //  Gauges from a snapshot.
@@ -154,8 +173,17 @@ metrics_get(req_t *req)
     fprintf(out, "shoal_broker_up %d\n", up ? 1 : 0);
     if (up) {
         size_t own = (size_t) gw->cfg.metrics_jobs;
-        s_counters(out, jobs->jobs_reply, own);
+        const Shoal__ClusterInfo *c = snap->snapshot->cluster;
+        s_counters(out, jobs->jobs_reply, c, own);
         s_gauges(out, snap->snapshot, jobs->jobs_reply, own);
+        if (c && c->n_duration_buckets && c->n_wait_buckets) {
+            s_histogram(out, "shoal_task_duration_seconds", "Run time of finished tasks (their last attempt,"
+                        " as the worker measured it), since the broker started.", c->duration_buckets,
+                        c->n_duration_buckets, c->duration_sum_s);
+            s_histogram(out, "shoal_task_wait_seconds", "Time finished tasks waited from entering the broker's"
+                        " queue to starting at a worker (last attempt), since the broker started.",
+                        c->wait_buckets, c->n_wait_buckets, c->wait_sum_s);
+        }
     }
     s_help(out, "shoal_gateway_http_responses_total", "counter", "Responses this gateway sent, by status class.");
     static const char *classes[] = { "1xx", "2xx", "3xx", "4xx", "5xx" };

@@ -70,6 +70,13 @@ t_assert_eq "PromQL workers" 1 "$(promql shoal_workers)"
 t_assert_eq "PromQL slots" 8 "$(promql shoal_worker_slots)"
 t_assert_eq "PromQL broker up" 1 "$(promql shoal_broker_up)"
 t_assert_eq "PromQL scrape health" 1 "$(promql 'up{job="shoal"}')"
+# the histograms count every finished task (since the broker started)
+t_assert_eq "duration histogram count = results" 330 "$(promql shoal_task_duration_seconds_count)"
+t_assert_eq "wait histogram count = results" 330 "$(promql shoal_task_wait_seconds_count)"
+t_assert_eq "duration +Inf bucket = count" 330 "$(promql 'shoal_task_duration_seconds_bucket{le="+Inf"}')"
+p99=$(promql 'histogram_quantile(0.99, shoal_task_duration_seconds_bucket)')
+awk -v q="$p99" 'BEGIN { exit !(q > 0 && q <= 0.25) }' || t_fail "p99 of noop tasks is $p99 s"
+t_log "ok: PromQL histogram_quantile(0.99) of task durations = ${p99}s"
 
 # ---- restarts: the broker and the gateway; the counters carry on
 kill -9 "${PID[gateway]}"; wait "${PID[gateway]}" 2>/dev/null || true
