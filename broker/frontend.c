@@ -16,6 +16,7 @@
 #include "log.h"
 #include "text.h"
 #include "wire.h"
+#include "wirescan.h"
 
 int
 frontend_send(server_t *self, const uint8_t *rid, size_t rid_len, Shoal__Envelope *env)
@@ -280,18 +281,23 @@ void
 frontend_on_message(server_t *self, const uint8_t *rid, size_t rid_len, const void *data, size_t size)
 {
     char err[512];
-    bool version_mismatch;
-    Shoal__Envelope *env = wire_decode(data, size, err, sizeof err, &version_mismatch);
+    bool version_mismatch = false;
+    Shoal__Envelope *env = NULL;
+    if (size > WIRE_MAX_CLIENT_FRAME)
+        snprintf(err, sizeof err, "frame too large (%zu bytes, limit %d for clients)", size,
+                 WIRE_MAX_CLIENT_FRAME);
+    else
+        env = wire_decode(data, size, err, sizeof err, &version_mismatch);
     if (!env) {
         self->bad_messages++;
         char q[600];
         if (broker_log_budget(&self->bad_log, "bad_message"))
             log_warn("bad_message", "socket=frontend error=%s total=%llu", log_quote(err, q, sizeof q),
                      (unsigned long long) self->bad_messages);
-        //  answer with the corr id if the frame decodes at all
-        Shoal__Envelope *raw = shoal__envelope__unpack(NULL, size, data);
-        uint64_t corr = raw && raw->has_corr ? raw->corr : 0;
-        wire_free(raw);
+        //  answer with the corr id if the frame carries one (read in place:
+        //  decoding a frame the budget refused would cost what it refused)
+        uint64_t corr = 0;
+        wirescan_corr(data, size, &corr);
         frontend_send_error(self, rid, rid_len, corr,
                             version_mismatch ? SHOAL__ERROR_CODE__ERR_VERSION
                                              : SHOAL__ERROR_CODE__ERR_BAD_REQUEST, "%s", err);

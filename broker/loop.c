@@ -85,6 +85,8 @@ s_bind(server_t *self, int type, int which, const char *endpoint, const char *wh
         return NULL;
     void *raw = zsock_resolve(sock);
     wire_socket_defaults(raw);
+    if (which == 0)
+        wire_socket_max_frame(raw, WIRE_MAX_CLIENT_FRAME);
     //  ROUTER: a full send queue drops the message, so the send side is
     //  generous (--hwm); one peer's receive queue is capped (docs/protocol.md).
     //  PUB: a stopped subscriber (a monitor under ^Z) holds at most

@@ -10,6 +10,7 @@
 #include "errbuf.h"
 #include "taskspec.h"
 #include "text.h"
+#include "wirescan.h"
 
 //  Optional string: at most max bytes of UTF-8.
 static int
@@ -347,6 +348,11 @@ wire_decode(const void *data, size_t size, char *err, size_t errlen, bool *versi
     }
     //  a legitimate message decodes into a few times its size
     budget_t budget = { 0, size * 8 + (1u << 20), false };
+    //  counted first without allocating: a frame over budget costs one read
+    if (wirescan_cost(&shoal__envelope__descriptor, data, size, budget.budget) > budget.budget) {
+        errbuf_set(err, errlen, "frame would decode into more than %zu bytes (%zu bytes)", budget.budget, size);
+        return NULL;
+    }
     ProtobufCAllocator allocator = { s_budget_alloc, s_budget_free, &budget };
     envelope_t *env = shoal__envelope__unpack(&allocator, size, data);
     if (!env) {
@@ -446,11 +452,20 @@ wire_send_error(void *socket, const void *routing_id, size_t routing_len, uint64
     return wire_send(socket, routing_id, routing_len, &env, ZMQ_DONTWAIT);
 }
 
+_Static_assert(WIRE_MAX_CLIENT_FRAME >= TASKSPEC_MAX_PACKED + (32 << 10),
+               "a client frame must hold the largest task spec with its envelope");
+
+void
+wire_socket_max_frame(void *socket, size_t max)
+{
+    int64_t cap = (int64_t) max + 4096;
+    zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &cap, sizeof cap);
+}
+
 void
 wire_socket_defaults(void *socket)
 {
-    int64_t max = WIRE_MAX_FRAME + 4096;
-    zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    wire_socket_max_frame(socket, WIRE_MAX_FRAME);
     int linger = 0;
     zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger);
     int handshake = WIRE_HANDSHAKE_MS;

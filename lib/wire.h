@@ -17,6 +17,10 @@
 #define SHOAL_PROTO_MAJOR   1
 //  Largest frame any shoal socket accepts (ZMQ_MAXMSGSIZE); see docs/protocol.md.
 #define WIRE_MAX_FRAME      (64 << 20)
+//  Largest frame the broker takes from a client (its frontend). The largest
+//  request is a submit chunk: specs up to 4 MiB, or one spec alone up to
+//  TASKSPEC_MAX_PACKED (16 MiB); a job's defaults are bounded the same way.
+#define WIRE_MAX_CLIENT_FRAME ((16 << 20) + (64 << 10))
 //  Largest number of items in one batch message (tasks, results, specs).
 #define WIRE_MAX_BATCH      100000
 //  Largest number of task references in one ack/cancel/hello.
@@ -65,5 +69,8 @@ uint8_t *wire_pack_results(uint8_t *const *items, const size_t *lens, size_t n,
 //  Set the socket options every shoal socket gets: max message size,
 //  linger 0, handshake timeout. See docs/protocol.md, "Limits".
 void wire_socket_defaults(void *socket);
+//  Lower a socket's ZMQ_MAXMSGSIZE to `max` + 4 KiB (frames between `max`
+//  and the cap reach the receiver, which refuses and counts them).
+void wire_socket_max_frame(void *socket, size_t max);
 
 #endif
