@@ -18,10 +18,12 @@
 
 #include "clock.h"
 #include "log.h"
+#include "taskspec.h"
 #include "text.h"
 
 #define MAX_ERROR_TEXT   4096
-#define MAX_OUTPUT_TEXT  (1u << 20)
+//  what a worker keeps of each stream is at most this (exec.tail_bytes)
+#define MAX_OUTPUT_TEXT  TASKSPEC_MAX_TAIL
 
 typedef enum {
     VERDICT_OK,         //  store as ok
@@ -181,9 +183,9 @@ s_result_row(pgbuf_t *b, uint32_t job_id, uint32_t seq, const char *outcome, uin
         if (x->has_exit_code) pgcopy_int4(b, x->exit_code); else pgcopy_null(b);
         if (x->has_signal && x->signal) pgcopy_int4(b, x->signal); else pgcopy_null(b);
         char *out = x->has_stdout_tail
-                  ? text_sanitize((const char *) x->stdout_tail.data, x->stdout_tail.len, MAX_OUTPUT_TEXT) : NULL;
+                  ? text_sanitize_tail((const char *) x->stdout_tail.data, x->stdout_tail.len, MAX_OUTPUT_TEXT) : NULL;
         char *err = x->has_stderr_tail
-                  ? text_sanitize((const char *) x->stderr_tail.data, x->stderr_tail.len, MAX_OUTPUT_TEXT) : NULL;
+                  ? text_sanitize_tail((const char *) x->stderr_tail.data, x->stderr_tail.len, MAX_OUTPUT_TEXT) : NULL;
         pgcopy_cstr(b, out);
         pgcopy_cstr(b, err);
         free(out);

@@ -488,7 +488,7 @@ s_exec_field(ctx_t *c, Shoal__ExecSpec **slot, const char *key, json_t *v, bool 
     if (!strcmp(key, "stdin_b64"))  return s_bytes(c, key, v, true, &x->has_stdin, &x->stdin);
     if (!strcmp(key, "env"))        return s_env(c, v, &x->env, &x->n_env);
     if (!strcmp(key, "cwd"))        return s_string(c, key, v, &x->cwd);
-    return s_u32(c, key, v, 16u << 20, &x->has_tail_bytes, &x->tail_bytes);
+    return s_u32(c, key, v, TASKSPEC_MAX_TAIL, &x->has_tail_bytes, &x->tail_bytes);
 }
 
 static Shoal__NoopSpec *

@@ -205,8 +205,8 @@ s_validate_exec(const Shoal__ExecSpec *x, bool require_argv, char *err, size_t e
     }
     if (s_check_text("exec.cwd", x->cwd, 4096, err, errlen))
         return -1;
-    if (x->has_tail_bytes && x->tail_bytes > (16u << 20))
-        return errbuf_set(err, errlen, "exec.tail_bytes: at most 16 MiB");
+    if (x->has_tail_bytes && x->tail_bytes > TASKSPEC_MAX_TAIL)
+        return errbuf_set(err, errlen, "exec.tail_bytes: at most %u bytes (16 MiB)", TASKSPEC_MAX_TAIL);
     return 0;
 }
 

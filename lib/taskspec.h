@@ -28,6 +28,7 @@
 #define TASKSPEC_MAX_TIMEOUT_MS (7u * 24 * 3600 * 1000)
 #define TASKSPEC_MAX_ATTEMPTS   1000
 #define TASKSPEC_MAX_PACKED     (16u << 20)    //  a task, or a job's defaults, encoded
+#define TASKSPEC_MAX_TAIL       (16u << 20)    //  exec.tail_bytes: stdout/stderr kept, from the end
 
 //  Defaults applied when neither the task nor its job says otherwise.
 #define TASKSPEC_DEFAULT_TIMEOUT_MS     60000

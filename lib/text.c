@@ -83,6 +83,19 @@ text_sanitize(const char *s, size_t n, size_t max)
     return out;
 }
 
+char *
+text_sanitize_tail(const char *s, size_t n, size_t max)
+{
+    if (n <= max)
+        return text_sanitize(s, n, n);
+    const unsigned char *p = (const unsigned char *) s + (n - max);
+    size_t skip = 0;
+    //  a cut inside a sequence: start at the next lead byte (at most 3 on)
+    while (skip < 3 && skip < max && (p[skip] & 0xc0) == 0x80)
+        skip++;
+    return text_sanitize((const char *) p + skip, max - skip, max - skip);
+}
+
 const char *
 text_thousands(unsigned long long v, char *buf, size_t size)
 {

@@ -111,6 +111,17 @@ test_text(void)
     char *s = text_sanitize("ok\xff\x01x", 5, 100);
     CHECK_STR(s, "ok? x");
     free(s);
+    //  a tail keeps the end, from the first whole UTF-8 sequence
+    const char *out = "head\x01 middle é end";
+    s = text_sanitize_tail(out, strlen(out), 6);
+    CHECK_STR(s, "é end");
+    free(s);
+    s = text_sanitize_tail(out, strlen(out), 5);     //  the cut falls inside é
+    CHECK_STR(s, " end");
+    free(s);
+    s = text_sanitize_tail("short", 5, 100);
+    CHECK_STR(s, "short");
+    free(s);
     char buf[32];
     CHECK_STR(text_thousands(1234567, buf, sizeof buf), "1,234,567");
     CHECK_STR(text_thousands(12, buf, sizeof buf), "12");
