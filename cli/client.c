@@ -138,6 +138,28 @@ client_recv(client_t *self, uint64_t corr, int timeout_ms)
 }
 
 bool
+client_explain_silence(client_t *self, char *err, size_t errlen, int *code)
+{
+    //  the worker list comes from the broker's memory, never its database
+    Shoal__WorkersRequest body = SHOAL__WORKERS_REQUEST__INIT;
+    Shoal__Envelope probe = SHOAL__ENVELOPE__INIT;
+    probe.body_case = SHOAL__ENVELOPE__BODY_WORKERS_REQUEST;
+    probe.workers_request = &body;
+    uint64_t corr = client_send(self, &probe);
+    Shoal__Envelope *reply = corr ? client_recv(self, corr, self->timeout_ms < 3000 ? self->timeout_ms : 3000)
+                                  : NULL;
+    if (!reply)
+        return false;
+    wire_free(reply);
+    snprintf(err, errlen, "the broker at %s answers, but its database did not answer within %d ms"
+             " (PostgreSQL stalled or overloaded, or a table locked?); a change asked for may still"
+             " be applied when it answers. --broker-timeout-ms waits longer",
+             self->endpoint, self->timeout_ms);
+    *code = EXIT_REFUSED;
+    return true;
+}
+
+bool
 client_handshake_failed(client_t *self, char *err, size_t errlen, int *code)
 {
     //  of all the attempts, report the most telling: a refused key, then
@@ -246,7 +268,8 @@ client_call(client_t *self, Shoal__Envelope *req, char *err, size_t errlen, int 
                  " (is shoal-broker running there? --broker-timeout-ms waits longer)",
                  self->endpoint, self->timeout_ms);
         *code = EXIT_UNREACHABLE;
-        client_handshake_failed(self, err, errlen, code);
+        if (!client_handshake_failed(self, err, errlen, code))
+            client_explain_silence(self, err, errlen, code);
         return NULL;
     }
     if (reply->body_case == SHOAL__ENVELOPE__BODY_ERROR) {

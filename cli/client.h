@@ -41,6 +41,10 @@ Shoal__Envelope *client_recv(client_t *self, uint64_t corr, int timeout_ms);
 //  exit code in *code (EXIT_UNREACHABLE or EXIT_REFUSED). An Error reply
 //  is a failure.
 Shoal__Envelope *client_call(client_t *self, Shoal__Envelope *req, char *err, size_t errlen, int *code);
+//  After a request got no answer in time: ask the broker something it
+//  answers from memory. If it answers, its database is what is silent: err
+//  says so, *code is EXIT_REFUSED, and this returns true.
+bool client_explain_silence(client_t *self, char *err, size_t errlen, int *code);
 //  True when the connection failed in its handshake (CURVE key refused,
 //  wrong server key, CURVE on one side only); err then says which and what
 //  to check, and *code is EXIT_REFUSED or EXIT_UNREACHABLE.

@@ -301,9 +301,12 @@ static int
 s_wait_ack(submit_t *s)
 {
     Shoal__Envelope *reply = s_answer(s, 0);
-    if (!reply)
-        return s_fail(s, EXIT_UNREACHABLE, "no answer from the broker at %s within %lld ms",
-                      s->g->broker, (long long) s->g->timeout_ms);
+    if (!reply) {
+        s_fail(s, EXIT_UNREACHABLE, "no answer from the broker at %s within %lld ms",
+               s->g->broker, (long long) s->g->timeout_ms);
+        client_explain_silence(s->client, s->error, sizeof s->error, &s->error_code);
+        return -1;
+    }
     int rc = 0;
     if (reply->body_case == SHOAL__ENVELOPE__BODY_SUBMIT_ACK) {
         s->committed = reply->submit_ack->committed;
