@@ -43,6 +43,7 @@ typedef struct {
     const char *frontend;       //  client endpoint
     const char *backend;        //  worker endpoint
     const char *progress;       //  PUB endpoint
+    const char *endpoints_file; //  write the bound endpoints here, NULL: nowhere
     int64_t heartbeat_ms;       //  heartbeat interval both ways
     int64_t liveness;           //  silent intervals before a worker is lost
     int64_t lease_grace_ms;     //  added to a task's timeout for the lease deadline
@@ -388,8 +389,8 @@ void batch_add_ack(batch_t *batch, const uint8_t *rid, size_t rid_len, uint64_t 
 void batch_add_answer(batch_t *batch, uint64_t task_id, uint64_t lease);
 //  Add to a job's retry/stale counters.
 void batch_add_delta(batch_t *batch, uint32_t job_id, uint64_t retries, uint64_t stale);
-//  Append a result row for a task (outcome "ok", "failed" or "cancelled")
-//  and count it for the job's counters.
+//  Count a result row of the batch (outcome "ok", "failed" or "cancelled")
+//  in its job's counters (the row itself: schema_rows_result).
 void batch_count_result(batch_t *batch, uint32_t job_id, const char *outcome);
 //  Hand the filling batch to the writer when it is idle (or retry a failed one).
 void batch_flush(server_t *self, int64_t now_ms);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "endpoints.h"
 #include "log.h"
 #include "wire.h"
 
@@ -114,8 +115,9 @@ s_bind(server_t *self, int type, int which, const char *endpoint, const char *wh
         return NULL;
     }
     //  endpoint last: scripts read the bound port from this line
+    char bound[256];
     log_info("listening", "socket=%s curve=%s endpoint=%s", what, self->cfg.keys ? "on" : "off",
-             zsock_endpoint(sock));
+             endpoints_bound(raw, endpoint, bound, sizeof bound));
     if (!self->cfg.keys && !s_local_endpoint(endpoint))
         log_warn("curve_off", "socket=%s endpoint=%s detail=\"plaintext and unauthenticated:"
                  " anyone who reaches this port can %s; turn on CURVE with --curve-secret and"
@@ -386,8 +388,17 @@ broker_run(const broker_config_t *cfg)
     self->backend_raw = zsock_resolve(self->backend);
     self->publisher_raw = zsock_resolve(self->publisher);
     self->dispatch_after_ms = clock_mono_ms() + cfg->recovery_ms;
-    log_info("broker_started", "id=%s epoch=%llu version=%s recovery_ms=%lld", self->broker_id,
-             (unsigned long long) self->epoch, SHOAL_VERSION, (long long) cfg->recovery_ms);
+    char fe[256], be[256], pr[256];
+    endpoints_bound(self->frontend_raw, cfg->frontend, fe, sizeof fe);
+    endpoints_bound(self->backend_raw, cfg->backend, be, sizeof be);
+    endpoints_bound(self->publisher_raw, cfg->progress, pr, sizeof pr);
+    if (cfg->endpoints_file && endpoints_write(cfg->endpoints_file, fe, be, pr) != 0) {
+        exit_code = 1;
+        goto done;
+    }
+    log_info("broker_started", "id=%s epoch=%llu version=%s recovery_ms=%lld frontend=%s backend=%s"
+             " progress=%s", self->broker_id, (unsigned long long) self->epoch, SHOAL_VERSION,
+             (long long) cfg->recovery_ms, fe, be, pr);
 
     int64_t cron_period = cfg->heartbeat_ms / 2 < 250 ? cfg->heartbeat_ms / 2 : 250;
     if (cron_period < 10)

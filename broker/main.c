@@ -8,6 +8,60 @@
 #include "keys.h"
 #include "log.h"
 
+//  Check and complete the settings after parsing: the log level, no stray
+//  argument, the database from DATABASE_URL or libpq's variables, ranges,
+//  the recovery window's default. 0, or -1 after saying what is wrong.
+static int
+s_settle(broker_config_t *cfg, const config_t *config, const char *log_level)
+{
+    int level = log_level_parse(log_level);
+    if (level < 0) {
+        fprintf(stderr, "shoal-broker: --log-level must be debug, info, warn or error\n");
+        return -1;
+    }
+    log_init("shoal-broker", (log_level_t) level);
+    if (config->positional_count) {
+        fprintf(stderr, "shoal-broker: unexpected argument '%s' (see --help)\n", config->positional[0]);
+        return -1;
+    }
+    if (!cfg->db)
+        cfg->db = getenv("DATABASE_URL");
+    if (!cfg->db)
+        cfg->db = "";   //  libpq falls back to PGHOST, PGDATABASE, ...
+    if (cfg->heartbeat_ms < 10 || cfg->heartbeat_ms > 600000 || cfg->liveness < 2 || cfg->liveness > 1000
+    ||  cfg->window < 16 || cfg->snapshot_ms < 50 || cfg->hwm < 100 || cfg->lease_grace_ms < 0
+    ||  cfg->progress_hwm < 1 || cfg->progress_hwm > 1000000) {
+        fprintf(stderr, "shoal-broker: a timing or size flag is out of range (see --help)\n");
+        return -1;
+    }
+    if (cfg->recovery_ms < 0)
+        cfg->recovery_ms = cfg->heartbeat_ms * 3 > 500 ? cfg->heartbeat_ms * 3 : 500;
+    return 0;
+}
+
+//  CURVE keys from --curve-secret and --curve-allow into *keys (NULL when
+//  neither is given). 0, or -1 after saying what is wrong.
+static int
+s_curve(broker_config_t *cfg, const char *curve_secret, const char *curve_allow, keys_t **keys)
+{
+    if (!curve_secret && !curve_allow)
+        return 0;
+    char err[1024];
+    if (!curve_secret)
+        snprintf(err, sizeof err, "--curve-allow needs --curve-secret FILE (the broker's key pair)");
+    if (!curve_secret || keys_server_new(curve_secret, curve_allow, keys, err, sizeof err)) {
+        fprintf(stderr, "shoal-broker: %s\n", err);
+        return -1;
+    }
+    cfg->keys = *keys;
+    if (keys_allowed_count(*keys) == 0) {
+        char q[600];
+        log_warn("curve_no_keys", "allow_dir=%s detail=\"no public keys there yet: nobody can"
+                 " connect until NAME.key files are copied in\"", log_quote(curve_allow, q, sizeof q));
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -37,6 +91,9 @@ main(int argc, char **argv)
           "endpoint for workers (default tcp://*:5556)" },
         { "progress", 0, "SHOAL_PROGRESS", OPT_STRING, &cfg.progress, "EP",
           "PUB endpoint for live progress (default tcp://*:5557)" },
+        { "endpoints-file", 0, "SHOAL_ENDPOINTS_FILE", OPT_STRING, &cfg.endpoints_file, "FILE",
+          "write the bound endpoints here once listening (frontend=EP, backend=EP,"
+          " progress=EP lines); with port 0 (tcp://127.0.0.1:0) the kernel picks the ports" },
         { "heartbeat-ms", 0, "SHOAL_HEARTBEAT_MS", OPT_INT, &cfg.heartbeat_ms, "MS",
           "heartbeat interval to and from workers (default 1000)" },
         { "liveness", 0, "SHOAL_LIVENESS", OPT_INT, &cfg.liveness, "N",
@@ -82,49 +139,10 @@ main(int argc, char **argv)
         config_free(&config);
         return rc > 0 ? 0 : 2;
     }
-    int level = log_level_parse(log_level);
-    if (level < 0) {
-        fprintf(stderr, "shoal-broker: --log-level must be debug, info, warn or error\n");
-        config_free(&config);
-        return 2;
-    }
-    log_init("shoal-broker", (log_level_t) level);
-    if (config.positional_count) {
-        fprintf(stderr, "shoal-broker: unexpected argument '%s' (see --help)\n", config.positional[0]);
-        config_free(&config);
-        return 2;
-    }
-    if (!cfg.db)
-        cfg.db = getenv("DATABASE_URL");
-    if (!cfg.db)
-        cfg.db = "";    //  libpq falls back to PGHOST, PGDATABASE, ...
-    if (cfg.heartbeat_ms < 10 || cfg.heartbeat_ms > 600000 || cfg.liveness < 2 || cfg.liveness > 1000
-    ||  cfg.window < 16 || cfg.snapshot_ms < 50 || cfg.hwm < 100 || cfg.lease_grace_ms < 0
-    ||  cfg.progress_hwm < 1 || cfg.progress_hwm > 1000000) {
-        fprintf(stderr, "shoal-broker: a timing or size flag is out of range (see --help)\n");
-        config_free(&config);
-        return 2;
-    }
-    if (cfg.recovery_ms < 0)
-        cfg.recovery_ms = cfg.heartbeat_ms * 3 > 500 ? cfg.heartbeat_ms * 3 : 500;
     keys_t *keys = NULL;
-    if (curve_secret || curve_allow) {
-        char err[1024];
-        if (!curve_secret)
-            snprintf(err, sizeof err, "--curve-allow needs --curve-secret FILE (the broker's key pair)");
-        if (!curve_secret || keys_server_new(curve_secret, curve_allow, &keys, err, sizeof err)) {
-            fprintf(stderr, "shoal-broker: %s\n", err);
-            config_free(&config);
-            return 2;
-        }
-        cfg.keys = keys;
-        if (keys_allowed_count(keys) == 0) {
-            char q[600];
-            log_warn("curve_no_keys", "allow_dir=%s detail=\"no public keys there yet: nobody can"
-                     " connect until NAME.key files are copied in\"", log_quote(curve_allow, q, sizeof q));
-        }
-    }
-    rc = broker_run(&cfg);
+    rc = s_settle(&cfg, &config, log_level) || s_curve(&cfg, curve_secret, curve_allow, &keys) ? 2 : 0;
+    if (rc == 0)
+        rc = broker_run(&cfg);
     keys_destroy(&keys);
     config_free(&config);
     return rc;

@@ -92,39 +92,31 @@ t_db() {
 
 t_sql() { psql "$DB" -qAtX -c "$1"; }
 
-# A random free port below the kernel's ephemeral range. (ZeroMQ's
-# wildcard bind takes the first free port from 49152 up, so every broker on
-# a machine would get the same ports, and a worker left over from another
-# run, still reconnecting to its old broker's port, would join this one.)
-t_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$(( 10000 + RANDOM % 20000 ))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 1))") 2>/dev/null \
-           && ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 2))") 2>/dev/null; then
-            echo "$p"; return 0
-        fi
-    done
-    return 1
-}
-
-# Start the broker on free ports (or the ports of a previous run, to
-# restart it where workers expect it): t_broker [flags...]
+# Start the broker: t_broker [flags...]. The first start in a test binds
+# port 0 on loopback, so the kernel picks three free ports, which the
+# broker writes to $T_DIR/endpoints (--endpoints-file); no port is probed
+# and then raced for. A later start (a restart) binds the same ports again,
+# where the workers reconnect. The kernel picks bind(0) ports at random
+# over the ephemeral range, of the other parity than the ports it gives
+# outgoing connections, so a worker left over from another test, still
+# reconnecting to its old broker's port, is unlikely to find this broker
+# there (unlike CZMQ's "*", which takes the first free port from 49152 up,
+# the same for every broker on the machine), and no client's connection
+# takes a port a restarting broker needs.
 t_broker() {
-    local log="$T_DIR/broker.log"
-    if [ -z "${FRONTEND:-}" ]; then
-        local p; p=$(t_port)
-        FRONTEND=tcp://127.0.0.1:$p BACKEND=tcp://127.0.0.1:$((p + 1)) PROGRESS=tcp://127.0.0.1:$((p + 2))
-    fi
-    local fe=$FRONTEND be=$BACKEND pr=$PROGRESS
+    local log="$T_DIR/broker.log" file="$T_DIR/endpoints"
+    local fe=${FRONTEND:-tcp://127.0.0.1:0} be=${BACKEND:-tcp://127.0.0.1:0} pr=${PROGRESS:-tcp://127.0.0.1:0}
     : >> "$log"
     local before; before=$(grep -c broker_started "$log" || true)
-    "$SHOAL_BIN/shoal-broker" --db "$DB" --frontend "$fe" --backend "$be" --progress "$pr" "$@" >>"$log" 2>&1 &
+    rm -f "$file"
+    "$SHOAL_BIN/shoal-broker" --db "$DB" --frontend "$fe" --backend "$be" --progress "$pr" \
+        --endpoints-file "$file" "$@" >>"$log" 2>&1 &
     PID[broker]=$!
     t_wait "broker start" 30 t_broker_started "$before"
-    FRONTEND=$(grep 'msg=listening socket=frontend' "$log" | tail -n 1 | sed 's/.*endpoint=//')
-    BACKEND=$(grep 'msg=listening socket=backend' "$log" | tail -n 1 | sed 's/.*endpoint=//')
-    PROGRESS=$(grep 'msg=listening socket=progress' "$log" | tail -n 1 | sed 's/.*endpoint=//')
+    FRONTEND=$(sed -n 's/^frontend=//p' "$file")
+    BACKEND=$(sed -n 's/^backend=//p' "$file")
+    PROGRESS=$(sed -n 's/^progress=//p' "$file")
+    [ -n "$FRONTEND" ] && [ -n "$BACKEND" ] && [ -n "$PROGRESS" ] || t_fail "no endpoints in $file"
     export FRONTEND BACKEND PROGRESS
     export SHOAL_BROKER=$FRONTEND
 }
@@ -149,6 +141,21 @@ t_workers_connected() {
 t_wait_workers() {
     local n=$1
     t_wait "$n workers connected" 30 t_test_eq "$n" t_workers_connected
+}
+# Around a broker restart, hold its jobs until every worker is back:
+# t_hold_jobs ID... before t_broker marks the active jobs paused in the
+# database; t_release_jobs N ID... waits until N workers have said Hello
+# to the new broker (with the tasks they run and the results they hold)
+# and resumes the jobs. The restarted broker then hands out nothing before
+# it knows what each worker runs, however slowly the workers reconnect.
+t_hold_jobs() {
+    local j
+    for j in "$@"; do t_sql "UPDATE jobs SET state = 'paused' WHERE id = $j AND state = 'active'" >/dev/null; done
+}
+t_release_jobs() {
+    local n=$1 j; shift
+    t_wait_workers "$n"
+    for j in "$@"; do shoal resume "$j" >/dev/null; done
 }
 t_test_eq() { local want=$1; shift; [ "$("$@")" = "$want" ]; }
 
