@@ -6,10 +6,13 @@
 
 t_db
 t_broker --heartbeat-ms 200 --liveness 5
+# job 1: a paused job gets nothing (paused before any worker is there to
+# run its task, which would otherwise finish before the pause on a busy
+# machine)
+shoal pause "$(shoal submit --count 1 -q)" > /dev/null
 t_worker w1 --slots 6
 t_worker w2 --slots 6
 t_wait_workers 2
-shoal pause "$(shoal submit --count 1 -q)" > /dev/null   # job 1: a paused job gets nothing
 low=$(shoal submit --count 3000 --sleep-ms 5 --priority 1 --name low -q)
 high=$(shoal submit --count 3000 --sleep-ms 5 --priority 3 --name high -q)
 

@@ -10,13 +10,16 @@
 . "$(dirname "$0")/../lib.sh"
 
 t_db
-t_broker --heartbeat-ms 200 --liveness 5
+# the default heartbeat (1 s, lost after 5 s of silence): before the fix
+# one such frame stalled the loop for up to 9 s, now for tens of ms (up to
+# about a second on a loaded machine)
+t_broker
 t_worker w1 --slots 8
 t_worker w2 --slots 8
 t_wait_workers 2
 
 total=20000
-job=$(shoal submit --count $total --sleep-ms 5 --max-attempts 1 --name bombed -q)
+job=$(shoal submit --count $total --sleep-ms 10 --max-attempts 1 --name bombed -q)
 t_wait "results flowing" 60 t_results_at_least "$job" 200
 
 bomb() { "$SHOAL_BIN/tests/shoal_bomb" --frontend "$FRONTEND" "$@"; }
