@@ -92,6 +92,20 @@ t_db() {
 
 t_sql() { psql "$DB" -qAtX -c "$1"; }
 
+# A random free port below the kernel's ephemeral range, for a server that
+# cannot bind port 0 and say which port it got (Prometheus). Probed, so
+# another process may take it first; shoal's own programs bind port 0.
+t_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$(( 10000 + RANDOM % 20000 ))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"; return 0
+        fi
+    done
+    return 1
+}
+
 # Start the broker: t_broker [flags...]. The first start in a test binds
 # port 0 on loopback, so the kernel picks three free ports, which the
 # broker writes to $T_DIR/endpoints (--endpoints-file); no port is probed
