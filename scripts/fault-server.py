@@ -16,6 +16,8 @@ Endpoints:
     /redirect/N             302 to /redirect/N-1; /redirect/0 is 200
     /reset                  closes the connection with a TCP reset
     /headers                200 with the request's headers as JSON
+    /bighead?line=N         200 with one response header line of N bytes
+    /bighead?lines=N        200 with N response header lines of 1000 bytes each
     /weird                  200 with response headers full of quotes, backslashes, non-UTF-8
     /echo                   POST/PUT: 200 with JSON {"bytes": n, "sha256": hex, "method": m}
     /upload                 multipart POST: JSON with each part's name, filename, bytes, sha256
@@ -148,6 +150,18 @@ class Handler(BaseHTTPRequestHandler):
             # quotes, a backslash, a control character and bytes that are not UTF-8
             self.send_body(200, b"weird\n", 'text/plain; x="a\\b"\x01',
                            headers={"ETag": '"\xff\xfe"', "Last-Modified": "\\"})
+        elif head == "bighead":
+            self.uncount()
+            self.close_connection = True
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                if "line" in q:
+                    self.wfile.write(b"X-Big: " + b"y" * int(q["line"]) + b"\r\n")
+                for i in range(int(q.get("lines", 0))):
+                    self.wfile.write(b"X-Fill-%d: %s\r\n" % (i, b"y" * 1000))
+                self.wfile.write(b"Content-Length: 3\r\n\r\nok\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
         elif head == "headers":
             out = {k.lower(): v for k, v in self.headers.items()}
             self.send_body(200, json.dumps(out).encode(), "application/json")
