@@ -509,6 +509,14 @@ input_next(input_t *self, Shoal__TaskSpec **spec, char *err, size_t errlen)
                    (unsigned long long) self->line_no, self->max_line);
             return -1;
         }
+        //  text input holds no NUL: a line with one is an error, never a
+        //  blank line (C strings would end at it)
+        const char *nul = memchr(self->line, 0, (size_t) len);
+        if (nul) {
+            errbuf_set(err, errlen, "%s:%llu: a NUL byte at column %zu (text input cannot hold one)",
+                       self->name, (unsigned long long) self->line_no, (size_t) (nul - self->line) + 1);
+            return -1;
+        }
         if (s_blank(self->line))
             continue;
         return s_parse_line(self, self->line, (size_t) len, spec, err, errlen);
