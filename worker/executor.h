@@ -88,7 +88,8 @@ void executor_destroy(executor_t **self_p);
 executor_t *noop_executor_new(const executor_host_t *host, bool test_hooks);
 //  http: up to `slots` transfers; bodies stored "dir" go to body_dir.
 executor_t *http_executor_new(const executor_host_t *host, const char *body_dir, size_t slots);
-//  exec: commands, each contained with all it starts (see exec.c).
-executor_t *exec_executor_new(const executor_host_t *host);
+//  exec: commands, each contained with all it starts (containment: auto,
+//  cgroup or reaper; see contain.h).
+executor_t *exec_executor_new(const executor_host_t *host, const char *containment);
 
 #endif

@@ -19,6 +19,7 @@ main(int argc, char **argv)
         .heartbeat_ms = 1000,
         .liveness = 5,
         .body_dir = "shoal-bodies",
+        .exec_containment = "auto",
         .hwm = 100000,
     };
     const char *log_level = "info";
@@ -32,6 +33,9 @@ main(int argc, char **argv)
           "task kinds to accept (default noop,http)" },
         { "allow-exec", 0, "SHOAL_ALLOW_EXEC", OPT_BOOL, &cfg.allow_exec, NULL,
           "also accept exec tasks, which run commands on this machine" },
+        { "exec-containment", 0, "SHOAL_EXEC_CONTAINMENT", OPT_STRING, &cfg.exec_containment, "MODE",
+          "how exec tasks are kept from outliving themselves: cgroup, reaper or auto (default: cgroup"
+          " where one can be made)" },
         { "worker-id", 0, "SHOAL_WORKER_ID", OPT_STRING, &cfg.worker_id, "ID",
           "name of this worker (default host-pid-random)" },
         { "grace-ms", 0, "SHOAL_GRACE_MS", OPT_INT, &cfg.grace_ms, "MS",

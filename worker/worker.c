@@ -493,7 +493,7 @@ s_executors_new(worker_t *self)
         runs_set_executor(self->runs, SHOAL__TASK_KIND__KIND_HTTP, http);
     }
     if (kinds & (1u << SHOAL__TASK_KIND__KIND_EXEC)) {
-        executor_t *exec = exec_executor_new(host);
+        executor_t *exec = exec_executor_new(host, self->cfg.exec_containment);
         if (!exec) {
             log_error("startup_failed", "error=\"cannot set up the exec executor\"");
             return -1;

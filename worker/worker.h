@@ -12,6 +12,8 @@
     noop.c      the noop executor (optional sleep; test hooks)
     http.c      the http executor (libcurl multi in this loop)
     exec.c      the exec executor (commands, their pipes and exits)
+    exec_parts.c  its output tails and the command's environment
+    contain.c   what keeps an exec task's processes from outliving it
 */
 #ifndef SHOAL_WORKER_H
 #define SHOAL_WORKER_H
@@ -27,6 +29,7 @@ typedef struct {
     const char *worker_id;      //  NULL: host-pid-random
     const char *kinds;          //  "noop,http" (exec needs allow_exec)
     bool        allow_exec;     //  explicit opt-in for exec tasks
+    const char *exec_containment;   //  auto, cgroup or reaper (contain.h)
     bool        test_hooks;     //  noop.crash is honoured
     int64_t     grace_ms;       //  SIGTERM: time to finish in-flight tasks
     int64_t     heartbeat_ms;   //  until the broker's Welcome says otherwise
