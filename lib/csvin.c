@@ -327,6 +327,16 @@ csvin_next(csvin_t *self, char ***fields, size_t *n_fields, char *err, size_t er
             }
             return s_bad_record(self, NULL, -1, err, errlen, "record longer than the line limit");
         }
+        const char *nul = memchr(self->line, 0, (size_t) len);
+        if (nul) {
+            //  a field would end at it: the line is an error, never a shorter field
+            char why[96];
+            snprintf(why, sizeof why, "a NUL byte at column %zu (text input cannot hold one)",
+                     (size_t) (nul - self->line) + 1);
+            if (in_record)
+                return s_bad_record(self, NULL, -1, err, errlen, why);
+            return errbuf_set(err, errlen, "%s:%llu: %s", self->name, (unsigned long long) self->line_no, why);
+        }
         if (!self->delimiter) {
             self->delimiter = s_detect(self->line, (size_t) len);
             csv_set_delim(&self->parser, (unsigned char) self->delimiter);
