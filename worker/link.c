@@ -76,10 +76,7 @@ link_send_hello(link_t *self, runs_t *runs, const outbox_t *outbox)
     size_t i = 0, cursor = 0;
     run_t *run;
     while (i < n_held && (run = runs_next(runs, &cursor))) {
-        shoal__task_ref__init(&refs[i]);
-        refs[i].has_task_id = refs[i].has_lease = 1;
-        refs[i].task_id = run->task_id;
-        refs[i].lease = run->lease;
+        run_ref_init(&refs[i], run->task_id, run->lease);
         held[i] = &refs[i];
         i++;
     }

@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "run.h"
 #include "u64map.h"
 #include "wire.h"
 
@@ -221,10 +222,7 @@ outbox_refs(const outbox_t *self, Shoal__TaskRef *refs, Shoal__TaskRef **ptrs, s
     size_t n = 0, cursor = 0;
     held_t *o;
     while (n < max && (o = u64map_next(self->held, &cursor, NULL))) {
-        shoal__task_ref__init(&refs[n]);
-        refs[n].has_task_id = refs[n].has_lease = 1;
-        refs[n].task_id = o->task_id;
-        refs[n].lease = o->lease;
+        run_ref_init(&refs[n], o->task_id, o->lease);
         ptrs[n] = &refs[n];
         n++;
     }

@@ -29,6 +29,16 @@ typedef struct _run_t {
     uint64_t  timeout_timer;    //  the worker's timer for the timeout
 } run_t;
 
+//  A task reference (task and lease), as Hello lists them.
+static inline void
+run_ref_init(Shoal__TaskRef *ref, uint64_t task_id, uint64_t lease)
+{
+    shoal__task_ref__init(ref);
+    ref->has_task_id = ref->has_lease = 1;
+    ref->task_id = task_id;
+    ref->lease = lease;
+}
+
 typedef struct _runs_t runs_t;
 
 //  Where results go: called once per run with its result (unpacked

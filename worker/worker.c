@@ -68,29 +68,43 @@ static void s_post(worker_t *self, peer_event_t event, const Shoal__Envelope *en
 static void s_on_heartbeat_timer(void *arg, int64_t now_ms);
 static void s_on_liveness_timer(void *arg, int64_t now_ms);
 
+//  The heartbeat is due a heartbeat after the last send; the broker is
+//  lost after `liveness` heartbeats of silence (longer while it stays away).
+static int64_t s_heartbeat_due(const worker_t *self) { return self->link.last_send_ms + self->heartbeat_ms; }
+static int64_t
+s_silence_limit(const worker_t *self)
+{
+    return self->link.last_recv_ms + self->heartbeat_ms * self->liveness + self->reconnect_backoff_ms;
+}
+
 //  (Re)arm the heartbeat and liveness timers from the link's clocks.
 static void
 s_arm_link_timers(worker_t *self)
 {
     timers_cancel(self->timers, self->heartbeat_timer);
     timers_cancel(self->timers, self->liveness_timer);
-    self->heartbeat_timer = timers_add(self->timers, self->link.last_send_ms + self->heartbeat_ms,
+    self->heartbeat_timer = self->liveness_timer = 0;
+    if (self->state == PEER_STOPPED)
+        return;
+    //  never in the past: a timer set for now would fire again at once
+    int64_t soonest = clock_mono_ms() + 1;
+    int64_t heartbeat = s_heartbeat_due(self), silence = s_silence_limit(self) + 1;
+    self->heartbeat_timer = timers_add(self->timers, heartbeat > soonest ? heartbeat : soonest,
                                        s_on_heartbeat_timer, self);
-    self->liveness_timer = timers_add(self->timers, self->link.last_recv_ms + self->heartbeat_ms
-                                      * self->liveness + self->reconnect_backoff_ms + 1,
+    self->liveness_timer = timers_add(self->timers, silence > soonest ? silence : soonest,
                                       s_on_liveness_timer, self);
 }
 
+//  Both timers fire, post their event if it is still true (a send or a
+//  message may have come since they were set), and are set again.
 static void
 s_on_heartbeat_timer(void *arg, int64_t now_ms)
 {
     worker_t *self = arg;
     self->heartbeat_timer = 0;
-    if (now_ms - self->link.last_send_ms >= self->heartbeat_ms)
+    if (now_ms >= s_heartbeat_due(self))
         s_post(self, PEER_HEARTBEAT_DUE, NULL);
-    timers_cancel(self->timers, self->heartbeat_timer);
-    self->heartbeat_timer = timers_add(self->timers, self->link.last_send_ms + self->heartbeat_ms,
-                                       s_on_heartbeat_timer, self);
+    s_arm_link_timers(self);
 }
 
 static void
@@ -98,12 +112,9 @@ s_on_liveness_timer(void *arg, int64_t now_ms)
 {
     worker_t *self = arg;
     self->liveness_timer = 0;
-    if (now_ms - self->link.last_recv_ms > self->heartbeat_ms * self->liveness + self->reconnect_backoff_ms)
+    if (now_ms > s_silence_limit(self))
         s_post(self, PEER_SILENCE, NULL);
-    timers_cancel(self->timers, self->liveness_timer);
-    self->liveness_timer = timers_add(self->timers, self->link.last_recv_ms + self->heartbeat_ms
-                                      * self->liveness + self->reconnect_backoff_ms + 1,
-                                      s_on_liveness_timer, self);
+    s_arm_link_timers(self);
 }
 
 static void
