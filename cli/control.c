@@ -67,6 +67,30 @@ s_parse_status_filter(const char *text, uint32_t *statuses, size_t *n_statuses, 
     return rc;
 }
 
+//  The help of one control subcommand: what it does, and examples.
+static void
+s_help(Shoal__ControlAction action, const char **description, const char **epilog)
+{
+    *description =
+        action == SHOAL__CONTROL_ACTION__CONTROL_PAUSE
+        ? "Stop handing out the job's tasks; tasks already running finish and their\n"
+          "results are kept. 'shoal resume JOB' goes on."
+      : action == SHOAL__CONTROL_ACTION__CONTROL_RESUME
+        ? "Hand out a paused job's tasks again."
+      : action == SHOAL__CONTROL_ACTION__CONTROL_CANCEL
+        ? "Cancel the job: tasks not yet run get a 'cancelled' result, running ones are\n"
+          "aborted. Results already stored stay. A cancelled job cannot be resumed."
+        : "Run the job's failed tasks again, each with a fresh attempt budget; a job that\n"
+          "was done becomes active again. Prints how many tasks were requeued.";
+    *epilog =
+        action == SHOAL__CONTROL_ACTION__CONTROL_PAUSE ? "Examples:\n  shoal pause 3\n  shoal -o json pause 3 | jq .state"
+      : action == SHOAL__CONTROL_ACTION__CONTROL_RESUME ? "Examples:\n  shoal resume 3"
+      : action == SHOAL__CONTROL_ACTION__CONTROL_CANCEL ? "Examples:\n  shoal cancel 3"
+      : "Examples:\n  shoal retry 3\n  shoal retry 3 --failed --status 5xx,429\n"
+        "  shoal retry 3 --status none            # only tasks that got no response\n"
+        "  shoal retry 3 && shoal status 3 --wait";
+}
+
 int
 cmd_control(cli_globals_t *g, int argc, char **argv)
 {
@@ -89,24 +113,8 @@ cmd_control(cli_globals_t *g, int argc, char **argv)
                                 : !strcmp(name, "cancel") ? SHOAL__CONTROL_ACTION__CONTROL_CANCEL
                                 : SHOAL__CONTROL_ACTION__CONTROL_RETRY;
     bool retry = action == SHOAL__CONTROL_ACTION__CONTROL_RETRY;
-    const char *description =
-        action == SHOAL__CONTROL_ACTION__CONTROL_PAUSE
-        ? "Stop handing out the job's tasks; tasks already running finish and their\n"
-          "results are kept. 'shoal resume JOB' goes on."
-      : action == SHOAL__CONTROL_ACTION__CONTROL_RESUME
-        ? "Hand out a paused job's tasks again."
-      : action == SHOAL__CONTROL_ACTION__CONTROL_CANCEL
-        ? "Cancel the job: tasks not yet run get a 'cancelled' result, running ones are\n"
-          "aborted. Results already stored stay. A cancelled job cannot be resumed."
-        : "Run the job's failed tasks again, each with a fresh attempt budget; a job that\n"
-          "was done becomes active again. Prints how many tasks were requeued.";
-    const char *epilog =
-        action == SHOAL__CONTROL_ACTION__CONTROL_PAUSE ? "Examples:\n  shoal pause 3\n  shoal -o json pause 3 | jq .state"
-      : action == SHOAL__CONTROL_ACTION__CONTROL_RESUME ? "Examples:\n  shoal resume 3"
-      : action == SHOAL__CONTROL_ACTION__CONTROL_CANCEL ? "Examples:\n  shoal cancel 3"
-      : "Examples:\n  shoal retry 3\n  shoal retry 3 --failed --status 5xx,429\n"
-        "  shoal retry 3 --status none            # only tasks that got no response\n"
-        "  shoal retry 3 && shoal status 3 --wait";
+    const char *description, *epilog;
+    s_help(action, &description, &epilog);
     config_t cfg = { .prog = prog, .usage = retry ? "JOB [--failed] [--status LIST]" : "JOB",
                      .opts = retry ? retry_opts : none, .description = description, .epilog = epilog };
     int rc = config_parse(&cfg, argc, argv);

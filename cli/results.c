@@ -82,6 +82,78 @@ s_csv_row(FILE *out, const Shoal__ResultRow *row, uint32_t job_id, bool with_bod
     fputc('\n', out);
 }
 
+//  How to export: the job, the format and which rows.
+typedef struct {
+    uint32_t job_id;
+    bool     csv, failed, with_body;
+    int64_t  page;
+} export_t;
+
+//  Every page of results to stdout; *rows counts them. Returns the exit
+//  code (EXIT_OK, or why the export stopped).
+static int
+s_export(client_t *client, const export_t *x, uint64_t *rows_out)
+{
+    char err[1024];
+    int code = EXIT_OK;
+    int64_t after = -1;
+    uint64_t rows = 0;
+    uint32_t job_id = x->job_id;
+    bool csv = x->csv, failed = x->failed, with_body = x->with_body;
+    int64_t page = x->page;
+    while (true) {
+        Shoal__ResultsRequest rr = SHOAL__RESULTS_REQUEST__INIT;
+        rr.has_job_id = rr.has_after_seq = rr.has_limit = rr.has_failed_only = rr.has_with_body = 1;
+        rr.job_id = job_id;
+        rr.after_seq = after;
+        rr.limit = (uint32_t) page;
+        rr.failed_only = failed;
+        rr.with_body = with_body;
+        Shoal__Envelope req = SHOAL__ENVELOPE__INIT;
+        req.body_case = SHOAL__ENVELOPE__BODY_RESULTS_REQUEST;
+        req.results_request = &rr;
+        Shoal__Envelope *reply = client_call(client, &req, err, sizeof err, &code);
+        if (!reply) {
+            fprintf(stderr, "shoal results: after %llu rows: %s\n", (unsigned long long) rows, err);
+            break;
+        }
+        Shoal__ResultsPage *p = reply->results_page;
+        if (reply->body_case != SHOAL__ENVELOPE__BODY_RESULTS_PAGE || !p) {
+            fprintf(stderr, "shoal results: unexpected reply '%s'\n", wire_body_name(reply));
+            wire_free(reply);
+            code = EXIT_REFUSED;
+            break;
+        }
+        for (size_t i = 0; i < p->n_rows; i++) {
+            if (csv)
+                s_csv_row(stdout, p->rows[i], job_id, with_body);
+            else {
+                json_t *o = report_result_json(p->rows[i], job_id);
+                char *text = json_dumps(o, JSON_COMPACT);
+                if (text)
+                    puts(text);
+                free(text);
+                json_decref(o);
+            }
+            after = p->rows[i]->seq;
+            rows++;
+        }
+        bool last = p->last;
+        if (p->has_next_after_seq && p->next_after_seq > after)
+            after = p->next_after_seq;
+        else
+        if (p->n_rows == 0)
+            last = true;        //  an older broker: no rows means the end
+        wire_free(reply);
+        if (ferror(stdout))
+            break;
+        if (last)
+            break;
+    }
+    *rows_out = rows;
+    return code;
+}
+
 int
 cmd_results(cli_globals_t *g, int argc, char **argv)
 {
@@ -148,57 +220,9 @@ cmd_results(cli_globals_t *g, int argc, char **argv)
     if (csv)
         printf("job,seq,outcome,attempt,target,tag,worker,error,http_status,bytes,sha256,final_url,"
                "body_path,total_ms,exit_code,started_us,finished_us%s\n", with_body ? ",body_b64" : "");
-    int64_t after = -1;
     uint64_t rows = 0;
-    while (true) {
-        Shoal__ResultsRequest rr = SHOAL__RESULTS_REQUEST__INIT;
-        rr.has_job_id = rr.has_after_seq = rr.has_limit = rr.has_failed_only = rr.has_with_body = 1;
-        rr.job_id = job_id;
-        rr.after_seq = after;
-        rr.limit = (uint32_t) page;
-        rr.failed_only = failed;
-        rr.with_body = with_body;
-        Shoal__Envelope req = SHOAL__ENVELOPE__INIT;
-        req.body_case = SHOAL__ENVELOPE__BODY_RESULTS_REQUEST;
-        req.results_request = &rr;
-        Shoal__Envelope *reply = client_call(client, &req, err, sizeof err, &code);
-        if (!reply) {
-            fprintf(stderr, "shoal results: after %llu rows: %s\n", (unsigned long long) rows, err);
-            break;
-        }
-        Shoal__ResultsPage *p = reply->results_page;
-        if (reply->body_case != SHOAL__ENVELOPE__BODY_RESULTS_PAGE || !p) {
-            fprintf(stderr, "shoal results: unexpected reply '%s'\n", wire_body_name(reply));
-            wire_free(reply);
-            code = EXIT_REFUSED;
-            break;
-        }
-        for (size_t i = 0; i < p->n_rows; i++) {
-            if (csv)
-                s_csv_row(stdout, p->rows[i], job_id, with_body);
-            else {
-                json_t *o = report_result_json(p->rows[i], job_id);
-                char *text = json_dumps(o, JSON_COMPACT);
-                if (text)
-                    puts(text);
-                free(text);
-                json_decref(o);
-            }
-            after = p->rows[i]->seq;
-            rows++;
-        }
-        bool last = p->last;
-        if (p->has_next_after_seq && p->next_after_seq > after)
-            after = p->next_after_seq;
-        else
-        if (p->n_rows == 0)
-            last = true;        //  an older broker: no rows means the end
-        wire_free(reply);
-        if (ferror(stdout))
-            break;
-        if (last)
-            break;
-    }
+    export_t x = { job_id, csv, failed, with_body, page };
+    code = s_export(client, &x, &rows);
     if ((fflush(stdout) != 0 || ferror(stdout)) && code == EXIT_OK) {
         fprintf(stderr, "shoal results: cannot write the results after %llu rows: %s\n",
                 (unsigned long long) rows, strerror(errno));
