@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "lease.h"
 #include "log.h"
 #include "wire.h"
 
@@ -67,16 +68,6 @@ backend_cancel_task(server_t *self, task_t *task)
     backend_send(self, task->worker, &env);
 }
 
-//  Detach a leased task from its worker (the caller decides what next).
-static void
-s_detach(peer_t *peer, task_t *task)
-{
-    if (task->prev) task->prev->next = task->next; else peer->tasks = task->next;
-    if (task->next) task->next->prev = task->prev;
-    task->prev = task->next = NULL;
-    peer->leased--;
-}
-
 static void
 s_peer_free(peer_t **peer_p)
 {
@@ -99,9 +90,7 @@ backend_drop_peer(server_t *self, peer_t *peer, bool counted, const char *why)
     dispatch_peer_unready(self, peer);
     held_drop_peer(self, peer);
     while (peer->tasks) {
-        task_t *task = peer->tasks;
-        s_detach(peer, task);
-        outcome_lost(self, task, counted ? "lost" : "requeued", why, counted);
+        outcome_lost(self, peer->tasks, counted ? "lost" : "requeued", why, counted);
     }
     zhashx_delete(self->peers, peer->key);
     s_peer_free(&peer);
@@ -187,7 +176,6 @@ s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, 
     while (known && task) {
         task_t *next = task->next;
         if ((uint64_t) (uintptr_t) u64map_get(known, task->lease) != task->id) {
-            s_detach(peer, task);
             outcome_lost(self, task, "requeued", "worker reconnected without the task", false);
             requeued++;
         }
@@ -205,7 +193,7 @@ s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, 
         uint64_t task_id = hello->held[i]->task_id, lease = hello->held[i]->lease;
         task_t *t = u64map_get(self->tasks, task_id);
         bool mine = t && t->state == TASK_LEASED && t->worker == peer && t->lease == lease;
-        if (mine || (lease >> 40) == 0 || (lease >> 40) >= self->epoch)
+        if (mine || !lease_earlier_run(lease, self->first_epoch, self->epoch))
             continue;
         held_add(self, peer, task_id, lease);
         if (t && held_adopt(self, t))
@@ -342,7 +330,6 @@ backend_cron(server_t *self, int64_t now_ms)
             task_t *next = task->next;
             if (now_ms > task->due_ms) {
                 backend_cancel_task(self, task);
-                s_detach(peer, task);
                 outcome_lost(self, task, "expired", "lease deadline passed (task timeout + grace)", true);
                 //  a worker that let a lease run out gets nothing more until
                 //  it is heard from again (it may be frozen or wedged); a
@@ -364,4 +351,16 @@ backend_cron(server_t *self, int64_t now_ms)
         backend_drop_peer(self, peer, true, "worker lost (no heartbeat)");
     }
     zlist_destroy(&lost);
+}
+
+void
+backend_resume(server_t *self, int64_t now_ms, int64_t frozen_ms)
+{
+    for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers)) {
+        peer->last_recv_ms += frozen_ms;
+        if (peer->last_recv_ms > now_ms)
+            peer->last_recv_ms = now_ms;
+        for (task_t *task = peer->tasks; task; task = task->next)
+            task->due_ms += frozen_ms;
+    }
 }

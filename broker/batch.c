@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "task.h"
 
 typedef struct {
     uint8_t  rid[256];          //  the worker's routing id
@@ -262,7 +263,7 @@ batch_on_written(server_t *self, store_req_t *req)
     while ((task = zlist_pop(batch->commit))) {
         if (task->answered)
             outcome_committed(self, task->id, task->answered);
-        job_task_forget(self, task);
+        task_forget(self, task);
     }
     //  retried tasks: a resend of that result can be acked at once now
     size_t cursor = 0;

@@ -26,6 +26,7 @@
 #include "keys.h"
 #include "pgcopy.h"
 #include "rate.h"
+#include "retry.h"
 #include "shoal.pb-c.h"
 #include "store.h"
 #include "taskspec.h"
@@ -52,6 +53,7 @@ typedef struct {
     int64_t progress_hwm;       //  progress messages queued per subscriber before it misses some
     int64_t hwm;                //  send high-water mark of the ROUTER sockets (messages)
     int64_t recovery_ms;        //  after start, wait this long for workers to resend before dispatching
+    int64_t retry_after_max_ms; //  cap on a server's Retry-After (a job may set its own)
     const keys_t *keys;         //  CURVE server keys + zauth (borrowed), NULL: plaintext
 } broker_config_t;
 
@@ -69,7 +71,8 @@ typedef enum {
     TASK_QUEUED,        //  in its lane's queue, ready to dispatch
     TASK_WAITING,       //  in retry backoff until `due_ms`
     TASK_LEASED,        //  at a worker under `lease`
-    TASK_COMMITTING     //  final result is in a write batch
+    TASK_COMMITTING,    //  final result is in a write batch
+    TASK_DETACHED       //  between two states inside one transition (task.c)
 } task_state_t;
 
 struct _task_t {
@@ -106,7 +109,6 @@ struct _lane_t {
     double    tokens;       //  rate limiter bucket
     int64_t   tokens_ms;    //  when the bucket was last filled
     int64_t   blocked_until_ms; //  throttled (429/503) until
-    uint32_t  penalty;      //  consecutive throttles (backoff exponent)
     bool      in_ready;     //  linked in the job's ready ring
     lane_t   *rprev, *rnext;//  ready ring links
     uint64_t  gen;          //  for heap entries
@@ -208,10 +210,10 @@ struct _server_t {
     store_t  *ingest;       //  job opens, submitted chunks, seals: in order
     store_t  *reader;       //  client queries
     uint64_t  epoch;        //  from the database, +1 per start
+    uint64_t  first_epoch;  //  the database's first epoch: older leases are another database's
     char      broker_id[64];
     uint64_t  lease_counter;
     int64_t   started_ms;
-    int64_t   started_us;
     //  jobs
     zhashx_t *jobs;         //  id (as string) -> job_t; active and recently finished
     zlist_t  *job_list;     //  job_t * in id order, for scheduling
@@ -259,7 +261,10 @@ struct _server_t {
     bool      stopping;     //  SIGTERM: refuse new work, flush, exit
     bool      loaded;       //  state rebuilt from the database
     int64_t   dispatch_after_ms;    //  end of the start-up recovery window
-    uint64_t  corr;
+    uint64_t  unfinished_at_start;  //  tasks without a result when the state was loaded
+    int64_t   cron_period_ms;       //  heartbeats, losses and lease deadlines this often
+    int64_t   last_turn_ms;         //  the loop's previous turn (a long gap: the broker was frozen)
+    retry_rng_t rng;        //  retry jitter, seeded per run
 };
 
 //  ---- loop.c
@@ -278,6 +283,9 @@ void backend_on_message(server_t *self, const uint8_t *rid, size_t rid_len,
                         const void *data, size_t size);
 //  Heartbeats out, lost workers in, lease deadlines.
 void backend_cron(server_t *self, int64_t now_ms);
+//  The broker was frozen for frozen_ms: that time does not count as the
+//  workers' silence, nor against their lease deadlines.
+void backend_resume(server_t *self, int64_t now_ms, int64_t frozen_ms);
 //  Forget a worker: requeue its tasks (counting an attempt when `counted`).
 void backend_drop_peer(server_t *self, peer_t *peer, bool counted, const char *why);
 //  Send a Cancel for these tasks to their holder.
@@ -302,9 +310,6 @@ void frontend_send_error(server_t *self, const uint8_t *rid, size_t rid_len, uin
 //  ---- dispatch.c
 //  Give tasks to every worker with free slots.
 void dispatch_run(server_t *self);
-//  Lease a task (out of any queue) to a worker under `lease`.
-void dispatch_lease(server_t *self, peer_t *peer, task_t *task, uint64_t lease, int64_t now_ms,
-                    int64_t now_us);
 //  Link/unlink a peer in the ready ring.
 void dispatch_peer_ready(server_t *self, peer_t *peer);
 void dispatch_peer_unready(server_t *self, peer_t *peer);
@@ -316,14 +321,6 @@ job_t *job_lookup(server_t *self, uint32_t id);
 //  Turn a paged row into a task in memory (queued or waiting). NULL if it
 //  is already in memory or on allocation failure.
 task_t *job_task_load(server_t *self, job_t *job, const store_page_row_t *row);
-//  Put a task at the back (or front) of its lane's queue.
-void job_task_enqueue(server_t *self, task_t *task, bool front);
-//  Take a task out of its lane's queue.
-void job_task_dequeue(server_t *self, task_t *task);
-//  Move a task to retry backoff until due_ms.
-void job_task_wait(server_t *self, task_t *task, int64_t due_ms);
-//  Forget a task (its result is committed or its job is gone).
-void job_task_forget(server_t *self, task_t *task);
 //  Ask the writer for more tasks where a job's window runs low.
 void job_page_all(server_t *self);
 //  A committed chunk that starts right after the cursor goes straight into
@@ -336,8 +333,6 @@ void job_repage(server_t *self, job_t *job);
 void job_timers(server_t *self, int64_t now_ms);
 //  Earliest timer, or INT64_MAX.
 int64_t job_next_timer(server_t *self);
-//  Lane bookkeeping for dispatch.
-void job_lane_update(server_t *self, lane_t *lane);
 //  Tasks of the job in memory.
 size_t job_in_memory(const job_t *job);
 //  The job's state changed (pause, resume, cancel, done): adjust memory.

@@ -1,22 +1,18 @@
-/*  dispatch — choosing tasks for workers.
+/*  dispatch — sending tasks to workers.
 
     Credit-based: a worker never holds more than its slots (less tasks still
-    running there from before a broker restart). Between jobs, stride
-    scheduling by priority: each task dispatched advances its job's pass by
-    STRIDE / priority and the active job with the smallest pass goes next,
-    so a priority-3 job gets three times the share of a priority-1 job while
-    both have work. Within a job, lanes (one per target host) take turns,
-    and a lane that is at its concurrency limit, rate limit or throttled
-    by a 429 simply is not in the ready ring. */
+    running there from before a broker restart). Workers with free slots are
+    in a ring and take turns; which task each gets is stride.c's choice. */
 #include "broker.h"
 
 #include <stdlib.h>
 
 #include "clock.h"
 #include "log.h"
+#include "stride.h"
+#include "task.h"
 #include "wire.h"
 
-#define STRIDE        1000000ULL
 #define MAX_PER_SEND  512
 //  A Tasks message stays well under the workers' ZMQ_MAXMSGSIZE
 //  (WIRE_MAX_FRAME): a spec and its job's defaults are at most ~16 MiB each
@@ -58,61 +54,6 @@ dispatch_peer_unready(server_t *self, peer_t *peer)
     peer->in_ready = false;
 }
 
-//  The next task for a worker: the eligible job with the smallest pass,
-//  then the next ready lane of a kind the worker runs.
-static task_t *
-s_pick(server_t *self, peer_t *peer)
-{
-    job_t *best = NULL;
-    lane_t **best_ring = NULL;
-    for (job_t *job = zlist_first(self->job_list); job; job = zlist_next(self->job_list)) {
-        if (job->state != SHOAL__JOB_STATE__JOB_ACTIVE || job->n_queued == 0)
-            continue;
-        if (best && job->pass >= best->pass)
-            continue;
-        //  kinds take turns too, like hosts within a kind
-        for (int i = 0; i < 3; i++) {
-            int kind = 1 + (job->next_kind + i) % 3;
-            if ((peer->kinds & (1u << kind)) && job->ready[kind]) {
-                best = job;
-                best_ring = &job->ready[kind];
-                break;
-            }
-        }
-    }
-    if (!best)
-        return NULL;
-    best->next_kind = (uint32_t) (best_ring - &best->ready[1] + 1) % 3;
-    lane_t *lane = *best_ring;
-    *best_ring = lane->rnext;       //  hosts take turns
-    task_t *task = lane->head;
-    job_task_dequeue(self, task);
-    lane->running++;
-    if (best->rate_per_host > 0 && lane->kind == SHOAL__TASK_KIND__KIND_HTTP)
-        lane->tokens -= 1;
-    job_lane_update(self, lane);
-    best->pass += STRIDE / (best->priority ? best->priority : 1);
-    return task;
-}
-
-void
-dispatch_lease(server_t *self, peer_t *peer, task_t *task, uint64_t lease, int64_t now_ms, int64_t now_us)
-{
-    task->state = TASK_LEASED;
-    task->gen++;
-    task->lease = lease;
-    task->worker = peer;
-    task->due_ms = now_ms + task->timeout_ms + self->cfg.lease_grace_ms;
-    task->leased_us = now_us;
-    task->prev = NULL;
-    task->next = peer->tasks;
-    if (peer->tasks)
-        peer->tasks->prev = task;
-    peer->tasks = task;
-    peer->leased++;
-    task->job->n_leased++;
-}
-
 //  Fill one worker's free slots; returns the number of tasks sent.
 static size_t
 s_fill(server_t *self, peer_t *peer, int64_t now_ms, int64_t now_us)
@@ -123,7 +64,7 @@ s_fill(server_t *self, peer_t *peer, int64_t now_ms, int64_t now_us)
         credit = MAX_PER_SEND;
     if (credit == 0)
         return 0;
-    task_t *first = s_pick(self, peer);
+    task_t *first = stride_pick(self, peer->kinds);
     if (!first)
         return 0;
     Shoal__Task *tasks = calloc(credit, sizeof *tasks);
@@ -132,17 +73,16 @@ s_fill(server_t *self, peer_t *peer, int64_t now_ms, int64_t now_us)
     Shoal__JobContext **ctx_ptrs = calloc(credit, sizeof *ctx_ptrs);
     size_t n = 0, n_ctx = 0, bytes = 0;
     if (!tasks || !task_ptrs || !ctx || !ctx_ptrs) {
-        job_task_enqueue(self, first, true);
-        first->lane->running--;
+        task_enqueue(self, first, true);
         goto cleanup;
     }
     while (n < credit && bytes < BYTES_PER_SEND) {
-        task_t *task = first ? first : s_pick(self, peer);
+        task_t *task = first ? first : stride_pick(self, peer->kinds);
         first = NULL;
         if (!task)
             break;
         bytes += task->spec_len + 48;
-        dispatch_lease(self, peer, task, broker_next_lease(self), now_ms, now_us);
+        task_lease(self, peer, task, broker_next_lease(self), now_ms, now_us);
         Shoal__Task *t = &tasks[n];
         shoal__task__init(t);
         t->has_task_id = t->has_lease = t->has_attempt = t->has_spec = t->has_timeout_ms = 1;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "clock.h"
+#include "task.h"
 
 typedef struct {
     uint64_t task_id;
@@ -92,12 +93,6 @@ held_adopt(server_t *self, task_t *task)
     if (task->state != TASK_QUEUED && task->state != TASK_WAITING)
         return false;   //  leased to someone else: the slot stays taken
     s_free(self, h);
-    if (task->state == TASK_QUEUED)
-        job_task_dequeue(self, task);
-    else
-        task->job->n_waiting--;
-    dispatch_lease(self, peer, task, lease, clock_mono_ms(), clock_wall_us());
-    task->lane->running++;
-    job_lane_update(self, task->lane);
+    task_lease(self, peer, task, lease, clock_mono_ms(), clock_wall_us());
     return true;
 }

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "endpoints.h"
+#include "lease.h"
 #include "log.h"
 #include "wire.h"
 
@@ -62,9 +63,7 @@ broker_log_budget(log_budget_t *budget, const char *what)
 uint64_t
 broker_next_lease(server_t *self)
 {
-    //  epoch in the top 24 bits: a lease names the broker run that issued it
-    self->lease_counter++;
-    return (self->epoch << 40) | (self->lease_counter & ((1ULL << 40) - 1));
+    return lease_make(self->epoch, ++self->lease_counter);
 }
 
 //  True for endpoints only this machine can reach.
@@ -170,12 +169,14 @@ s_load(server_t *self)
             return -1;
         if (req->status == STORE_OK) {
             self->epoch = req->epoch;
+            self->first_epoch = 1;
             uint64_t tasks = 0;
             for (size_t i = 0; i < req->n_jobs; i++) {
                 job_t *job = job_new(self, &req->jobs[i]);
                 if (job)
                     tasks += job->n_tasks - job->ok - job->failed - job->cancelled;
             }
+            self->unfinished_at_start = tasks;
             log_info("state_loaded", "epoch=%llu jobs=%zu unfinished_tasks=%llu",
                      (unsigned long long) self->epoch, req->n_jobs, (unsigned long long) tasks);
             store_req_destroy(&req);
@@ -280,6 +281,9 @@ s_next_deadline(server_t *self, int64_t now)
     return next;
 }
 
+static void s_server_destroy(server_t **self_p);
+
+//  The broker's state, before the database and the sockets; NULL when out of memory.
 static server_t *
 s_server_new(const broker_config_t *cfg)
 {
@@ -298,14 +302,13 @@ s_server_new(const broker_config_t *cfg)
     self->peers = zhashx_new();
     self->filling = batch_new();
     self->started_ms = clock_mono_ms();
-    self->started_us = clock_wall_us();
+    retry_rng_seed(&self->rng, 0);
     char host[48] = "";
     gethostname(host, sizeof host - 1);
     snprintf(self->broker_id, sizeof self->broker_id, "%s:%d", host, (int) getpid());
-    if (!self->jobs || !self->job_list || !self->tasks || !self->recovered || !self->held || !self->answered || !self->answered_ring || !self->timers || !self->peers
-    ||  !self->filling) {
-        return NULL;
-    }
+    if (!self->jobs || !self->job_list || !self->tasks || !self->recovered || !self->held
+    ||  !self->answered || !self->answered_ring || !self->timers || !self->peers || !self->filling)
+        s_server_destroy(&self);
     return self;
 }
 
@@ -352,6 +355,159 @@ s_server_destroy(server_t **self_p)
     *self_p = NULL;
 }
 
+//  Bind the three sockets and start the clocks. Returns 0 or -1 (logged).
+static int
+s_start(server_t *self)
+{
+    const broker_config_t *cfg = &self->cfg;
+    if (cfg->keys)
+        log_info("curve_enabled", "public_key=%s allowed_keys=%zu", keys_public_txt(cfg->keys),
+                 keys_allowed_count(cfg->keys));
+    self->frontend = s_bind(self, ZMQ_ROUTER, 0, cfg->frontend, "frontend");
+    self->backend = self->frontend ? s_bind(self, ZMQ_ROUTER, 1, cfg->backend, "backend") : NULL;
+    self->publisher = self->backend ? s_bind(self, ZMQ_PUB, 2, cfg->progress, "progress") : NULL;
+    if (!self->publisher) {
+        const char *ep = !self->frontend ? cfg->frontend : !self->backend ? cfg->backend : cfg->progress;
+        log_error("startup_failed", "error=\"cannot listen\" endpoint=%s", ep);
+        return -1;
+    }
+    self->frontend_raw = zsock_resolve(self->frontend);
+    self->backend_raw = zsock_resolve(self->backend);
+    self->publisher_raw = zsock_resolve(self->publisher);
+    //  the recovery window lets workers resend what they finished for an
+    //  earlier broker run before its tasks go out again; with no unfinished
+    //  task in the database no worker can be running one (docs/architecture.md)
+    int64_t recovery_ms = self->unfinished_at_start ? cfg->recovery_ms : 0;
+    self->dispatch_after_ms = clock_mono_ms() + recovery_ms;
+    char fe[256], be[256], pr[256];
+    endpoints_bound(self->frontend_raw, cfg->frontend, fe, sizeof fe);
+    endpoints_bound(self->backend_raw, cfg->backend, be, sizeof be);
+    endpoints_bound(self->publisher_raw, cfg->progress, pr, sizeof pr);
+    if (cfg->endpoints_file && endpoints_write(cfg->endpoints_file, fe, be, pr) != 0)
+        return -1;
+    log_info("broker_started", "id=%s epoch=%llu version=%s recovery_ms=%lld frontend=%s backend=%s"
+             " progress=%s", self->broker_id, (unsigned long long) self->epoch, SHOAL_VERSION,
+             (long long) recovery_ms, fe, be, pr);
+    self->cron_period_ms = cfg->heartbeat_ms / 2 < 250 ? cfg->heartbeat_ms / 2 : 250;
+    if (self->cron_period_ms < 10)
+        self->cron_period_ms = 10;
+    self->next_cron_ms = clock_mono_ms() + self->cron_period_ms;
+    self->next_snapshot_ms = clock_mono_ms() + cfg->snapshot_ms;
+    return 0;
+}
+
+//  Wait for the next event or deadline; handle what arrived. Returns -1
+//  when polling failed.
+static int
+s_poll(server_t *self)
+{
+    int64_t now = clock_mono_ms();
+    int64_t deadline = s_next_deadline(self, now);
+    long timeout = deadline <= now ? 0 : (long) (deadline - now);
+    zmq_pollitem_t items[9] = {
+        { self->backend_raw, 0, ZMQ_POLLIN, 0 },
+        { self->frontend_raw, 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve(store_sock(self->writer)), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve(store_sock(self->ingest)), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve(store_sock(self->reader)), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve(store_sock(self->pager)), 0, ZMQ_POLLIN, 0 },
+    };
+    //  a socket without a monitor is left out of the poll
+    int n_items = 6;
+    for (int m = 0; m < 3; m++)
+        if (self->monitor_raw[m])
+            items[n_items++] = (zmq_pollitem_t) { self->monitor_raw[m], 0, ZMQ_POLLIN, 0 };
+    int rc = zmq_poll(items, n_items, timeout);
+    if (rc < 0 && errno != EINTR) {
+        log_error("poll_failed", "error=\"%s\"", zmq_strerror(errno));
+        return -1;
+    }
+    if (s_signals >= 2) {
+        //  no waiting on a database that may hang: what was not acked,
+        //  the workers still hold for the next broker
+        log_warn("shutdown_forced", "held_results=%zu", batch_held(self));
+        _exit(1);
+    }
+    if (rc <= 0)
+        return 0;
+    store_t *stores[] = { self->writer, self->ingest, self->reader, self->pager };
+    for (int k = 0; k < 4; k++)
+        if (items[2 + k].revents & ZMQ_POLLIN)
+            s_on_store(self, stores[k]);
+    if (items[0].revents & ZMQ_POLLIN)
+        s_drain_router(self, self->backend_raw, true, 1000);
+    if (items[1].revents & ZMQ_POLLIN)
+        s_drain_router(self, self->frontend_raw, false, 1000);
+    for (int k = 6; k < n_items; k++)
+        if (items[k].revents & ZMQ_POLLIN)
+            for (int m = 0; m < 3; m++)
+                if (items[k].socket == self->monitor_raw[m])
+                    handshake_on_event(self, m);
+    return 0;
+}
+
+//  The loop never goes longer than a cron period between two turns: a gap
+//  of two heartbeats means this process was frozen (SIGSTOP, a suspended
+//  VM, a stalled disk). The workers' silence meanwhile was ours: it does
+//  not count (nor against lease deadlines), and what they sent is read
+//  before the next cron judges anyone. Returns true after a stall.
+static bool
+s_check_stall(server_t *self, int64_t now)
+{
+    int64_t gap = now - self->last_turn_ms;
+    self->last_turn_ms = now;
+    if (gap <= 2 * self->cfg.heartbeat_ms || gap <= 2 * self->cron_period_ms)
+        return false;
+    log_warn("broker_stalled", "frozen_ms=%lld workers=%zu detail=\"the stall does not count"
+             " as the workers' silence\"", (long long) gap, zhashx_size(self->peers));
+    backend_resume(self, now, gap - self->cron_period_ms);
+    //  read what the workers sent meanwhile before judging anyone
+    s_drain_router(self, self->backend_raw, true, INT32_MAX);
+    return true;
+}
+
+//  One turn after the poll: timers, cron, snapshot, paging, dispatch, writes.
+static void
+s_turn(server_t *self)
+{
+    int64_t now = clock_mono_ms();
+    bool stalled = s_check_stall(self, now);
+    job_timers(self, now);
+    if (now >= self->next_cron_ms && !stalled) {
+        backend_cron(self, now);
+        self->next_cron_ms = now + self->cron_period_ms;
+    }
+    if (now >= self->next_snapshot_ms) {
+        progress_publish(self);
+        self->next_snapshot_ms = now + self->cfg.snapshot_ms;
+    }
+    //  before sleeping: page in, dispatch, write
+    if (!self->stopping) {
+        job_page_all(self);
+        dispatch_run(self);
+    }
+    batch_flush(self, now);
+}
+
+//  True when a shutdown is complete or ran out of time.
+static bool
+s_stopped(server_t *self, int64_t stop_deadline)
+{
+    bool idle = batch_held(self) == 0 && store_pending(self->writer) == 0
+             && store_pending(self->ingest) == 0;
+    if (idle) {
+        log_info("shutdown_complete", "reason=signal");
+        return true;
+    }
+    if (clock_mono_ms() > stop_deadline) {
+        log_warn("shutdown_timeout", "held_results=%zu detail=\"the database did not take"
+                 " the last results; workers will send them again to the next broker\"",
+                 batch_held(self));
+        return true;
+    }
+    return false;
+}
+
 int
 broker_run(const broker_config_t *cfg)
 {
@@ -368,130 +524,32 @@ broker_run(const broker_config_t *cfg)
         log_error("startup_failed", "error=\"out of memory\"");
         return 1;
     }
-    int exit_code = 0;
     if (s_load(self) != 0) {
         log_error("startup_failed", "error=\"cannot load state from the database\"");
-        exit_code = 1;
-        goto done;
+        s_server_destroy(&self);
+        return 1;
     }
-    if (cfg->keys)
-        log_info("curve_enabled", "public_key=%s allowed_keys=%zu", keys_public_txt(cfg->keys),
-                 keys_allowed_count(cfg->keys));
-    self->frontend = s_bind(self, ZMQ_ROUTER, 0, cfg->frontend, "frontend");
-    self->backend = s_bind(self, ZMQ_ROUTER, 1, cfg->backend, "backend");
-    self->publisher = s_bind(self, ZMQ_PUB, 2, cfg->progress, "progress");
-    if (!self->frontend || !self->backend || !self->publisher) {
-        exit_code = 1;
-        goto done;
+    if (s_start(self) != 0) {
+        s_server_destroy(&self);
+        return 1;
     }
-    self->frontend_raw = zsock_resolve(self->frontend);
-    self->backend_raw = zsock_resolve(self->backend);
-    self->publisher_raw = zsock_resolve(self->publisher);
-    self->dispatch_after_ms = clock_mono_ms() + cfg->recovery_ms;
-    char fe[256], be[256], pr[256];
-    endpoints_bound(self->frontend_raw, cfg->frontend, fe, sizeof fe);
-    endpoints_bound(self->backend_raw, cfg->backend, be, sizeof be);
-    endpoints_bound(self->publisher_raw, cfg->progress, pr, sizeof pr);
-    if (cfg->endpoints_file && endpoints_write(cfg->endpoints_file, fe, be, pr) != 0) {
-        exit_code = 1;
-        goto done;
-    }
-    log_info("broker_started", "id=%s epoch=%llu version=%s recovery_ms=%lld frontend=%s backend=%s"
-             " progress=%s", self->broker_id, (unsigned long long) self->epoch, SHOAL_VERSION,
-             (long long) cfg->recovery_ms, fe, be, pr);
-
-    int64_t cron_period = cfg->heartbeat_ms / 2 < 250 ? cfg->heartbeat_ms / 2 : 250;
-    if (cron_period < 10)
-        cron_period = 10;
-    self->next_cron_ms = clock_mono_ms() + cron_period;
-    self->next_snapshot_ms = clock_mono_ms() + cfg->snapshot_ms;
+    int exit_code = 0;
     int64_t stop_deadline = 0;
-
+    self->last_turn_ms = clock_mono_ms();
     while (true) {
-        int64_t now = clock_mono_ms();
-        int64_t deadline = s_next_deadline(self, now);
-        long timeout = deadline <= now ? 0 : (long) (deadline - now);
-        zmq_pollitem_t items[9] = {
-            { self->backend_raw, 0, ZMQ_POLLIN, 0 },
-            { self->frontend_raw, 0, ZMQ_POLLIN, 0 },
-            { zsock_resolve(store_sock(self->writer)), 0, ZMQ_POLLIN, 0 },
-            { zsock_resolve(store_sock(self->ingest)), 0, ZMQ_POLLIN, 0 },
-            { zsock_resolve(store_sock(self->reader)), 0, ZMQ_POLLIN, 0 },
-            { zsock_resolve(store_sock(self->pager)), 0, ZMQ_POLLIN, 0 },
-        };
-        //  a socket without a monitor is left out of the poll
-        int n_items = 6;
-        for (int m = 0; m < 3; m++)
-            if (self->monitor_raw[m])
-                items[n_items++] = (zmq_pollitem_t) { self->monitor_raw[m], 0, ZMQ_POLLIN, 0 };
-        int rc = zmq_poll(items, n_items, timeout);
-        if (rc < 0 && errno != EINTR) {
-            log_error("poll_failed", "error=\"%s\"", zmq_strerror(errno));
+        if (s_poll(self) != 0) {
             exit_code = 1;
             break;
-        }
-        if (s_signals >= 2) {
-            //  no waiting on a database that may hang: what was not acked,
-            //  the workers still hold for the next broker
-            log_warn("shutdown_forced", "held_results=%zu", batch_held(self));
-            _exit(1);
         }
         if (s_signals && !self->stopping) {
             self->stopping = true;
             stop_deadline = clock_mono_ms() + 10000;
             log_info("shutdown_started", "held_results=%zu", batch_held(self));
         }
-        if (rc > 0) {
-            if (items[2].revents & ZMQ_POLLIN)
-                s_on_store(self, self->writer);
-            if (items[3].revents & ZMQ_POLLIN)
-                s_on_store(self, self->ingest);
-            if (items[4].revents & ZMQ_POLLIN)
-                s_on_store(self, self->reader);
-            if (items[5].revents & ZMQ_POLLIN)
-                s_on_store(self, self->pager);
-            if (items[0].revents & ZMQ_POLLIN)
-                s_drain_router(self, self->backend_raw, true, 1000);
-            if (items[1].revents & ZMQ_POLLIN)
-                s_drain_router(self, self->frontend_raw, false, 1000);
-            for (int k = 6; k < n_items; k++)
-                if (items[k].revents & ZMQ_POLLIN)
-                    for (int m = 0; m < 3; m++)
-                        if (items[k].socket == self->monitor_raw[m])
-                            handshake_on_event(self, m);
-        }
-        now = clock_mono_ms();
-        job_timers(self, now);
-        if (now >= self->next_cron_ms) {
-            backend_cron(self, now);
-            self->next_cron_ms = now + cron_period;
-        }
-        if (now >= self->next_snapshot_ms) {
-            progress_publish(self);
-            self->next_snapshot_ms = now + cfg->snapshot_ms;
-        }
-        //  before sleeping: page in, dispatch, write
-        if (!self->stopping) {
-            job_page_all(self);
-            dispatch_run(self);
-        }
-        batch_flush(self, now);
-        if (self->stopping) {
-            bool idle = batch_held(self) == 0 && store_pending(self->writer) == 0
-                     && store_pending(self->ingest) == 0;
-            if (idle) {
-                log_info("shutdown_complete", "reason=signal");
-                break;
-            }
-            if (now > stop_deadline) {
-                log_warn("shutdown_timeout", "held_results=%zu detail=\"the database did not take"
-                         " the last results; workers will send them again to the next broker\"",
-                         batch_held(self));
-                break;
-            }
-        }
+        s_turn(self);
+        if (self->stopping && s_stopped(self, stop_deadline))
+            break;
     }
-done:
     s_server_destroy(&self);
     return exit_code;
 }

@@ -1,14 +1,13 @@
-/*  outcome — what a result from a worker means.
+/*  outcome — what a result from a worker does to its task.
 
-    Fencing first: a result counts only if it carries the task's current
-    lease, or a lease from an earlier broker run (the worker finished the
-    task while the broker was away; the first such result wins). Anything
-    else is stale: counted, acked so the worker forgets it, never stored.
-
-    Then the verdict: stored as ok, stored as failed (permanent error or out
-    of attempts), or retried after a backoff (an attempt row is logged).
-    Every row goes into the filling batch; the worker gets its ack once the
-    batch is committed. */
+    Three steps. Fence (fence.c): a result counts only if it carries the
+    task's current lease, or a lease from an earlier broker run on this
+    database (the worker finished the task while the broker was away; the
+    first such result wins); anything else is bad, a duplicate or stale:
+    counted, acked so the worker forgets it, never stored. Classify
+    (retry.c): ok, failed, retried after a backoff, requeued. Record (here):
+    the result or attempt row goes into the filling batch, the task moves
+    on (task.c), and the worker gets its ack once the batch is committed. */
 #include "broker.h"
 
 #include <stdio.h>
@@ -17,6 +16,10 @@
 #include <strings.h>
 
 #include "clock.h"
+#include "fence.h"
+#include "lane.h"
+#include "retry.h"
+#include "task.h"
 #include "log.h"
 #include "taskspec.h"
 #include "text.h"
@@ -24,14 +27,6 @@
 #define MAX_ERROR_TEXT   4096
 //  what a worker keeps of each stream is at most this (exec.tail_bytes)
 #define MAX_OUTPUT_TEXT  TASKSPEC_MAX_TAIL
-
-typedef enum {
-    VERDICT_OK,         //  store as ok
-    VERDICT_FAIL,       //  store as failed
-    VERDICT_RETRY,      //  log the attempt, run again after a backoff
-    VERDICT_REQUEUE,    //  log the attempt (not counted), run again now
-    VERDICT_DROP        //  nothing to store (job cancelled meanwhile)
-} verdict_t;
 
 static void
 s_ack_now(Shoal__TaskRef ***acks, size_t *n, uint64_t task_id, uint64_t lease)
@@ -220,86 +215,6 @@ s_attempt_row(pgbuf_t *b, uint32_t job_id, uint32_t seq, uint32_t attempt, const
     pgcopy_bool(b, counted);
 }
 
-static double
-s_random01(void)
-{
-    return (double) random() / ((double) RAND_MAX + 1.0);
-}
-
-//  Decide what a result means. Fills error text for failures (static or buf).
-static verdict_t
-s_classify(const job_t *job, const Shoal__Result *r, const retry_policy_t *policy,
-           uint32_t tries_after, char *error, size_t errlen, const char **attempt_outcome)
-{
-    error[0] = 0;
-    if (r->error)
-        snprintf(error, errlen, "%s", r->error);
-    bool retryable;
-    switch (r->outcome) {
-        case SHOAL__OUTCOME__OUTCOME_OK:
-            if (r->http && r->http->has_status) {
-                uint32_t status = r->http->status;
-                if (taskspec_status_retryable(policy, status)) {
-                    if (!error[0])
-                        snprintf(error, errlen, "HTTP %u", status);
-                    *attempt_outcome = "http_error";
-                    retryable = true;
-                    break;
-                }
-                if (status >= 400) {
-                    if (!error[0])
-                        snprintf(error, errlen, "HTTP %u", status);
-                    return VERDICT_FAIL;
-                }
-            }
-            return VERDICT_OK;
-        case SHOAL__OUTCOME__OUTCOME_ERROR:
-            *attempt_outcome = "error";
-            if (r->has_permanent && r->permanent)
-                return VERDICT_FAIL;    //  too many redirects, TLS verification, a missing file
-            retryable = true;
-            break;
-        case SHOAL__OUTCOME__OUTCOME_TIMEOUT:
-            *attempt_outcome = "timeout";
-            if (!error[0])
-                snprintf(error, errlen, "timed out");
-            retryable = true;
-            break;
-        case SHOAL__OUTCOME__OUTCOME_CANCELLED:
-            if (job->state == SHOAL__JOB_STATE__JOB_CANCELLED)
-                return VERDICT_DROP;
-            *attempt_outcome = "aborted";
-            return VERDICT_REQUEUE;
-        case SHOAL__OUTCOME__OUTCOME_REJECTED:
-        default:
-            if (!error[0])
-                snprintf(error, errlen, "rejected by the worker");
-            return VERDICT_FAIL;
-    }
-    if (retryable && tries_after < policy->max_attempts)
-        return VERDICT_RETRY;
-    //  out of attempts: the last error stands
-    return VERDICT_FAIL;
-}
-
-//  A 429/503 slows the whole host lane down, honouring Retry-After.
-static void
-s_throttle(server_t *self, lane_t *lane, const Shoal__Result *r, uint32_t delay_ms)
-{
-    if (!lane || !r->http || !r->http->has_status)
-        return;
-    uint32_t status = r->http->status;
-    if (status != 429 && status != 503) {
-        lane->penalty = 0;
-        return;
-    }
-    lane->penalty = lane->penalty < 10 ? lane->penalty + 1 : 10;
-    int64_t until = clock_mono_ms() + delay_ms;
-    if (until > lane->blocked_until_ms)
-        lane->blocked_until_ms = until;
-    job_lane_update(self, lane);
-}
-
 #define ANSWERED_MEMORY 65536     //  committed results remembered for resends
 
 void
@@ -313,36 +228,169 @@ outcome_committed(server_t *self, uint64_t task_id, uint64_t lease)
     u64map_put(self->answered, task_id, (void *) (uintptr_t) lease);
 }
 
-//  Take the task out of wherever it is, so that this result decides its fate.
-static void
-s_take_out(server_t *self, task_t *task, bool current)
+//  The fence's view of a result for task_id.
+static fence_t
+s_fence(server_t *self, const task_t *task, const job_t *job, uint64_t task_id, uint64_t lease)
 {
-    job_t *job = task->job;
-    switch (task->state) {
-        case TASK_LEASED: {
-            peer_t *holder = task->worker;
-            if (!current)
-                backend_cancel_task(self, task);    //  someone else runs it: stop them
-            if (task->prev) task->prev->next = task->next; else holder->tasks = task->next;
-            if (task->next) task->next->prev = task->prev;
-            task->prev = task->next = NULL;
-            holder->leased--;
-            task->lane->running--;
-            job->n_leased--;
-            job_lane_update(self, task->lane);
+    fence_input_t in = {
+        .lease = lease, .seq = (uint32_t) task_id,
+        .epoch = self->epoch, .first_epoch = self->first_epoch,
+        .job_known = job != NULL, .job_tasks = job ? job->n_tasks : 0,
+        .task_known = task != NULL, .task_leased = task && task->state == TASK_LEASED,
+        .task_lease = task ? task->lease : 0,
+        .answered = task ? task->answered : (uint64_t) (uintptr_t) u64map_get(self->answered, task_id),
+    };
+    return fence_judge(&in);
+}
+
+//  One result (or a loss) on its way into the batch.
+typedef struct {
+    job_t    *job;
+    task_t   *task;         //  NULL: not in memory (an earlier run's lease)
+    uint32_t  seq;
+    uint32_t  attempt;
+    const char *worker;     //  worker id for the rows
+    const Shoal__Result *r; //  what the worker said (a loss: started_us only)
+    bool      lost;         //  no result: the worker or the lease was lost
+} record_t;
+
+//  The task's final row: stored as ok or failed; the task waits for the commit.
+static void
+s_record_final(server_t *self, const record_t *rec, bool ok, const char *error)
+{
+    batch_t *batch = self->filling;
+    uint32_t job_id = rec->job->id;
+    s_result_row(&batch->req->rows, job_id, rec->seq, ok ? "ok" : "failed", rec->attempt, rec->worker,
+                 error, rec->r);
+    batch_count_result(batch, job_id, ok ? "ok" : "failed");
+    if (rec->task) {
+        rec->task->attempt = rec->attempt;
+        task_commit(self, rec->task, batch);
+        progress_task_done(self, rec->task, rec->lost ? NULL : rec->r, !ok, error);
+    }
+    if (!ok && rec->lost)
+        progress_event(self, SHOAL__EVENT_TYPE__EVENT_TASK_FAILED, job_id, rec->worker, rec->seq,
+                       "job %u task %u failed: %s", job_id, rec->seq, error);
+    else
+    if (!ok)
+        progress_event(self, SHOAL__EVENT_TYPE__EVENT_TASK_FAILED, job_id, rec->worker, rec->seq,
+                       "job %u task %u failed after %u attempts: %s", job_id, rec->seq, rec->attempt,
+                       error);
+}
+
+//  An attempt row; the task goes back to its queue (at once, or after delay_ms).
+static void
+s_record_attempt(server_t *self, const record_t *rec, const char *outcome, const char *error,
+                 bool counted, int64_t delay_ms)
+{
+    const Shoal__Result *r = rec->r;
+    int64_t now_us = clock_wall_us();
+    int64_t started = r->has_started_us ? r->started_us : rec->task ? rec->task->leased_us : 0;
+    int64_t finished = r->has_finished_us ? r->finished_us : now_us;
+    uint32_t status = r->http && r->http->has_status ? r->http->status : 0;
+    s_attempt_row(&self->filling->req->attempt_rows, rec->job->id, rec->seq, rec->attempt, rec->worker,
+                  outcome, error, status, started, finished,
+                  delay_ms >= 0 ? now_us + delay_ms * 1000 : 0, counted);
+    if (!rec->task)
+        return;
+    rec->task->attempt = rec->attempt;
+    if (delay_ms >= 0)
+        //  rounded up: the task must not start before retry_at
+        task_wait(self, rec->task, (clock_mono_us() + 999) / 1000 + delay_ms);
+    else
+        task_enqueue(self, rec->task, true);
+}
+
+//  A result for a task in a live job whose lease the fence let through
+//  (`current` or an earlier run's): classify it and record it.
+static void
+s_record(server_t *self, peer_t *sender, const char *worker, const uint8_t *rid, size_t rid_len,
+         const Shoal__Result *r, job_t *job, task_t *task, bool current,
+         Shoal__TaskRef ***acks, size_t *n_acks)
+{
+    uint64_t task_id = r->task_id;
+    Shoal__TaskSpec *spec = task ? job_task_spec(task) : NULL;
+    retry_policy_t policy;
+    taskspec_retry_policy(spec, job->defaults, &policy);
+    if (spec)
+        shoal__task_spec__free_unpacked(spec, NULL);
+    record_t rec = { .job = job, .task = task, .seq = (uint32_t) task_id, .worker = worker, .r = r };
+    rec.attempt = r->has_attempt && r->attempt ? r->attempt : task ? task->attempt + 1 : 1;
+    uint32_t tries_after = (task ? task->tries : rec.attempt - 1) + 1;
+    char error[MAX_ERROR_TEXT];
+    const char *attempt_outcome = "error";
+    retry_verdict_t verdict = retry_classify(r, &policy, job->state == SHOAL__JOB_STATE__JOB_CANCELLED,
+                                             tries_after, error, sizeof error, &attempt_outcome);
+    bool final = verdict == RETRY_OK || verdict == RETRY_FAIL;
+    if (!current && task && task->state == TASK_LEASED && !final) {
+        //  an earlier run's failed attempt, while the task runs again here:
+        //  let the current run decide
+        s_ack_now(acks, n_acks, task_id, r->lease);
+        return;
+    }
+    if (task) {
+        if (!current)
+            backend_cancel_task(self, task);    //  someone else runs it: stop them
+        peer_t *holder = task->state == TASK_LEASED ? task->worker : NULL;
+        task_detach(self, task);
+        if (holder)
             dispatch_peer_ready(self, holder);
+        task->answered = r->lease;
+        task->answer_committed = false;
+    }
+    batch_t *batch = self->filling;
+    switch (verdict) {
+        case RETRY_OK:
+        case RETRY_FAIL:
+            s_record_final(self, &rec, verdict == RETRY_OK, verdict == RETRY_OK ? r->error : error);
+            if (sender) {
+                if (verdict == RETRY_OK) sender->done++; else sender->failed++;
+                rate_add(&sender->rate, clock_mono_ms(), 1);
+            }
+            break;
+        case RETRY_AGAIN: {
+            uint32_t cap = policy.retry_after_max_ms ? policy.retry_after_max_ms
+                                                     : (uint32_t) self->cfg.retry_after_max_ms;
+            uint32_t delay = retry_delay_ms(&policy, tries_after + 1,
+                                            r->has_retry_after_ms ? r->retry_after_ms : 0, cap, &self->rng);
+            if (task)
+                task->tries = tries_after;
+            s_record_attempt(self, &rec, attempt_outcome, error, true, delay);
+            batch_add_delta(batch, job->id, 1, 0);
+            job->retries++;
+            if (task) {
+                if (retry_is_throttle(r))
+                    lane_throttle(self, task->lane, clock_mono_ms(), delay);
+                batch_add_answer(batch, task_id, r->lease);
+            }
+            if (sender)
+                sender->failed++;
             break;
         }
-        case TASK_QUEUED:
-            job_task_dequeue(self, task);
-            job_lane_update(self, task->lane);
+        case RETRY_REQUEUE:
+            s_record_attempt(self, &rec, attempt_outcome, error[0] ? error : "aborted by the worker",
+                             false, -1);
+            if (task)
+                batch_add_answer(batch, task_id, r->lease);
             break;
-        case TASK_WAITING:
-            job->n_waiting--;
-            break;
-        default:
-            break;
+        case RETRY_DROP:
+            if (task)
+                task_forget(self, task);
+            s_ack_now(acks, n_acks, task_id, r->lease);
+            return;
     }
+    if (!task) {
+        //  finished (or tried) by a worker of an earlier broker run and not
+        //  in memory: keep the pager from handing it out again
+        if (final)
+            u64map_put(self->recovered, task_id, (void *) 1);
+        else
+        if ((int64_t) rec.seq > job->frontier)
+            job->frontier = rec.seq;
+    }
+    batch_add_ack(batch, rid, rid_len, task_id, r->lease);
+    if (!batch->first_ms)
+        batch->first_ms = clock_mono_ms();
 }
 
 void
@@ -356,205 +404,74 @@ outcome_apply(server_t *self, peer_t *sender, const char *worker_id, const uint8
     job_t *job = job_lookup(self, job_id);
     if (sender)
         held_release(self, sender, r->lease);
-    if (r->lease < (1ULL << 40) || (job && seq >= job->n_tasks)) {
-        //  no broker ever issued this lease, or the task does not exist
-        self->bad_messages++;
-        log_warn("bad_result", "task=%u/%u lease=%llx", job_id, seq, (unsigned long long) r->lease);
-        s_ack_now(acks, n_acks, task_id, r->lease);
-        return;
-    }
-    //  a result we already took, sent again (an ack overdue, a reconnect):
-    //  its ack leaves with its batch's commit, or left already
-    if (task && task->answered == r->lease) {
-        if (task->state != TASK_COMMITTING && task->answer_committed)
-            s_ack_now(acks, n_acks, task_id, r->lease);
-        return;
-    }
-    if (!task && (uint64_t) (uintptr_t) u64map_get(self->answered, task_id) == r->lease) {
-        s_ack_now(acks, n_acks, task_id, r->lease);
-        return;
-    }
-    if (job && job->state == SHOAL__JOB_STATE__JOB_CANCELLED) {
-        //  the answers of tasks the cancel stopped: its rows are written
-        s_ack_now(acks, n_acks, task_id, r->lease);
-        return;
-    }
-    bool current = task && task->state == TASK_LEASED && task->lease == r->lease;
-    //  a lease of an earlier broker run (epochs start at 1: epoch 0 was
-    //  never issued) for a task that exists: a task not in memory must be
-    //  below its job's committed count
-    uint64_t lease_epoch = r->lease >> 40;
-    bool recovered = !current && lease_epoch >= 1 && lease_epoch < self->epoch
-                  && (task || (job && seq < job->n_tasks));
-    if (!current && !recovered) {
-        //  a lease this broker run replaced: the worker was declared lost
-        //  or the lease expired, and the task went to someone else
-        self->stale_total++;
-        if (job) {
-            job->stale++;
-            batch_add_delta(self->filling, job_id, 0, 1);
-        }
-        log_debug("stale_result", "task=%u/%u lease=%llx", job_id, seq, (unsigned long long) r->lease);
-        s_ack_now(acks, n_acks, task_id, r->lease);
-        return;
-    }
-    if (!job || (job->state != SHOAL__JOB_STATE__JOB_ACTIVE && job->state != SHOAL__JOB_STATE__JOB_PAUSED)) {
-        //  the job is finished: its rows are complete
-        s_ack_now(acks, n_acks, task_id, r->lease);
-        return;
-    }
-    if (task && task->state == TASK_COMMITTING) {
-        //  an earlier broker run's result for a task whose result is on its way in
-        s_ack_now(acks, n_acks, task_id, r->lease);
-        return;
-    }
-    Shoal__TaskSpec *spec = task ? job_task_spec(task) : NULL;
-    retry_policy_t policy;
-    taskspec_retry_policy(spec, job->defaults, &policy);
-    uint32_t attempt = r->has_attempt && r->attempt ? r->attempt : task ? task->attempt + 1 : 1;
-    uint32_t tries_after = (task ? task->tries : attempt - 1) + 1;
-    char error[MAX_ERROR_TEXT];
-    const char *attempt_outcome = "error";
-    verdict_t verdict = s_classify(job, r, &policy, tries_after, error, sizeof error, &attempt_outcome);
-    if (!current && task && task->state == TASK_LEASED && verdict != VERDICT_OK && verdict != VERDICT_FAIL) {
-        //  an earlier run's failed attempt, while the task runs again here:
-        //  let the current run decide
-        if (spec)
-            shoal__task_spec__free_unpacked(spec, NULL);
-        s_ack_now(acks, n_acks, task_id, r->lease);
-        return;
-    }
-    if (task) {
-        s_take_out(self, task, current);
-        task->answered = r->lease;
-        task->answer_committed = false;
-    }
-    int64_t now_us = clock_wall_us();
-    int64_t started = r->has_started_us ? r->started_us : task ? task->leased_us : 0;
-    int64_t finished = r->has_finished_us ? r->finished_us : now_us;
-    uint32_t status = r->http && r->http->has_status ? r->http->status : 0;
-    batch_t *batch = self->filling;
-    const char *worker = worker_id ? worker_id : sender ? sender->worker_id : NULL;
-
-    switch (verdict) {
-        case VERDICT_OK:
-        case VERDICT_FAIL:
-            s_result_row(&batch->req->rows, job_id, seq, verdict == VERDICT_OK ? "ok" : "failed",
-                         attempt, worker, verdict == VERDICT_OK ? (r->error ? r->error : NULL) : error, r);
-            batch_count_result(batch, job_id, verdict == VERDICT_OK ? "ok" : "failed");
-            if (task) {
-                task->state = TASK_COMMITTING;
-                task->gen++;
-                task->attempt = attempt;
-                job->n_committing++;
-                zlist_append(batch->commit, task);
-                progress_task_done(self, task, r, verdict == VERDICT_FAIL, error);
-            }
-            if (sender) {
-                if (verdict == VERDICT_OK) sender->done++; else sender->failed++;
-                rate_add(&sender->rate, clock_mono_ms(), 1);
-            }
-            if (verdict == VERDICT_FAIL)
-                progress_event(self, SHOAL__EVENT_TYPE__EVENT_TASK_FAILED, job_id, worker, seq,
-                               "job %u task %u failed after %u attempts: %s", job_id, seq, attempt, error);
+    fence_t fence = s_fence(self, task, job, task_id, r->lease);
+    bool ack_now = true;
+    switch (fence) {
+        case FENCE_BAD:
+            self->bad_messages++;
+            log_warn("bad_result", "task=%u/%u lease=%llx", job_id, seq, (unsigned long long) r->lease);
             break;
-        case VERDICT_RETRY: {
-            uint32_t delay = taskspec_backoff_ms(&policy, tries_after + 1, s_random01());
-            if (r->has_retry_after_ms && r->retry_after_ms > delay)
-                delay = r->retry_after_ms;
-            s_attempt_row(&batch->req->attempt_rows, job_id, seq, attempt, worker, attempt_outcome,
-                          error, status, started, finished, now_us + (int64_t) delay * 1000, true);
-            batch_add_delta(batch, job_id, 1, 0);
-            job->retries++;
-            if (task) {
-                task->attempt = attempt;
-                task->tries = tries_after;
-                //  rounded up: the task must not start before retry_at
-                job_task_wait(self, task, (clock_mono_us() + 999) / 1000 + delay);
-                s_throttle(self, task->lane, r, delay);
-                batch_add_answer(batch, task_id, r->lease);
-            }
-            if (sender)
-                sender->failed++;
+        case FENCE_DUPLICATE:
+            //  its ack leaves with its batch's commit, or left already
+            ack_now = !task || (task->state != TASK_COMMITTING && task->answer_committed);
             break;
-        }
-        case VERDICT_REQUEUE:
-            s_attempt_row(&batch->req->attempt_rows, job_id, seq, attempt, worker, attempt_outcome,
-                          error[0] ? error : "aborted by the worker", status, started, finished, 0, false);
-            if (task) {
-                task->attempt = attempt;
-                job_task_enqueue(self, task, true);
-                batch_add_answer(batch, task_id, r->lease);
+        case FENCE_STALE:
+            if (job && job->state == SHOAL__JOB_STATE__JOB_CANCELLED)
+                break;      //  the answers of tasks the cancel stopped: its rows are written
+            self->stale_total++;
+            if (job) {
+                job->stale++;
+                batch_add_delta(self->filling, job_id, 0, 1);
             }
+            log_debug("stale_result", "task=%u/%u lease=%llx", job_id, seq, (unsigned long long) r->lease);
             break;
-        case VERDICT_DROP:
-            if (task)
-                job_task_forget(self, task);
-            s_ack_now(acks, n_acks, task_id, r->lease);
-            if (spec)
-                shoal__task_spec__free_unpacked(spec, NULL);
+        case FENCE_CURRENT:
+        case FENCE_RECOVERED: {
+            bool live = job && (job->state == SHOAL__JOB_STATE__JOB_ACTIVE
+                             || job->state == SHOAL__JOB_STATE__JOB_PAUSED);
+            //  not live: the job is finished or cancelled, its rows are
+            //  complete; committing: an earlier run's result for a task
+            //  whose result is on its way in
+            if (!live || (task && task->state == TASK_COMMITTING))
+                break;
+            const char *worker = worker_id ? worker_id : sender ? sender->worker_id : NULL;
+            s_record(self, sender, worker, rid, rid_len, r, job, task, fence == FENCE_CURRENT, acks, n_acks);
             return;
+        }
     }
-    if (spec)
-        shoal__task_spec__free_unpacked(spec, NULL);
-    if (!task) {
-        //  finished (or tried) by a worker of an earlier broker run and not
-        //  in memory: keep the pager from handing it out again
-        if (verdict == VERDICT_OK || verdict == VERDICT_FAIL)
-            u64map_put(self->recovered, task_id, (void *) 1);
-        else
-        if ((int64_t) seq > job->frontier)
-            job->frontier = seq;
-    }
-    batch_add_ack(batch, rid, rid_len, task_id, r->lease);
-    if (!batch->first_ms)
-        batch->first_ms = clock_mono_ms();
+    if (ack_now)
+        s_ack_now(acks, n_acks, task_id, r->lease);
 }
 
 void
 outcome_lost(server_t *self, task_t *task, const char *outcome, const char *why, bool counted)
 {
-    //  the caller detached the task from its worker
     job_t *job = task->job;
     const char *worker = task->worker ? task->worker->worker_id : NULL;
-    task->lane->running--;
-    job->n_leased--;
-    task->worker = NULL;
-    uint32_t attempt = task->attempt + 1;
-    uint32_t tries_after = task->tries + (counted ? 1 : 0);
-    batch_t *batch = self->filling;
-    int64_t now_us = clock_wall_us();
+    task_detach(self, task);
     Shoal__TaskSpec *spec = job_task_spec(task);
     retry_policy_t policy;
     taskspec_retry_policy(spec, job->defaults, &policy);
     if (spec)
         shoal__task_spec__free_unpacked(spec, NULL);
-    task->attempt = attempt;
-    task->tries = tries_after;
-    if (counted && tries_after >= policy.max_attempts) {
+    Shoal__Result r = SHOAL__RESULT__INIT;
+    r.has_started_us = task->leased_us != 0;
+    r.started_us = task->leased_us;
+    record_t rec = { .job = job, .task = task, .seq = (uint32_t) task->id, .worker = worker, .r = &r,
+                     .attempt = task->attempt + 1, .lost = true };
+    task->tries += counted ? 1 : 0;
+    if (counted && task->tries >= policy.max_attempts) {
         //  a task that keeps killing its workers ends here instead of
         //  taking down the fleet
         char error[512];
-        snprintf(error, sizeof error, "%s; gave up after %u attempts", why, attempt);
-        Shoal__Result r = SHOAL__RESULT__INIT;
-        r.has_started_us = task->leased_us != 0;
-        r.started_us = task->leased_us;
-        s_result_row(&batch->req->rows, job->id, (uint32_t) task->id, "failed", attempt, worker, error, &r);
-        batch_count_result(batch, job->id, "failed");
-        task->state = TASK_COMMITTING;
-        task->gen++;
-        job->n_committing++;
-        zlist_append(batch->commit, task);
-        progress_task_done(self, task, NULL, true, error);
-        progress_event(self, SHOAL__EVENT_TYPE__EVENT_TASK_FAILED, job->id, worker, (uint32_t) task->id,
-                       "job %u task %u failed: %s", job->id, (uint32_t) task->id, error);
+        snprintf(error, sizeof error, "%s; gave up after %u attempts", why, rec.attempt);
+        s_record_final(self, &rec, false, error);
     }
     else {
-        s_attempt_row(&batch->req->attempt_rows, job->id, (uint32_t) task->id, attempt, worker,
-                      outcome, why, 0, task->leased_us, now_us, 0, counted);
-        job_task_enqueue(self, task, true);
+        r.has_finished_us = 1;
+        r.finished_us = clock_wall_us();
+        s_record_attempt(self, &rec, outcome, why, counted, -1);
     }
-    if (!batch->first_ms)
-        batch->first_ms = clock_mono_ms();
-    job_lane_update(self, task->lane);
+    if (!self->filling->first_ms)
+        self->filling->first_ms = clock_mono_ms();
 }

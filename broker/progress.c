@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "lane.h"
 #include "log.h"
 #include "wire.h"
 
@@ -114,6 +115,37 @@ s_top(zhashx_t *map, Shoal__Count ***out, size_t *n_out)
     *out = list;
 }
 
+#define HELD_HOSTS_SHOWN 10
+
+//  One throttled lane into info->held_hosts.
+static void
+s_held_host(const lane_t *lane, void *arg)
+{
+    Shoal__JobInfo *info = arg;
+    if (info->n_held_hosts >= HELD_HOSTS_SHOWN || !info->held_hosts)
+        return;
+    Shoal__HostHold *h = malloc(sizeof *h);
+    if (!h)
+        return;
+    shoal__host_hold__init(h);
+    const char *host = strchr(lane->key, ':');
+    if (!(h->host = strdup(host ? host + 1 : lane->key))) {
+        free(h);
+        return;
+    }
+    h->has_until_us = 1;
+    h->until_us = clock_wall_us() + (lane->blocked_until_ms - clock_mono_ms()) * 1000;
+    info->held_hosts[info->n_held_hosts++] = h;
+}
+
+//  The job's hosts held back by a 429/503, and until when.
+static void
+s_held_hosts(job_t *job, Shoal__JobInfo *info, int64_t now_ms)
+{
+    info->held_hosts = calloc(HELD_HOSTS_SHOWN, sizeof *info->held_hosts);
+    lane_each_throttled(job, now_ms, s_held_host, info);
+}
+
 void
 progress_fill_job(server_t *self, job_t *job, Shoal__JobInfo *info, int64_t now_ms)
 {
@@ -159,6 +191,7 @@ progress_fill_job(server_t *self, job_t *job, Shoal__JobInfo *info, int64_t now_
     }
     s_top(job->fail_hosts, &info->top_hosts, &info->n_top_hosts);
     s_top(job->fail_errors, &info->top_errors, &info->n_top_errors);
+    s_held_hosts(job, info, now_ms);
 }
 
 void
@@ -205,6 +238,13 @@ progress_free_job(Shoal__JobInfo *info)
         free(info->top_errors[i]);
     }
     free(info->top_errors);
+    for (size_t i = 0; i < info->n_held_hosts; i++) {
+        free(info->held_hosts[i]->host);
+        free(info->held_hosts[i]);
+    }
+    free(info->held_hosts);
+    info->held_hosts = NULL;
+    info->n_held_hosts = 0;
     info->http_class = NULL;
     info->top_hosts = info->top_errors = NULL;
     info->n_http_class = info->n_top_hosts = info->n_top_errors = 0;

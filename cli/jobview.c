@@ -3,6 +3,7 @@
     request both ask the broker. Shared by status.c and follow.c. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "cli.h"
 #include "report.h"
@@ -54,6 +55,13 @@ cli_print_job(cli_globals_t *g, FILE *out, const Shoal__JobInfo *j)
     for (size_t i = 0; i < j->n_top_hosts; i++)
         fprintf(out, "  %s %6llu  %s\n", i ? "          " : "fail hosts",
                 (unsigned long long) j->top_hosts[i]->count, j->top_hosts[i]->name);
+    for (size_t i = 0; i < j->n_held_hosts; i++) {
+        //  a 429/503 holds the host back (Retry-After, capped: docs/tasks.md)
+        time_t until = (time_t) (j->held_hosts[i]->until_us / 1000000);
+        char when[32];
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&until));
+        fprintf(out, "  %s until %s  %s\n", i ? "          " : "held back ", when, j->held_hosts[i]->host);
+    }
 }
 
 void

@@ -361,6 +361,8 @@ s_retry_field(ctx_t *c, Shoal__RetryPolicy **slot, const char *key, json_t *v, b
         return s_u32(c, key, v, UINT32_MAX, &r->has_backoff_ms, &r->backoff_ms);
     if (!strcmp(key, "backoff_max_ms"))
         return s_u32(c, key, v, UINT32_MAX, &r->has_backoff_max_ms, &r->backoff_max_ms);
+    if (!strcmp(key, "retry_after_max_ms"))
+        return s_u32(c, key, v, UINT32_MAX, &r->has_retry_after_max_ms, &r->retry_after_max_ms);
     if (!strcmp(key, "jitter_pct"))
         return s_u32(c, key, v, 100, &r->has_jitter_pct, &r->jitter_pct);
     if (!strcmp(key, "retry_status")) {

@@ -72,6 +72,14 @@ report_job_json(const Shoal__JobInfo *j)
     }
     json_object_set_new(o, "top_failing_hosts", s_counts(j->top_hosts, j->n_top_hosts));
     json_object_set_new(o, "top_errors", s_counts(j->top_errors, j->n_top_errors));
+    json_t *held = json_array();
+    for (size_t i = 0; i < j->n_held_hosts; i++) {
+        json_t *h = json_object();
+        json_object_set_new(h, "host", json_string(j->held_hosts[i]->host ? j->held_hosts[i]->host : ""));
+        json_object_set_new(h, "until_us", json_integer(j->held_hosts[i]->until_us));
+        json_array_append_new(held, h);
+    }
+    json_object_set_new(o, "held_hosts", held);
     return o;
 }
 

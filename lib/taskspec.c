@@ -102,6 +102,8 @@ s_validate_retry(const Shoal__RetryPolicy *r, const char *where, char *err, size
         return errbuf_set(err, errlen, "%s.backoff_ms: too large", where);
     if (r->has_backoff_max_ms && r->backoff_max_ms > TASKSPEC_MAX_TIMEOUT_MS)
         return errbuf_set(err, errlen, "%s.backoff_max_ms: too large", where);
+    if (r->has_retry_after_max_ms && r->retry_after_max_ms > 86400000)
+        return errbuf_set(err, errlen, "%s.retry_after_max_ms: at most 86400000 (a day)", where);
     if (r->has_jitter_pct && r->jitter_pct > 100)
         return errbuf_set(err, errlen, "%s.jitter_pct: must be 0..100", where);
     if (r->n_retry_status > 100)
@@ -358,6 +360,7 @@ taskspec_retry_policy(const Shoal__TaskSpec *spec, const Shoal__JobDefaults *def
     p->backoff_ms     = TASKSPEC_DEFAULT_BACKOFF_MS;
     p->backoff_max_ms = TASKSPEC_DEFAULT_BACKOFF_MAX_MS;
     p->jitter_pct     = TASKSPEC_DEFAULT_JITTER_PCT;
+    p->retry_after_max_ms = 0;
     p->retry_status_count = 0;
     p->retry_status = NULL;
     const Shoal__RetryPolicy *layers[2] = { j, t };
@@ -369,6 +372,7 @@ taskspec_retry_policy(const Shoal__TaskSpec *spec, const Shoal__JobDefaults *def
         if (r->has_backoff_ms)     p->backoff_ms = r->backoff_ms;
         if (r->has_backoff_max_ms) p->backoff_max_ms = r->backoff_max_ms;
         if (r->has_jitter_pct)     p->jitter_pct = r->jitter_pct;
+        if (r->has_retry_after_max_ms) p->retry_after_max_ms = r->retry_after_max_ms;
         if (r->n_retry_status) {
             p->retry_status_count = r->n_retry_status;
             p->retry_status = r->retry_status;

@@ -43,6 +43,7 @@ typedef struct {
     uint32_t backoff_ms;        //  first delay
     uint32_t backoff_max_ms;    //  cap
     uint32_t jitter_pct;        //  +/- share of the delay, 0..100
+    uint32_t retry_after_max_ms;//  cap on Retry-After (0: the broker's --retry-after-max-ms)
     size_t   retry_status_count;//  0 = the default set (429 and 5xx)
     const uint32_t *retry_status;   //  borrowed from the spec or the job defaults
 } retry_policy_t;

@@ -1,0 +1,36 @@
+/*  fence — see fence.h. */
+#include "fence.h"
+
+#include "lease.h"
+
+fence_t
+fence_judge(const fence_input_t *in)
+{
+    if (!lease_valid(in->lease) || (in->job_known && in->seq >= in->job_tasks))
+        return FENCE_BAD;
+    //  a result we already took, sent again (an ack overdue, a reconnect)
+    if (in->answered && in->answered == in->lease)
+        return FENCE_DUPLICATE;
+    if (in->task_known && in->task_leased && in->task_lease == in->lease)
+        return FENCE_CURRENT;
+    //  a task not in memory must be below its job's committed count
+    bool exists = in->task_known || (in->job_known && in->seq < in->job_tasks);
+    if (exists && lease_earlier_run(in->lease, in->first_epoch, in->epoch))
+        return FENCE_RECOVERED;
+    //  a lease this run replaced (the worker was declared lost, the lease
+    //  expired), or one no run on this database issued
+    return FENCE_STALE;
+}
+
+const char *
+fence_name(fence_t verdict)
+{
+    switch (verdict) {
+        case FENCE_BAD:       return "bad";
+        case FENCE_DUPLICATE: return "duplicate";
+        case FENCE_STALE:     return "stale";
+        case FENCE_CURRENT:   return "current";
+        case FENCE_RECOVERED: return "recovered";
+    }
+    return "?";
+}
