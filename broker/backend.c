@@ -193,7 +193,7 @@ s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, 
         uint64_t task_id = hello->held[i]->task_id, lease = hello->held[i]->lease;
         task_t *t = u64map_get(self->tasks, task_id);
         bool mine = t && t->state == TASK_LEASED && t->worker == peer && t->lease == lease;
-        if (mine || !lease_earlier_run(lease, self->first_epoch, self->epoch))
+        if (mine || !lease_earlier_run(lease, self->lease_tag, self->epoch))
             continue;
         held_add(self, peer, task_id, lease);
         if (t && held_adopt(self, t))

@@ -210,7 +210,7 @@ struct _server_t {
     store_t  *ingest;       //  job opens, submitted chunks, seals: in order
     store_t  *reader;       //  client queries
     uint64_t  epoch;        //  from the database, +1 per start
-    uint64_t  first_epoch;  //  the database's first epoch: older leases are another database's
+    uint64_t  lease_tag;    //  names the database in every lease (lease.h)
     char      broker_id[64];
     uint64_t  lease_counter;
     int64_t   started_ms;

@@ -15,7 +15,7 @@ fence_judge(const fence_input_t *in)
         return FENCE_CURRENT;
     //  a task not in memory must be below its job's committed count
     bool exists = in->task_known || (in->job_known && in->seq < in->job_tasks);
-    if (exists && lease_earlier_run(in->lease, in->first_epoch, in->epoch))
+    if (exists && lease_earlier_run(in->lease, in->lease_tag, in->epoch))
         return FENCE_RECOVERED;
     //  a lease this run replaced (the worker was declared lost, the lease
     //  expired), or one no run on this database issued

@@ -22,7 +22,7 @@ typedef struct {
     uint64_t lease;         //  the result's lease
     uint32_t seq;           //  the task's number in its job
     uint64_t epoch;         //  this broker run
-    uint64_t first_epoch;   //  the database's first epoch
+    uint64_t lease_tag;     //  the database's lease tag (lease.h)
     bool     job_known;     //  the job is in memory
     uint64_t job_tasks;     //  ... with this many committed tasks
     bool     task_known;    //  the task is in memory

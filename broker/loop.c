@@ -63,7 +63,7 @@ broker_log_budget(log_budget_t *budget, const char *what)
 uint64_t
 broker_next_lease(server_t *self)
 {
-    return lease_make(self->epoch, ++self->lease_counter);
+    return lease_make(self->lease_tag, self->epoch, ++self->lease_counter);
 }
 
 //  True for endpoints only this machine can reach.
@@ -169,7 +169,7 @@ s_load(server_t *self)
             return -1;
         if (req->status == STORE_OK) {
             self->epoch = req->epoch;
-            self->first_epoch = 1;
+            self->lease_tag = req->lease_tag;
             uint64_t tasks = 0;
             for (size_t i = 0; i < req->n_jobs; i++) {
                 job_t *job = job_new(self, &req->jobs[i]);
@@ -177,8 +177,9 @@ s_load(server_t *self)
                     tasks += job->n_tasks - job->ok - job->failed - job->cancelled;
             }
             self->unfinished_at_start = tasks;
-            log_info("state_loaded", "epoch=%llu jobs=%zu unfinished_tasks=%llu",
-                     (unsigned long long) self->epoch, req->n_jobs, (unsigned long long) tasks);
+            log_info("state_loaded", "epoch=%llu lease_tag=%llu jobs=%zu unfinished_tasks=%llu",
+                     (unsigned long long) self->epoch, (unsigned long long) self->lease_tag,
+                     req->n_jobs, (unsigned long long) tasks);
             store_req_destroy(&req);
             break;
         }

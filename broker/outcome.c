@@ -234,7 +234,7 @@ s_fence(server_t *self, const task_t *task, const job_t *job, uint64_t task_id, 
 {
     fence_input_t in = {
         .lease = lease, .seq = (uint32_t) task_id,
-        .epoch = self->epoch, .first_epoch = self->first_epoch,
+        .epoch = self->epoch, .lease_tag = self->lease_tag,
         .job_known = job != NULL, .job_tasks = job ? job->n_tasks : 0,
         .task_known = task != NULL, .task_leased = task && task->state == TASK_LEASED,
         .task_lease = task ? task->lease : 0,

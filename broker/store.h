@@ -99,6 +99,7 @@ typedef struct store_req {
 
     //  STORE_LOAD (out), STORE_OPEN_JOB (out: jobs[0]), STORE_QUERY_JOB(S) (out)
     uint64_t       epoch;
+    uint64_t       lease_tag;       //  STORE_LOAD: the database's lease tag (lease.h)
     store_job_t   *jobs;            //  owned array
     size_t         n_jobs;
     //  STORE_OPEN_JOB (in)

@@ -307,11 +307,22 @@ s_diagnose(PGconn *conn, store_req_t *req, const char *doing)
 static void
 s_op_load(PGconn *conn, store_req_t *req)
 {
-    PGresult *res = s_query(conn, req, "bumping the epoch",
-        "UPDATE shoal_meta SET value = value + 1 WHERE key = 'epoch' RETURNING value", 0, NULL, 0);
+    //  the lease tag (lease.h): random for a new database, 0 (the leases as
+    //  before) for one that has issued leases already, which workers may hold
+    PGresult *res = s_query(conn, req, "choosing the lease tag",
+        "INSERT INTO shoal_meta SELECT 'lease_tag', CASE WHEN value = 0"
+        " THEN floor(random() * 16777215)::bigint ELSE 0 END FROM shoal_meta WHERE key = 'epoch'"
+        " ON CONFLICT (key) DO NOTHING", 0, NULL, 0);
+    if (!res)
+        return;
+    PQclear(res);
+    res = s_query(conn, req, "bumping the epoch",
+        "UPDATE shoal_meta SET value = value + 1 WHERE key = 'epoch' RETURNING value,"
+        " coalesce((SELECT value FROM shoal_meta WHERE key = 'lease_tag'), 0)", 0, NULL, 0);
     if (!res)
         return;
     req->epoch = PQntuples(res) ? s_u64(res, 0, 0) : 1;
+    req->lease_tag = PQntuples(res) ? s_u64(res, 0, 1) : 0;
     PQclear(res);
     res = s_query(conn, req, "reading active jobs",
         "SELECT " JOB_COLUMNS " FROM jobs WHERE state IN ('active', 'paused') ORDER BY id", 0, NULL, 0);

@@ -10,7 +10,8 @@ limits from the server's side.
 Endpoints:
     /ok?size=N              200 with N bytes (default 100)
     /status/CODE            that status; ?retry_after=S adds Retry-After
-    /flaky/KEY?fail=N&status=S   the first N requests for KEY answer S (503), then 200
+    /flaky/KEY?fail=N&status=S   the first N requests for KEY answer S (503), then 200;
+                            ?retry_after=S adds Retry-After to the failures
     /slow?ms=N              waits N ms, then 200
     /endless                200 that never ends (chunked)
     /redirect/N             302 to /redirect/N-1; /redirect/0 is 200
@@ -99,7 +100,8 @@ class Handler(BaseHTTPRequestHandler):
                 FLAKY[key] = FLAKY.get(key, 0) + 1
                 seen = FLAKY[key]
             if seen <= int(q.get("fail", 1)):
-                self.send_body(int(q.get("status", 503)), b"try again\n")
+                headers = {"Retry-After": q["retry_after"]} if "retry_after" in q else {}
+                self.send_body(int(q.get("status", 503)), b"try again\n", headers=headers)
             else:
                 self.send_body(200, b"fine now\n")
         elif head == "slow":
