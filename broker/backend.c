@@ -97,6 +97,56 @@ backend_drop_peer(server_t *self, peer_t *peer, bool counted, const char *why)
 }
 
 
+//  Tasks the broker leased to a worker that its Hello does not name (held
+//  or done) were lost on the way (a dropped connection): they go back to
+//  the queue without counting an attempt. Returns how many.
+static size_t
+s_reconcile(server_t *self, peer_t *peer, const Shoal__Hello *hello)
+{
+    u64map_t *known = u64map_new();     //  leases the worker still has
+    for (size_t i = 0; known && i < hello->n_held; i++)
+        if (hello->held[i]->lease)
+            u64map_put(known, hello->held[i]->lease, (void *) (uintptr_t) hello->held[i]->task_id);
+    for (size_t i = 0; known && i < hello->n_done; i++)
+        if (hello->done[i]->lease)
+            u64map_put(known, hello->done[i]->lease, (void *) (uintptr_t) hello->done[i]->task_id);
+    task_t *task = peer->tasks;
+    size_t requeued = 0;
+    while (known && task) {
+        task_t *next = task->next;
+        if ((uint64_t) (uintptr_t) u64map_get(known, task->lease) != task->id) {
+            outcome_lost(self, task, "requeued", "worker reconnected without the task", false);
+            requeued++;
+        }
+        task = next;
+    }
+    u64map_destroy(&known);
+    return requeued;
+}
+
+//  Tasks running at the worker under an earlier run's lease occupy slots,
+//  and are adopted as leased to this worker as soon as they are in memory,
+//  so nobody else runs them meanwhile. Returns how many were adopted now.
+static size_t
+s_adopt_held(server_t *self, peer_t *peer, const Shoal__Hello *hello)
+{
+    held_drop_peer(self, peer);
+    if (!peer->foreign)
+        peer->foreign = u64map_new();
+    size_t adopted = 0;
+    for (size_t i = 0; i < hello->n_held; i++) {
+        uint64_t task_id = hello->held[i]->task_id, lease = hello->held[i]->lease;
+        task_t *t = u64map_get(self->tasks, task_id);
+        bool mine = t && t->state == TASK_LEASED && t->worker == peer && t->lease == lease;
+        if (mine || !lease_earlier_run(lease, self->lease_tag, self->epoch))
+            continue;
+        held_add(self, peer, task_id, lease);
+        if (t && held_adopt(self, t))
+            adopted++;
+    }
+    return adopted;
+}
+
 static void
 s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, peer_t *peer,
            Shoal__Hello *hello)
@@ -161,44 +211,8 @@ s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, 
     peer->last_recv_ms = clock_mono_ms();
     peer->draining = false;
 
-    //  reconcile: tasks the broker leased here that the worker no longer
-    //  has were lost on the way (a dropped connection); they go back to the
-    //  queue without counting an attempt
-    u64map_t *known = u64map_new();     //  leases the worker still has
-    for (size_t i = 0; known && i < hello->n_held; i++)
-        if (hello->held[i]->lease)
-            u64map_put(known, hello->held[i]->lease, (void *) (uintptr_t) hello->held[i]->task_id);
-    for (size_t i = 0; known && i < hello->n_done; i++)
-        if (hello->done[i]->lease)
-            u64map_put(known, hello->done[i]->lease, (void *) (uintptr_t) hello->done[i]->task_id);
-    task_t *task = peer->tasks;
-    size_t requeued = 0;
-    while (known && task) {
-        task_t *next = task->next;
-        if ((uint64_t) (uintptr_t) u64map_get(known, task->lease) != task->id) {
-            outcome_lost(self, task, "requeued", "worker reconnected without the task", false);
-            requeued++;
-        }
-        task = next;
-    }
-    u64map_destroy(&known);
-    //  tasks running there that this broker run did not lease (an earlier
-    //  run's leases) occupy slots, and are adopted as leased to this worker
-    //  as soon as they are in memory, so nobody else runs them meanwhile
-    held_drop_peer(self, peer);
-    if (!peer->foreign)
-        peer->foreign = u64map_new();
-    size_t adopted = 0;
-    for (size_t i = 0; i < hello->n_held; i++) {
-        uint64_t task_id = hello->held[i]->task_id, lease = hello->held[i]->lease;
-        task_t *t = u64map_get(self->tasks, task_id);
-        bool mine = t && t->state == TASK_LEASED && t->worker == peer && t->lease == lease;
-        if (mine || !lease_earlier_run(lease, self->lease_tag, self->epoch))
-            continue;
-        held_add(self, peer, task_id, lease);
-        if (t && held_adopt(self, t))
-            adopted++;
-    }
+    size_t requeued = s_reconcile(self, peer, hello);
+    size_t adopted = s_adopt_held(self, peer, hello);
 
     Shoal__Welcome welcome = SHOAL__WELCOME__INIT;
     welcome.has_heartbeat_ms = welcome.has_liveness = welcome.has_epoch = 1;

@@ -1,14 +1,23 @@
 /*  broker — shared state of shoal-broker (internal header).
 
     One server_t owns everything: sockets, the store threads, the jobs and
-    the workers. Only the dispatcher thread touches it. The pieces:
+    the workers. Only the dispatcher thread touches it. The pieces (each
+    module with a header of its own declares itself there):
 
-    loop.c      start-up, the event loop, timers, shutdown
+    loop.c      start-up, the event loop, stall detection, timers, shutdown
     backend.c   the worker protocol: hello, results, heartbeats, loss
     frontend.c  the client protocol: submit, control, status, results
-    dispatch.c  choosing tasks for workers (credits, fair share, lanes)
-    job.c       jobs, lanes and tasks in memory; paging from the store
-    outcome.c   what a result means: store it, retry it, or fail it
+    dispatch.c  sending tasks to workers with free slots (credits)
+    stride.c    which task next: stride scheduling, kinds and hosts in turn
+    job.c       jobs in memory; paging from the store; timers
+    window.c    the paging window's arithmetic
+    lane.c      per-host politeness: caps, token bucket, throttle
+    task.c      the task life cycle: every transition and its counters
+    lease.h     the lease encoding
+    outcome.c   what a result does: fence, classify, record
+    fence.c     the verdict on a result's lease
+    retry.c     retry classification, backoff, Retry-After cap, jitter
+    held.c      tasks a worker runs under an earlier broker run's lease
     batch.c     result/attempt rows waiting for the writer; acks after commit
     progress.c  job/worker/cluster figures; snapshots on the PUB socket
     handshake.c connections refused in the handshake (CURVE, garbage): counted, logged

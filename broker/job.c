@@ -1,11 +1,11 @@
-/*  job — jobs, lanes and tasks in memory; paging tasks in from the store.
+/*  job — jobs in memory; paging their tasks in from the store; timers.
 
-    The broker holds only a window of each job's unfinished tasks: when a
-    job's queue runs below half the window it asks the writer for the next
-    page (tasks after its cursor that have no result). Because pages and
-    result writes go through the same store thread in order, a page never
-    returns a task whose result was committed before the page was asked
-    for; a task still in memory is skipped by id. */
+    The broker holds only a window of each job's unfinished tasks (how
+    much and when: window.c). Because careful pages and result writes go
+    through the same store thread in order, a page never returns a task
+    whose result was committed before the page was asked for; a task
+    still in memory is skipped by id. Lanes are lane.c's, the tasks' life
+    cycle is task.c's. */
 #include "broker.h"
 
 #include <stdio.h>

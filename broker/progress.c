@@ -146,36 +146,53 @@ s_held_hosts(job_t *job, Shoal__JobInfo *info, int64_t now_ms)
     lane_each_throttled(job, now_ms, s_held_host, info);
 }
 
-void
-progress_fill_job(server_t *self, job_t *job, Shoal__JobInfo *info, int64_t now_ms)
+//  What a job's info says whether the job is in memory or a row of the store.
+typedef struct {
+    uint32_t id;
+    const char *name, *key;
+    Shoal__JobState state;
+    uint32_t priority;
+    bool sealed;
+    uint64_t total, ok, failed, cancelled, retries, stale, duplicate;
+    int64_t created_us, finished_us;
+} s_job_figures_t;
+
+//  The fields of a JobInfo both kinds of job have.
+static void
+s_fill_figures(Shoal__JobInfo *info, const s_job_figures_t *f)
 {
     shoal__job_info__init(info);
     info->has_id = info->has_state = info->has_priority = info->has_sealed = info->has_total = 1;
-    info->id = job->id;
-    info->name = job->name;
-    info->key = job->key;
-    info->state = job->state;
-    info->priority = job->priority;
-    info->sealed = job->sealed;
-    info->total = job->n_tasks;
+    info->has_queued = info->has_running = info->has_ok = info->has_failed = info->has_cancelled = 1;
+    info->has_retries = info->has_stale = info->has_duplicate = info->has_created_us = 1;
+    info->id = f->id, info->name = (char *) f->name, info->key = (char *) f->key;
+    info->state = f->state, info->priority = f->priority, info->sealed = f->sealed;
+    info->total = f->total, info->ok = f->ok, info->failed = f->failed, info->cancelled = f->cancelled;
+    info->retries = f->retries, info->stale = f->stale, info->duplicate = f->duplicate;
+    info->created_us = f->created_us;
+    info->has_finished_us = f->finished_us != 0;
+    info->finished_us = f->finished_us;
+    uint64_t finished = f->ok + f->failed + f->cancelled;
+    info->queued = f->total > finished ? f->total - finished : 0;
+    info->has_eta_ms = 1;
+    info->eta_ms = f->finished_us ? 0 : -1;
+}
+
+void
+progress_fill_job(server_t *self, job_t *job, Shoal__JobInfo *info, int64_t now_ms)
+{
+    s_job_figures_t f = {
+        job->id, job->name, job->key, job->state, job->priority, job->sealed, job->n_tasks,
+        job->ok, job->failed, job->cancelled, job->retries, job->stale, job->duplicate,
+        job->created_us, job->finished_us };
+    s_fill_figures(info, &f);
     uint64_t finished = job->ok + job->failed + job->cancelled;
     uint64_t in_flight = job->n_leased + job->n_committing;
-    info->has_queued = info->has_running = info->has_ok = info->has_failed = info->has_cancelled = 1;
     info->running = job->n_leased;
     info->queued = job->n_tasks > finished + in_flight ? job->n_tasks - finished - in_flight : 0;
-    info->ok = job->ok;
-    info->failed = job->failed;
-    info->cancelled = job->cancelled;
-    info->has_retries = info->has_stale = info->has_duplicate = info->has_retry_wait = 1;
-    info->retries = job->retries;
-    info->stale = job->stale;
-    info->duplicate = job->duplicate;
+    info->has_retry_wait = 1;
     info->retry_wait = job->n_waiting;
-    info->has_created_us = 1;
-    info->created_us = job->created_us;
-    info->has_finished_us = job->finished_us != 0;
-    info->finished_us = job->finished_us;
-    info->has_rate = info->has_eta_ms = 1;
+    info->has_rate = 1;
     info->rate = rate_get(&job->rate, now_ms, 5);
     uint64_t remaining = job->n_tasks > finished ? job->n_tasks - finished : 0;
     info->eta_ms = job->finished_ms ? 0
@@ -197,31 +214,11 @@ progress_fill_job(server_t *self, job_t *job, Shoal__JobInfo *info, int64_t now_
 void
 progress_fill_job_row(const store_job_t *row, Shoal__JobInfo *info)
 {
-    shoal__job_info__init(info);
-    info->has_id = info->has_state = info->has_priority = info->has_sealed = info->has_total = 1;
-    info->id = row->id;
-    info->name = row->name;
-    info->key = row->key;
-    info->state = row->state;
-    info->priority = row->priority;
-    info->sealed = row->sealed;
-    info->total = row->n_tasks;
-    uint64_t finished = row->n_ok + row->n_failed + row->n_cancelled;
-    info->has_queued = info->has_running = info->has_ok = info->has_failed = info->has_cancelled = 1;
-    info->queued = row->n_tasks > finished ? row->n_tasks - finished : 0;
-    info->ok = row->n_ok;
-    info->failed = row->n_failed;
-    info->cancelled = row->n_cancelled;
-    info->has_retries = info->has_stale = info->has_duplicate = 1;
-    info->retries = row->n_retries;
-    info->stale = row->n_stale;
-    info->duplicate = row->n_duplicate;
-    info->has_created_us = 1;
-    info->created_us = row->created_us;
-    info->has_finished_us = row->finished_us != 0;
-    info->finished_us = row->finished_us;
-    info->has_eta_ms = 1;
-    info->eta_ms = row->finished_us ? 0 : -1;
+    s_job_figures_t f = {
+        row->id, row->name, row->key, row->state, row->priority, row->sealed, row->n_tasks,
+        row->n_ok, row->n_failed, row->n_cancelled, row->n_retries, row->n_stale, row->n_duplicate,
+        row->created_us, row->finished_us };
+    s_fill_figures(info, &f);
 }
 
 void
