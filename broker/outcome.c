@@ -18,9 +18,9 @@
 #include "clock.h"
 #include "fence.h"
 #include "lane.h"
+#include "log.h"
 #include "retry.h"
 #include "task.h"
-#include "log.h"
 #include "taskspec.h"
 #include "text.h"
 
@@ -28,6 +28,7 @@
 //  what a worker keeps of each stream is at most this (exec.tail_bytes)
 #define MAX_OUTPUT_TEXT  TASKSPEC_MAX_TAIL
 
+//  Add (task, lease) to the acks that go out at once (refused or known results).
 static void
 s_ack_now(Shoal__TaskRef ***acks, size_t *n, uint64_t task_id, uint64_t lease)
 {
