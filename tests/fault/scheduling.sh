@@ -10,11 +10,12 @@ t_broker --heartbeat-ms 200 --liveness 5
 # run its task, which would otherwise finish before the pause on a busy
 # machine)
 shoal pause "$(shoal submit --count 1 -q)" > /dev/null
+# both jobs queued before any worker joins: they compete from the first task
+low=$(shoal submit --count 3000 --sleep-ms 5 --priority 1 --name low -q)
+high=$(shoal submit --count 3000 --sleep-ms 5 --priority 3 --name high -q)
 t_worker w1 --slots 6
 t_worker w2 --slots 6
 t_wait_workers 2
-low=$(shoal submit --count 3000 --sleep-ms 5 --priority 1 --name low -q)
-high=$(shoal submit --count 3000 --sleep-ms 5 --priority 3 --name high -q)
 
 over=0
 until t_job_done "$high"; do
