@@ -121,7 +121,7 @@ static void
 s_result_row(pgbuf_t *b, uint32_t job_id, uint32_t seq, const char *outcome, uint32_t attempt,
              const char *worker, const char *error, const Shoal__Result *r)
 {
-    pgcopy_row(b, 27);
+    pgcopy_row(b, 28);
     pgcopy_int4(b, (int32_t) job_id);
     pgcopy_int4(b, (int32_t) seq);
     pgcopy_cstr(b, outcome);
@@ -146,7 +146,7 @@ s_result_row(pgbuf_t *b, uint32_t job_id, uint32_t seq, const char *outcome, uin
         char *url = s_clean(h->final_url, 65536);
         pgcopy_cstr(b, url);
         free(url);
-        char *ctype = s_clean(s_header(h, "content-type"), 1024);
+        char *ctype = s_clean(h->content_type ? h->content_type : s_header(h, "content-type"), 1024);
         pgcopy_cstr(b, ctype);
         free(ctype);
         if (h->n_headers) {
@@ -190,6 +190,9 @@ s_result_row(pgbuf_t *b, uint32_t job_id, uint32_t seq, const char *outcome, uin
     else
         for (int i = 0; i < 4; i++)
             pgcopy_null(b);
+    char *url = h ? s_clean(h->body_url, 4096) : NULL;
+    pgcopy_cstr(b, url);
+    free(url);
 }
 
 //  Append one row of the attempts table.

@@ -98,6 +98,9 @@ static const migration_t s_migrations[] = {
       "  seq   bigint NOT NULL,"
       "  PRIMARY KEY (epoch, seq));"
     },
+    { 3, "results.body_url: where a body stored outside the row is (s3://bucket/key)",
+      "ALTER TABLE results ADD COLUMN body_url text;"
+    },
 };
 
 #define MIGRATION_COUNT (sizeof s_migrations / sizeof s_migrations[0])

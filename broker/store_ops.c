@@ -1042,6 +1042,8 @@ s_fill_result(PGresult *res, int i, Shoal__ResultRow *row, Shoal__Result *r,
             }
         }
         h->body_path = NUL(14) ? NULL : V(14);
+        h->body_url = NUL(27) ? NULL : V(27);
+        h->content_type = NUL(28) ? NULL : V(28);
         h->has_truncated = !NUL(15);
         h->truncated = !NUL(15) && V(15)[0] == 't';
         uint64_t *timings[] = { &h->dns_us, &h->connect_us, &h->tls_us, &h->ttfb_us, &h->total_us };
@@ -1124,7 +1126,7 @@ s_op_query_results(PGconn *conn, store_req_t *req)
         "  r.http_status, r.final_url, r.headers::text, r.bytes, r.sha256,"
         "  CASE WHEN $4::bool THEN r.body END, r.body_path, r.truncated,"
         "  r.dns_ms, r.connect_ms, r.tls_ms, r.ttfb_ms, r.total_ms,"
-        "  r.exit_code, r.signal, r.stdout, r.stderr, t.spec, t.kind"
+        "  r.exit_code, r.signal, r.stdout, r.stderr, t.spec, t.kind, r.body_url, r.content_type"
         " FROM results r LEFT JOIN tasks t ON t.job_id = r.job_id AND t.seq = r.seq"
         " WHERE r.job_id = $1 AND r.seq > $2 AND r.seq <= $6 AND (NOT $5::bool OR r.outcome <> 'ok')"
         " ORDER BY r.seq LIMIT $3", 6, params, 0);

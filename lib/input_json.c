@@ -325,15 +325,16 @@ static int
 s_store(ctx_t *c, json_t *v, protobuf_c_boolean *has, Shoal__BodyStore *out)
 {
     if (!json_is_string(v))
-        return s_fail(c, "field 'store' must be \"inline\", \"dir\" or \"discard\"");
+        return s_fail(c, "field 'store' must be \"inline\", \"dir\", \"s3\" or \"discard\"");
     const char *s = json_string_value(v);
     *has = 1;
     if (!strcmp(s, "inline"))       *out = SHOAL__BODY_STORE__STORE_INLINE;
     else if (!strcmp(s, "dir"))     *out = SHOAL__BODY_STORE__STORE_DIR;
     else if (!strcmp(s, "discard")) *out = SHOAL__BODY_STORE__STORE_DISCARD;
+    else if (!strcmp(s, "s3"))      *out = SHOAL__BODY_STORE__STORE_S3;
     else if (!strcmp(s, "default")) *out = SHOAL__BODY_STORE__STORE_DEFAULT;
     else
-        return s_fail(c, "field 'store' must be \"inline\", \"dir\" or \"discard\" (got '%.20s')", s);
+        return s_fail(c, "field 'store' must be \"inline\", \"dir\", \"s3\" or \"discard\" (got '%.20s')", s);
     return 0;
 }
 
@@ -404,7 +405,8 @@ s_http_field(ctx_t *c, Shoal__HttpSpec **slot, const char *key, json_t *v, bool 
     static const char *const names[] = {
         "method", "url", "headers", "body", "body_b64", "body_file", "form", "cookies", "proxy",
         "connect_timeout_ms", "follow_redirects", "max_redirects", "insecure",
-        "max_response_bytes", "store", "inline_limit", NULL
+        "max_response_bytes", "store", "inline_limit", "s3_bucket", "s3_key", "s3_content_type",
+        "upload_s3", "upload_s3_delete", NULL
     };
     bool known = false;
     for (int i = 0; names[i]; i++)
@@ -459,6 +461,12 @@ s_http_field(ctx_t *c, Shoal__HttpSpec **slot, const char *key, json_t *v, bool 
     if (!strcmp(key, "store"))      return s_store(c, v, &h->has_store, &h->store);
     if (!strcmp(key, "inline_limit"))
         return s_u32(c, key, v, 16u << 20, &h->has_inline_limit, &h->inline_limit);
+    if (!strcmp(key, "s3_bucket"))  return s_string(c, key, v, &h->s3_bucket);
+    if (!strcmp(key, "s3_key"))     return s_string(c, key, v, &h->s3_key);
+    if (!strcmp(key, "s3_content_type")) return s_string(c, key, v, &h->s3_content_type);
+    if (!strcmp(key, "upload_s3"))  return s_string(c, key, v, &h->upload_s3);
+    if (!strcmp(key, "upload_s3_delete"))
+        return s_bool(c, key, v, &h->has_upload_s3_delete, &h->upload_s3_delete);
     return 0;
 }
 

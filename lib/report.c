@@ -213,6 +213,10 @@ report_result_json(const Shoal__ResultRow *row, uint32_t job_id)
             json_object_set_new(hj, "sha256", json_string(h->sha256));
         if (h->body_path)
             json_object_set_new(hj, "body_path", json_string(h->body_path));
+        if (h->body_url)
+            json_object_set_new(hj, "body_url", json_string(h->body_url));
+        if (h->content_type)
+            json_object_set_new(hj, "content_type", json_string(h->content_type));
         if (h->has_truncated)
             json_object_set_new(hj, "truncated", json_boolean(h->truncated));
         if (h->has_body)

@@ -115,10 +115,41 @@ s_validate_retry(const Shoal__RetryPolicy *r, const char *where, char *err, size
     return 0;
 }
 
+//  Validate the S3 fields of an http spec (the bucket may come from the job).
+static int
+s_validate_s3(const Shoal__HttpSpec *h, char *err, size_t errlen)
+{
+    if (h->s3_bucket) {
+        size_t n = strlen(h->s3_bucket);
+        if (n < 1 || n > 255 || strspn(h->s3_bucket, "abcdefghijklmnopqrstuvwxyz"
+                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != n)
+            return errbuf_set(err, errlen, "http.s3_bucket: '%.60s' is not a bucket name"
+                              " (letters, digits, '.', '-', '_')", h->s3_bucket);
+    }
+    if (s_check_text("http.s3_key", h->s3_key, TASKSPEC_MAX_S3_KEY, err, errlen)
+    ||  s_check_text("http.s3_content_type", h->s3_content_type, 256, err, errlen)
+    ||  s_check_text("http.upload_s3", h->upload_s3, 4096, err, errlen))
+        return -1;
+    if (h->s3_key && (!*h->s3_key || strpbrk(h->s3_key, "\r\n\t")))
+        return errbuf_set(err, errlen, "http.s3_key: empty or contains a control character");
+    if (h->s3_content_type && strpbrk(h->s3_content_type, "\r\n"))
+        return errbuf_set(err, errlen, "http.s3_content_type: contains a line break");
+    if (h->upload_s3 && !*h->upload_s3)
+        return errbuf_set(err, errlen, "http.upload_s3: empty path");
+    if (h->upload_s3 && (h->url || h->has_body || h->body_file || h->n_form))
+        return errbuf_set(err, errlen, "http.upload_s3: uploads a local file, so url, body,"
+                          " body_file and form do not apply");
+    if (h->has_upload_s3_delete && h->upload_s3_delete && !h->upload_s3)
+        return errbuf_set(err, errlen, "http.upload_s3_delete: needs upload_s3");
+    return 0;
+}
+
 //  Validate an http spec; `require_url` is false for job defaults.
 static int
 s_validate_http(const Shoal__HttpSpec *h, bool require_url, char *err, size_t errlen)
 {
+    if (h->upload_s3)
+        require_url = false;
     if (h->url || require_url)
         if (taskspec_validate_url(h->url, err, errlen))
             return -1;
@@ -174,8 +205,10 @@ s_validate_http(const Shoal__HttpSpec *h, bool require_url, char *err, size_t er
     if (h->has_max_redirects && h->max_redirects > 100)
         return errbuf_set(err, errlen, "http.max_redirects: must be 0..100");
     if (h->has_store && (h->store < SHOAL__BODY_STORE__STORE_DEFAULT
-                      || h->store > SHOAL__BODY_STORE__STORE_DISCARD))
+                      || h->store > SHOAL__BODY_STORE__STORE_S3))
         return errbuf_set(err, errlen, "http.store: unknown value %d", (int) h->store);
+    if (s_validate_s3(h, err, errlen))
+        return -1;
     if (h->has_inline_limit && h->inline_limit > (16u << 20))
         return errbuf_set(err, errlen, "http.inline_limit: at most 16 MiB");
     return 0;
@@ -306,6 +339,10 @@ taskspec_target(const Shoal__TaskSpec *spec, char *buf, size_t size)
     buf[0] = 0;
     switch (spec->kind_case) {
         case SHOAL__TASK_SPEC__KIND_HTTP:
+            if (spec->http->upload_s3) {
+                snprintf(buf, size, "UPLOAD %s", spec->http->upload_s3);
+                break;
+            }
             snprintf(buf, size, "%s %s", spec->http->method ? spec->http->method
                      : (spec->http->has_body || spec->http->n_form || spec->http->body_file)
                      ? "POST" : "GET", spec->http->url ? spec->http->url : "");

@@ -25,6 +25,7 @@
 #define TASKSPEC_MAX_ENV        1024
 #define TASKSPEC_MAX_STDIN      (8u << 20)
 #define TASKSPEC_MAX_TAG        1024
+#define TASKSPEC_MAX_S3_KEY     1024    //  S3's own limit on a key, in bytes
 #define TASKSPEC_MAX_TIMEOUT_MS (7u * 24 * 3600 * 1000)
 #define TASKSPEC_MAX_ATTEMPTS   1000
 #define TASKSPEC_MAX_PACKED     (16u << 20)    //  a task, or a job's defaults, encoded

@@ -94,6 +94,10 @@ s_validate_http_result(const Shoal__HttpResult *h, char *err, size_t errlen)
             return errbuf_set(err, errlen, "result.http.headers[%zu]: bad name or too long", i);
     if (h->body_path && strlen(h->body_path) > 4096)
         return errbuf_set(err, errlen, "result.http.body_path: too long");
+    if (h->body_url && strlen(h->body_url) > 4096)
+        return errbuf_set(err, errlen, "result.http.body_url: too long");
+    if (h->content_type && strlen(h->content_type) > 1024)
+        return errbuf_set(err, errlen, "result.http.content_type: too long");
     if (h->sha256 && strlen(h->sha256) != 64)
         return errbuf_set(err, errlen, "result.http.sha256: must be 64 hex digits");
     if (h->has_status && h->status > 999)
