@@ -3,7 +3,9 @@
 #   scripts/deps.sh build   -> compilers and -dev libraries
 #   scripts/deps.sh test    -> build + PostgreSQL, nginx, jq, python3, tmux, iproute2, clang,
 #                              docker-compose and python3-yaml (to check docker/compose.yml offline),
-#                              prometheus (the gateway's /metrics is scraped by a real one)
+#                              prometheus (the gateway's /metrics is scraped by a real one),
+#                              python3-boto3 and moto_server (the S3 tests; moto is not packaged
+#                              in Debian 12, so it comes from PyPI through pipx into /usr/local/bin)
 set -euo pipefail
 what=${1:-test}
 pkgs=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-dev libczmq-dev
@@ -13,13 +15,28 @@ if [ "$what" = test ] || [ "$what" = demo ]; then
     pkgs+=(postgresql postgresql-client jq python3 nginx curl procps util-linux)
 fi
 if [ "$what" = test ]; then
-    pkgs+=(tmux iproute2 iptables clang libclang-rt-dev docker-compose python3-yaml prometheus)
+    pkgs+=(tmux iproute2 iptables clang libclang-rt-dev docker-compose python3-yaml prometheus
+           python3-boto3 pipx)
 fi
+# moto_server for tests/s3 (after the Debian packages, which bring pipx)
+s_moto() {
+    [ "$what" = test ] || return 0
+    command -v moto_server >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" != 0 ]; then
+        echo "missing moto_server (tests/s3): install it with: pipx install 'moto[server]'" >&2
+        return 1
+    fi
+    echo "installing: moto[server] (pipx, into /usr/local/bin)" >&2
+    PIPX_HOME=/opt/pipx PIPX_BIN_DIR=/usr/local/bin pipx install --quiet 'moto[server]' >/dev/null
+}
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+    s_moto
+    exit $?
+fi
 if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${missing[*]}" >&2
     echo "install them with: sudo apt-get install ${missing[*]}" >&2
@@ -29,4 +46,5 @@ echo "installing: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+s_moto
 # a system PostgreSQL cluster is not needed: tests use throwaway ones

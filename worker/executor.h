@@ -86,8 +86,10 @@ void executor_destroy(executor_t **self_p);
 //  ---- the executors (noop.c, http.c, exec.c); NULL on failure
 //  noop: optional sleep, programmed failures; crash only with test_hooks.
 executor_t *noop_executor_new(const executor_host_t *host, bool test_hooks);
-//  http: up to `slots` transfers; bodies stored "dir" go to body_dir.
-executor_t *http_executor_new(const executor_host_t *host, const char *body_dir, size_t slots);
+//  http: up to `slots` transfers; bodies stored "dir" go to body_dir, "s3" by `s3` (s3.h).
+typedef struct _s3_config_t s3_config_t;
+executor_t *http_executor_new(const executor_host_t *host, const char *body_dir, size_t slots,
+                              const s3_config_t *s3);
 //  exec: commands, each contained with all it starts (containment: auto,
 //  cgroup or reaper; see contain.h).
 executor_t *exec_executor_new(const executor_host_t *host, const char *containment);

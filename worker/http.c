@@ -25,6 +25,7 @@
 #include "log.h"
 #include "taskspec.h"
 #include "text.h"
+#include "upload.h"
 
 typedef struct {
     executor_t base;
@@ -35,6 +36,7 @@ typedef struct {
     http_body_dir_t body_dir;   //  where STORE_DIR bodies go
     CURL   **idle;              //  easy handles to reuse (reset), a stack
     size_t   n_idle, max_idle;
+    s3_t    *s3;                //  store: s3 and upload_s3 (s3.c)
 } http_t;
 
 // ------------------------------------------------------------------ sockets and timer
@@ -100,6 +102,7 @@ s_destroy(executor_t *base)
     for (size_t i = 0; i < h->n_idle; i++)
         curl_easy_cleanup(h->idle[i]);
     free(h->idle);
+    s3_destroy(&h->s3);
     if (h->multi)
         curl_multi_cleanup(h->multi);
     timers_cancel(h->base.host->timers, h->timer);
@@ -112,7 +115,7 @@ s_destroy(executor_t *base)
 static const executor_ops_t s_ops;
 
 executor_t *
-http_executor_new(const executor_host_t *host, const char *body_dir, size_t slots)
+http_executor_new(const executor_host_t *host, const char *body_dir, size_t slots, const s3_config_t *s3)
 {
     http_t *h = calloc(1, sizeof *h);
     if (!h)
@@ -133,7 +136,10 @@ http_executor_new(const executor_host_t *host, const char *body_dir, size_t slot
     curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long) (slots * 2 > 16 ? slots * 2 : 16));
     h->max_idle = slots;
     h->idle = calloc(slots ? slots : 1, sizeof *h->idle);
-    if (!h->idle) {
+    char err[256];
+    if (!h->idle || !(h->s3 = s3_new(s3, h->multi, host->timers, err, sizeof err))) {
+        if (h->idle)
+            log_error("s3_setup_failed", "error=\"%s\"", err);
         s_destroy(&h->base);
         return NULL;
     }
@@ -155,6 +161,7 @@ s_xfer_free(http_t *h, xfer_t *x)
         else
             curl_easy_cleanup(x->easy);
     }
+    s3_body_destroy(&x->s3);
     curl_slist_free_all(x->headers);
     curl_mime_free(x->mime);
     if (x->upload)
@@ -177,6 +184,10 @@ static void
 s_start(executor_t *self, run_t *run)
 {
     http_t *h = (http_t *) self;
+    if (run->spec->http->upload_s3) {
+        upload_start(self, run, h->s3);
+        return;
+    }
     xfer_t *x = calloc(1, sizeof *x);
     Shoal__Result r = SHOAL__RESULT__INIT;
     r.has_outcome = 1;
@@ -191,9 +202,13 @@ s_start(executor_t *self, run_t *run)
         return;
     }
     x->run = run;
+    x->owner = h;
     EVP_DigestInit_ex(x->sha, EVP_sha256(), NULL);
     const Shoal__HttpSpec *defaults = run->defaults ? run->defaults->http : NULL;
     if (http_request_prepare(x, run->spec->http, defaults, run->timeout_ms, &h->body_dir) != 0
+    ||  (x->store == SHOAL__BODY_STORE__STORE_S3
+         && !(x->s3 = s3_body_new(h->s3, run->spec->http, defaults, run->task_id, run->attempt,
+                                  run->spec->tag, x->local_error, sizeof x->local_error)))
     ||  curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
         r.outcome = SHOAL__OUTCOME__OUTCOME_ERROR;
         r.has_permanent = r.permanent = 1;
@@ -208,10 +223,24 @@ s_start(executor_t *self, run_t *run)
 static void
 s_cancel(executor_t *self, run_t *run)
 {
+    if (run->spec->http->upload_s3) {
+        upload_cancel(run);
+        return;
+    }
     xfer_t *x = run->state;
     run->state = NULL;
     if (x)
         s_xfer_free((http_t *) self, x);
+}
+
+//  store: s3 — the body is in the bucket (or failed to get there): the result.
+static void
+s_on_stored(void *arg)
+{
+    xfer_t *x = arg;
+    http_t *h = x->owner;
+    http_result_finish(&h->base, x, x->code, &h->body_dir);
+    s_xfer_free(h, x);
 }
 
 static void
@@ -223,8 +252,13 @@ s_check_done(http_t *h)
         if (msg->msg != CURLMSG_DONE)
             continue;
         xfer_t *x = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &x);
+        CURL *easy = msg->easy_handle;
         CURLcode code = msg->data.result;
+        if (s3_on_done(h->s3, easy, code))
+            continue;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &x);
+        if (x && x->s3 && !x->s3_started && http_s3_begin(x, code, s_on_stored, x))
+            continue;       //  s_on_stored finishes it
         if (x) {
             http_result_finish(&h->base, x, code, &h->body_dir);
             s_xfer_free(h, x);

@@ -53,6 +53,8 @@ s_on_body(char *data, size_t size, size_t nmemb, void *userp)
                      x->stored_tmp, strerror(errno));
             return 0;
         }
+        if (x->s3 && s3_body_write(x->s3, data, n, x->local_error, sizeof x->local_error))
+            return 0;
         x->bytes += n;
     }
     return x->truncated ? 0 : size * nmemb;

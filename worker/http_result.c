@@ -147,6 +147,8 @@ http_result_finish(executor_t *ex, xfer_t *x, CURLcode code, const http_body_dir
         r.retry_after_ms = retry_after;
     }
     s_set_outcome(x, code, &r, error, sizeof error);
+    if (x->s3 && x->s3_started && !x->local_error[0])
+        http_s3_result(x, &r, error, sizeof error);
     char *clean_error = error[0] ? text_sanitize(error, strlen(error), sizeof error) : NULL;
     r.error = clean_error;
     run->state = NULL;

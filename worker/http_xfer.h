@@ -1,5 +1,5 @@
 /*  http_xfer — one HTTP transfer of the http executor (internal to
-    http.c, http_request.c, http_result.c). */
+    http.c, http_request.c, http_result.c, http_s3.c). */
 #ifndef SHOAL_WORKER_HTTP_XFER_H
 #define SHOAL_WORKER_HTTP_XFER_H
 
@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "executor.h"
+#include "s3.h"
 
 #define DEFAULT_INLINE_LIMIT      (16u * 1024)
 #define DEFAULT_MAX_RESPONSE      (100ULL << 20)
@@ -51,6 +52,10 @@ typedef struct {
     bool     headers_done;      //  its blank line arrived
     char     local_error[256];  //  failures of our own (disk, file)
     char     errbuf[CURL_ERROR_SIZE];
+    void    *owner;             //  the executor (http.c's), for callbacks
+    s3_body_t *s3;              //  store: s3 — the body's way into the bucket (http_s3.c)
+    bool     s3_started;        //  the upload began (or was refused)
+    CURLcode code;              //  the download's, kept while the upload runs
 } xfer_t;
 
 //  Set up x->easy from the task spec over the job's defaults (callbacks
@@ -61,5 +66,11 @@ int http_request_prepare(xfer_t *x, const Shoal__HttpSpec *t, const Shoal__HttpS
 //  Build the transfer's result (curl ended it with code) and finish its
 //  run through ex. The transfer itself stays the caller's to free.
 void http_result_finish(executor_t *ex, xfer_t *x, CURLcode code, const http_body_dir_t *dir);
+//  store: s3 — the download ended with code: upload a whole 2xx body. True
+//  while the upload runs (done(arg) is called when it ends); false when the
+//  result goes out now (nothing to upload, or the upload refused: local_error).
+bool http_s3_begin(xfer_t *x, CURLcode code, s3_done_fn *done, void *arg);
+//  The upload's outcome into the result: where the body is, or why it is not there.
+void http_s3_result(xfer_t *x, Shoal__Result *r, char *error, size_t errlen);
 
 #endif

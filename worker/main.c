@@ -6,6 +6,7 @@
 #include "config.h"
 #include "keys.h"
 #include "log.h"
+#include "s3proto.h"
 #include "worker.h"
 
 int
@@ -22,6 +23,8 @@ main(int argc, char **argv)
         .exec_containment = "auto",
         .hwm = 100000,
     };
+    int64_t s3_part_mib = (int64_t) (S3_DEFAULT_PART_SIZE >> 20);
+    int64_t s3_multipart_mib = (int64_t) (S3_DEFAULT_MULTIPART_ABOVE >> 20);
     const char *log_level = "info";
     const char *curve_server_key = NULL;
     const char *curve_key = NULL;
@@ -42,6 +45,18 @@ main(int argc, char **argv)
           "on SIGTERM, time to finish running tasks before aborting them (default 30000)" },
         { "body-dir", 0, "SHOAL_BODY_DIR", OPT_STRING, &cfg.body_dir, "DIR",
           "where http bodies stored 'dir' go, named by SHA-256 (default ./shoal-bodies)" },
+        { "s3-endpoint", 0, "SHOAL_S3_ENDPOINT", OPT_STRING, &cfg.s3.endpoint, "URL",
+          "S3-compatible service for store: s3 (default AWS: https://s3.REGION.amazonaws.com)" },
+        { "s3-path-style", 0, "SHOAL_S3_PATH_STYLE", OPT_BOOL, &cfg.s3.path_style, NULL,
+          "address buckets as URL/bucket/key (MinIO, Garage, Ceph) instead of bucket.host/key" },
+        { "s3-region", 0, "SHOAL_S3_REGION", OPT_STRING, &cfg.s3.region, "REGION",
+          "region to sign for (default $AWS_REGION, $AWS_DEFAULT_REGION, us-east-1)" },
+        { "s3-part-mib", 0, "SHOAL_S3_PART_MIB", OPT_INT, &s3_part_mib, "MIB",
+          "multipart upload part size in MiB, 5..5120 (default 16)" },
+        { "s3-multipart-mib", 0, "SHOAL_S3_MULTIPART_MIB", OPT_INT, &s3_multipart_mib, "MIB",
+          "bodies larger than this many MiB go up in parts, up to 5120 in one PUT (default 64)" },
+        { "s3-spool-dir", 0, "SHOAL_S3_SPOOL_DIR", OPT_STRING, &cfg.s3.spool_dir, "DIR",
+          "where bodies wait for their upload, in deleted files (default $TMPDIR or /tmp)" },
         { "curve-server-key", 0, "SHOAL_CURVE_SERVER_KEY", OPT_STRING, &curve_server_key, "FILE|Z85",
           "turn on CURVE: the broker's public key (broker.key, or its 40-character text)" },
         { "curve-key", 0, "SHOAL_CURVE_KEY", OPT_STRING, &curve_key, "FILE",
@@ -83,6 +98,13 @@ main(int argc, char **argv)
         config_free(&config);
         return 2;
     }
+    if (s3_part_mib < 5 || s3_part_mib > 5120 || s3_multipart_mib < 0 || s3_multipart_mib > 5120) {
+        fprintf(stderr, "shoal-worker: --s3-part-mib must be 5..5120 and --s3-multipart-mib 0..5120\n");
+        config_free(&config);
+        return 2;
+    }
+    cfg.s3.part_size = (uint64_t) s3_part_mib << 20;
+    cfg.s3.multipart_above = (uint64_t) s3_multipart_mib << 20;
     log_init("shoal-worker", (log_level_t) level);
     keys_t *keys = NULL;
     if (curve_server_key || curve_key) {

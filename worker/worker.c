@@ -496,7 +496,7 @@ s_executors_new(worker_t *self)
     if (kinds & (1u << SHOAL__TASK_KIND__KIND_NOOP))
         runs_set_executor(self->runs, SHOAL__TASK_KIND__KIND_NOOP, noop_executor_new(host, self->cfg.test_hooks));
     if (kinds & (1u << SHOAL__TASK_KIND__KIND_HTTP)) {
-        executor_t *http = http_executor_new(host, self->cfg.body_dir, (size_t) self->cfg.slots);
+        executor_t *http = http_executor_new(host, self->cfg.body_dir, (size_t) self->cfg.slots, &self->cfg.s3);
         if (!http) {
             log_error("startup_failed", "error=\"cannot set up libcurl\"");
             return -1;

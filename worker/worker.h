@@ -11,6 +11,7 @@
     executor.h  the interface every task kind implements
     noop.c      the noop executor (optional sleep; test hooks)
     http.c      the http executor (libcurl multi in this loop)
+    s3*.c       its S3 sink (store: s3), upload.c the upload_s3 task
     exec.c      the exec executor (commands, their pipes and exits)
     exec_parts.c  its output tails and the command's environment
     contain.c   what keeps an exec task's processes from outliving it
@@ -22,6 +23,7 @@
 #include <stdint.h>
 
 #include "keys.h"
+#include "s3.h"
 
 typedef struct {
     const char *broker;         //  backend endpoint
@@ -37,6 +39,7 @@ typedef struct {
     const char *body_dir;       //  where STORE_DIR bodies go
     int64_t     hwm;
     const keys_t *keys;         //  CURVE client keys (borrowed), NULL: plaintext
+    s3_config_t s3;             //  where store: s3 bodies go (credentials: the environment)
 } worker_config_t;
 
 //  Run the worker until it is stopped; returns the process's exit code.
