@@ -1,5 +1,9 @@
 /*  events — GET /v1/jobs/{id}/events: one job's progress as Server-Sent
-    Events, pushed from the broker's progress feed (hub.c).
+    Events, pushed from the broker's progress feed (hub.c). GET /v1/events
+    is the whole cluster, for the dashboard: `snapshot` (every job and
+    worker, at most once a second), `event` (worker joined/lost, job
+    finished, sampled failures...) and `broker` up/down; it stays open
+    across a broker outage.
 
       event: progress   data: the job, as GET /v1/jobs/{id} (on connect, then
                               with every snapshot that holds it, ~2/s)
@@ -17,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "report.h"
 #include "wire.h"
 
@@ -28,6 +33,8 @@ typedef struct {
     uint32_t job_id;
     uint64_t cursor;            //  hub sequence read up to
     bool     finished;          //  the finished event is out: end after it
+    bool     cluster;           //  GET /v1/events: everything, never finishes
+    int64_t  last_snapshot_ms;  //  cluster: snapshots go out at most 1/s
     char    *buf;               //  an event not yet sent
     size_t   len, off;
 } stream_t;
@@ -132,6 +139,26 @@ s_next(stream_t *s)
         s_event(s, "broker", o);
     }
     else
+    if (kind == HUB_SNAPSHOT && data && s->cluster) {
+        int64_t now = clock_mono_ms();
+        if (now - s->last_snapshot_ms >= 1000) {
+            s->last_snapshot_ms = now;
+            char err[256];
+            Shoal__Envelope *env = wire_decode(data, size, err, sizeof err, NULL);
+            if (env && env->snapshot)
+                s_event(s, "snapshot", report_snapshot_json(env->snapshot));
+            wire_free(env);
+        }
+    }
+    else
+    if (kind == HUB_EVENT && data && s->cluster) {
+        char err[256];
+        Shoal__Envelope *env = wire_decode(data, size, err, sizeof err, NULL);
+        if (env && env->event)
+            s_event(s, "event", report_event_json(env->event));
+        wire_free(env);
+    }
+    else
     if (kind == HUB_SNAPSHOT && data)
         s_from_snapshot(s, data, size);
     else
@@ -176,6 +203,48 @@ s_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t) n;
 }
 
+//  The response that streams `s` (taken).
+static enum MHD_Result
+s_start(req_t *req, stream_t *s)
+{
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, s_read, s, s_free);
+    if (!r) {
+        s_free(s);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    return gw_respond(req, 200, r);
+}
+
+enum MHD_Result
+events_cluster(req_t *req)
+{
+    stream_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return MHD_NO;
+    s->hub = req->gw->hub;
+    s->cluster = true;
+    s->cursor = hub_newest(s->hub);
+    //  the newest snapshot at once, or the news that the broker is away
+    size_t size = 0;
+    uint8_t *snap = hub_broker_up(s->hub) ? hub_snapshot(s->hub, &size) : NULL;
+    char err[256];
+    Shoal__Envelope *env = snap ? wire_decode(snap, size, err, sizeof err, NULL) : NULL;
+    if (env && env->snapshot) {
+        s_event(s, "snapshot", report_snapshot_json(env->snapshot));
+        s->last_snapshot_ms = clock_mono_ms();
+    }
+    else {
+        json_t *o = json_object();
+        json_object_set_new(o, "up", json_boolean(false));
+        s_event(s, "broker", o);
+    }
+    wire_free(env);
+    free(snap);
+    return s_start(req, s);
+}
+
 enum MHD_Result
 events_get(req_t *req, uint32_t job_id)
 {
@@ -207,12 +276,5 @@ events_get(req_t *req, uint32_t job_id)
     s->finished = s_over(reply->status_reply->job);
     s_event(s, s->finished ? "finished" : "progress", report_job_json(reply->status_reply->job));
     wire_free(reply);
-    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, s_read, s, s_free);
-    if (!r) {
-        s_free(s);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", "text/event-stream");
-    MHD_add_response_header(r, "X-Accel-Buffering", "no");
-    return gw_respond(req, 200, r);
+    return s_start(req, s);
 }

@@ -10,7 +10,8 @@
     ingest.c    the chunked, acked, idempotent submit window
     submit.c    POST /v1/jobs: a JSON document or a streamed NDJSON body
     results.c   GET /v1/jobs/{id}/results, streamed as JSONL or CSV
-    events.c    GET /v1/jobs/{id}/events, Server-Sent Events
+    events.c    GET /v1/jobs/{id}/events and /v1/events, Server-Sent Events
+    dashboard.c GET /, the web dashboard (dashboard.html, embedded at build time)
     metrics.c   GET /metrics, the Prometheus text format
 
     Threads: libmicrohttpd runs each HTTP connection in its own thread;
@@ -110,6 +111,9 @@ enum MHD_Result jobs_healthz(req_t *req);
 enum MHD_Result submit_start(req_t *req);
 enum MHD_Result results_get(req_t *req, uint32_t job_id);
 enum MHD_Result events_get(req_t *req, uint32_t job_id);
+enum MHD_Result events_cluster(req_t *req);
+//  GET /: the dashboard page, embedded in the binary (dashboard.html).
+enum MHD_Result dashboard_get(req_t *req);
 enum MHD_Result metrics_get(req_t *req);
 
 //  Start the HTTP listener. Returns 0, or -1 with the reason in err.

@@ -176,6 +176,10 @@ s_route(req_t *req, bool first)
         return get ? jobs_healthz(req) : gw_respond_error(req, 405, "/healthz: use GET");
     if (!strcmp(p, "/metrics"))
         return get ? metrics_get(req) : gw_respond_error(req, 405, "/metrics: use GET");
+    if (!strcmp(p, "/") || !strcmp(p, "/index.html"))
+        return get ? dashboard_get(req) : gw_respond_error(req, 405, "/: use GET");
+    if (!strcmp(p, "/v1/events"))
+        return get ? events_cluster(req) : gw_respond_error(req, 405, "/v1/events: use GET");
     if (!strcmp(p, "/v1/workers"))
         return get ? jobs_workers(req) : gw_respond_error(req, 405, "/v1/workers: use GET");
     if (!strncmp(p, "/v1/jobs/", 9)) {
@@ -201,7 +205,8 @@ s_route(req_t *req, bool first)
 static bool
 s_needs_token(gw_t *gw, const char *path)
 {
-    if (!gw->auth || !strcmp(path, "/healthz"))
+    //  the page itself holds no data: it asks for the token, then calls the API
+    if (!gw->auth || !strcmp(path, "/healthz") || !strcmp(path, "/") || !strcmp(path, "/index.html"))
         return false;
     return !(gw->cfg.metrics_open && !strcmp(path, "/metrics"));
 }

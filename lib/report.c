@@ -102,6 +102,11 @@ report_worker_json(const Shoal__WorkerInfo *w)
     for (size_t i = 0; i < w->n_kinds; i++)
         json_array_append_new(kinds, json_string(taskspec_kind_name(w->kinds[i])));
     json_object_set_new(o, "kinds", kinds);
+    json_t *labels = json_object();
+    for (size_t i = 0; i < w->n_labels; i++)
+        if (w->labels[i]->key)
+            json_object_set_new(labels, w->labels[i]->key, json_string(w->labels[i]->value ? w->labels[i]->value : ""));
+    json_object_set_new(o, "labels", labels);
     return o;
 }
 

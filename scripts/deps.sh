@@ -4,6 +4,8 @@
 #   scripts/deps.sh test    -> build + PostgreSQL, nginx, jq, python3, tmux, iproute2, clang,
 #                              docker-compose and python3-yaml (to check docker/compose.yml offline),
 #                              prometheus (the gateway's /metrics is scraped by a real one),
+#                              wrk (bench/gateway_ingest.sh), chromium (the dashboard is tested in a
+#                              real browser; playwright-core comes from npm, the npm of Node.js),
 #                              python3-boto3 and moto_server (the S3 tests; moto is not packaged
 #                              in Debian 12, so it comes from PyPI through pipx into /usr/local/bin)
 set -euo pipefail
@@ -16,7 +18,7 @@ if [ "$what" = test ] || [ "$what" = demo ]; then
 fi
 if [ "$what" = test ]; then
     pkgs+=(tmux iproute2 iptables clang libclang-rt-dev docker-compose python3-yaml prometheus
-           python3-boto3 pipx)
+           python3-boto3 pipx wrk chromium)
 fi
 # moto_server for tests/s3 (after the Debian packages, which bring pipx)
 s_moto() {
