@@ -115,6 +115,10 @@ test_regex_headers_and_more(void)
     CHECK_CONTAINS(s_run("{\"h\": \"header:X-None\"}", ""), "ERR extract h: header:X-None not found (status 200, 0 body bytes)");
     CHECK_STR(s_run("{\"h\": \"all:header:X-None\"}", ""), "{\"h\":[]}");
     CHECK_CONTAINS(s_run("{\"b\": \"body\"}", "\xff"), "the body is not UTF-8 text");
+    //  a Latin-1 page (not UTF-8): all: still finds every link, in byte mode
+    CHECK_STR(s_run("{\"l\": \"all:regex:href=(\\\\w+)\"}", "caf\xe9 href=a href=b"), "{\"l\":[\"a\",\"b\"]}");
+    //  a pattern that only exists in UTF mode over a body that is not UTF-8
+    CHECK_CONTAINS(s_run("{\"u\": \"regex:\\\\x{100}\"}", "\xff"), "not UTF-8 and the pattern needs UTF-8");
 
     //  a truncated body: body refuses, json says so
     char err[256];
