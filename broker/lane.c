@@ -7,21 +7,14 @@
 
 #include "clock.h"
 
-static void
-s_lane_destroy(lane_t **lane_p)
-{
-    lane_t *lane = *lane_p;
-    if (lane) {
-        free(lane->key);
-        free(lane);
-        *lane_p = NULL;
-    }
-}
-
 void
 lane_free_item(void **item)
 {
-    s_lane_destroy((lane_t **) item);
+    lane_t **lane_p = (lane_t **) item;
+    if (*lane_p)
+        free((*lane_p)->key);
+    free(*lane_p);
+    *lane_p = NULL;
 }
 
 lane_t *

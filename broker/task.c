@@ -7,7 +7,7 @@
 #include "clock.h"
 #include "lane.h"
 
-//  Unlink a leased task from its worker's list.
+//  Unlink a leased task from its worker's list (and its counters).
 static void
 s_unlink_peer(task_t *task)
 {
@@ -17,6 +17,20 @@ s_unlink_peer(task_t *task)
     task->prev = task->next = NULL;
     peer->leased--;
     task->worker = NULL;
+    task->lane->running--;
+    task->job->n_leased--;
+}
+
+//  Unlink a queued task from its lane's queue (and its counters).
+static void
+s_unlink_lane(task_t *task)
+{
+    lane_t *lane = task->lane;
+    if (task->prev) task->prev->next = task->next; else lane->head = task->next;
+    if (task->next) task->next->prev = task->prev; else lane->tail = task->prev;
+    task->prev = task->next = NULL;
+    lane->queued--;
+    task->job->n_queued--;
 }
 
 task_t *
@@ -51,20 +65,13 @@ task_detach(server_t *self, task_t *task)
     lane_t *lane = task->lane;
     switch (task->state) {
         case TASK_QUEUED:
-            if (task->prev) task->prev->next = task->next; else lane->head = task->next;
-            if (task->next) task->next->prev = task->prev; else lane->tail = task->prev;
-            task->prev = task->next = NULL;
-            lane->queued--;
-            job->n_queued--;
+            s_unlink_lane(task);
             break;
         case TASK_WAITING:
-            //  its heap entry checks the state and the due time
-            job->n_waiting--;
+            job->n_waiting--;   //  its heap entry checks the state and the due time
             break;
         case TASK_LEASED:
             s_unlink_peer(task);
-            lane->running--;
-            job->n_leased--;
             break;
         case TASK_COMMITTING:
             job->n_committing--;
