@@ -13,7 +13,7 @@ s3_moto auth
 s3py bucket shoal
 head -c 5000 /dev/urandom > "$T_DIR/www/a.bin"
 a_sha=$(sha256sum < "$T_DIR/www/a.bin" | cut -d' ' -f1)
-t_broker --heartbeat-ms 200
+t_broker
 N="http://127.0.0.1:$NGINX_PORT"
 task() { echo "{\"url\": \"$N/a.bin\", \"store\": \"s3\", \"s3_bucket\": \"${1:-shoal}\", \"max_attempts\": 3, \"backoff_ms\": 100 ${2:-}}"; }
 

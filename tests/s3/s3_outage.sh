@@ -17,7 +17,7 @@ relay_up() {
 }
 relay_up
 for i in $(seq 1 20); do head -c 2000 /dev/urandom > "$T_DIR/www/$i.bin"; done
-t_broker --heartbeat-ms 200
+t_broker
 t_worker w1 --slots 8 --s3-endpoint "http://127.0.0.1:$FWD_PORT" --s3-path-style
 t_wait_workers 1
 kill "${PID[relay]}"

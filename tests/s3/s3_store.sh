@@ -26,7 +26,7 @@ for i in range(4000):
         open("%s/dup/%04d.bin" % (www, i), "wb").write(data)
 PY
 echo "a file made on the worker" > "$T_DIR/local.txt"
-t_broker --heartbeat-ms 200
+t_broker
 mkdir -p "$T_DIR/spool"
 s3_worker w1 --slots 32 --s3-spool-dir "$T_DIR/spool"
 s3_worker w2 --slots 32 --s3-spool-dir "$T_DIR/spool"
