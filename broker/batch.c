@@ -52,7 +52,9 @@ batch_new(void)
     batch->answered = u64map_new();
     batch->acks = zhashx_new();
     batch->deltas = zhashx_new();
-    if (!batch->req || !batch->commit || !batch->answered || !batch->acks || !batch->deltas) {
+    batch->children = zlist_new();
+    if (!batch->req || !batch->commit || !batch->answered || !batch->acks || !batch->deltas
+    ||  !batch->children) {
         batch_destroy(&batch);
         return NULL;
     }
@@ -73,6 +75,7 @@ batch_destroy(batch_t **batch_p)
     u64map_destroy(&batch->answered);
     zhashx_destroy(&batch->acks);
     zhashx_destroy(&batch->deltas);
+    pipeline_batch_free(batch);
     free(batch);
     *batch_p = NULL;
 }
@@ -188,7 +191,7 @@ batch_flush(server_t *self, int64_t now_ms)
     batch_t *batch = self->filling;
     if (s_empty(batch))
         return;
-    if (batch->req->rows.oom || batch->req->attempt_rows.oom) {
+    if (batch->req->rows.oom || batch->req->attempt_rows.oom || batch->req->child_rows.oom) {
         //  rows were lost building the batch; nothing of it was acked, so
         //  workers still hold every result: start again from the database
         log_error("out_of_memory", "rows=%zu detail=\"restarting from the database\"", batch->req->rows.rows);
@@ -258,6 +261,8 @@ batch_on_written(server_t *self, store_req_t *req)
         &&  job->state != SHOAL__JOB_STATE__JOB_CANCELLED)
             job_set_state(self, job, SHOAL__JOB_STATE__JOB_DONE);
     }
+    //  the pipeline steps these rows created join their jobs
+    pipeline_on_written(self, batch);
     //  finished tasks leave memory (remembered a while, for resends)
     task_t *task;
     while ((task = zlist_pop(batch->commit))) {

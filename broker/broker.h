@@ -33,6 +33,7 @@
 #include "buckets.h"
 #include "hist.h"
 #include "keys.h"
+#include "pipeline.h"
 #include "pgcopy.h"
 #include "rate.h"
 #include "retry.h"
@@ -46,6 +47,13 @@ typedef struct _job_t    job_t;
 typedef struct _lane_t   lane_t;
 typedef struct _task_t   task_t;
 typedef struct _peer_t   peer_t;
+
+//  A task a pipeline step creates, kept until its batch commits.
+typedef struct {
+    uint64_t id;            //  job_id << 32 | seq
+    uint8_t *spec;          //  encoded TaskSpec (owned)
+    uint32_t spec_len;
+} pchild_t;
 
 //  Settings from flags and environment.
 typedef struct {
@@ -167,6 +175,11 @@ struct _job_t {
     int64_t   finished_ms;  //  monotonic, to forget finished jobs after a while
     uint32_t  lane_timers;  //  wake-ups of this job's lanes in the timer heap
     bool      announced;    //  JOB_FINISHED event sent
+    //  pipelines (broker/pipeline.c)
+    pipeline_t *pipeline;   //  the steps (owned), NULL for a plain job
+    int64_t   child_top;    //  highest child seq allocated (STORE_CHILD_BASE - 1: none)
+    int64_t   child_cursor; //  highest child seq paged in
+    bool      child_more;   //  the store may hold unfinished children past child_cursor
 };
 
 struct _peer_t {
@@ -206,6 +219,7 @@ typedef struct {
     zhashx_t    *deltas;    //  job id -> store_delta_t *
     size_t       results;   //  result rows
     int64_t      first_ms;  //  when the oldest row was added
+    zlist_t     *children;  //  pipeline steps created with these rows (pchild_t *)
 } batch_t;
 
 struct _server_t {
@@ -420,5 +434,20 @@ void progress_task_done(server_t *self, task_t *task, const Shoal__Result *r, bo
 //  Fill a WorkerInfo for a peer.
 void progress_fill_worker(server_t *self, peer_t *peer, Shoal__WorkerInfo *info, int64_t now_ms);
 void progress_free_worker(Shoal__WorkerInfo *info);
+
+// pipeline.c: steps of pipeline jobs as durable tasks
+//  Parse the job's stored pipeline (job_new); 0, or -1 when it is bad.
+int pipeline_job_load(job_t *job, const store_job_t *row);
+//  Free what pipeline_job_load set (job_destroy).
+void pipeline_job_free(job_t *job);
+//  An ok result of task seq: put the next step's task rows into the
+//  batch (same transaction as the result). 0, or -1 with why in err (the
+//  next step cannot be made: the caller fails this step with err).
+int pipeline_on_ok(server_t *self, job_t *job, uint32_t seq, const Shoal__Result *r, char *err, size_t errlen);
+//  A batch committed: load the steps it created into memory (first in
+//  their lanes, so items finish before new ones start).
+void pipeline_on_written(server_t *self, batch_t *batch);
+//  Free a batch's children (batch_destroy).
+void pipeline_batch_free(batch_t *batch);
 
 #endif

@@ -17,6 +17,9 @@ typedef enum {
     FENCE_RECOVERED     //  an earlier run's lease on this database: the first result counts
 } fence_t;
 
+//  Seqs of the tasks pipeline steps create start here (STORE_CHILD_BASE).
+#define FENCE_CHILD_BASE 1073741824u
+
 //  What the broker knows when a result arrives.
 typedef struct {
     uint64_t lease;         //  the result's lease
@@ -25,6 +28,7 @@ typedef struct {
     uint64_t lease_tag;     //  the database's lease tag (lease.h)
     bool     job_known;     //  the job is in memory
     uint64_t job_tasks;     //  ... with this many committed tasks
+    uint64_t job_child_top; //  ... and pipeline steps FENCE_CHILD_BASE..this (0: none)
     bool     task_known;    //  the task is in memory
     bool     task_leased;   //  ... and leased now
     uint64_t task_lease;    //  ... under this lease

@@ -94,9 +94,24 @@ s_reply_job(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, S
 static void
 s_on_job_open(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Shoal__JobOpen *m)
 {
+    if (m->pipeline) {
+        //  the broker renders its steps: it must read them back as they are
+        char err[512];
+        json_error_t jerr;
+        json_t *doc = json_loads(m->pipeline, 0, &jerr);
+        pipeline_t *p = doc ? pipeline_from_json(doc, err, sizeof err) : NULL;
+        json_decref(doc);
+        if (!p) {
+            frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_BAD_REQUEST,
+                                "%s", doc ? err : "job_open.pipeline: not JSON");
+            return;
+        }
+        pipeline_destroy(&p);
+    }
     store_req_t *req = s_req(STORE_OPEN_JOB, rid, rid_len, corr);
     if (!req)
         return;
+    req->pipeline = m->pipeline ? strdup(m->pipeline) : NULL;
     req->name = strdup(m->name ? m->name : "");
     req->key = m->key && *m->key ? strdup(m->key) : NULL;
     req->priority = m->has_priority ? m->priority : 1;

@@ -70,6 +70,9 @@ job_new(server_t *self, const store_job_t *row)
     job->cursor = -1;
     job->frontier = row->frontier;
     job->page_more = row->n_tasks > row->n_ok + row->n_failed + row->n_cancelled;
+    //  a pipeline's counts mix items and their steps: page to find out
+    if (pipeline_job_load(job, row) == 0 && job->pipeline)
+        job->page_more = true;
     job->lanes = zhashx_new();
     job->fail_hosts = zhashx_new();
     job->fail_errors = zhashx_new();
@@ -125,6 +128,7 @@ job_destroy(server_t *self, job_t **job_p)
     zhashx_destroy(&job->fail_errors);
     if (job->defaults)
         shoal__job_defaults__free_unpacked(job->defaults, NULL);
+    pipeline_job_free(job);
     free(job->name);
     free(job->key);
     free(job);
@@ -168,6 +172,9 @@ job_task_load(server_t *self, job_t *job, const store_page_row_t *row)
     taskspec_host(spec, host, sizeof host);
     Shoal__TaskKind kind = taskspec_kind(spec);
     uint32_t timeout = taskspec_timeout_ms(spec, job->defaults);
+    //  a pipeline step's delay_ms: due after its previous step, like a backoff
+    int64_t due_us = spec->pipeline && spec->pipeline->has_due_us && spec->pipeline->due_us > row->retry_at_us
+                   ? spec->pipeline->due_us : row->retry_at_us;
     shoal__task_spec__free_unpacked(spec, NULL);
 
     lane_t *lane = lane_for(job, kind, host);
@@ -178,8 +185,8 @@ job_task_load(server_t *self, job_t *job, const store_page_row_t *row)
     task->attempt = row->attempts;
     task->tries = row->counted;
     int64_t now_us = clock_wall_us();
-    if (row->retry_at_us > now_us)
-        task_wait(self, task, (clock_mono_us() + (row->retry_at_us - now_us) + 999) / 1000);
+    if (due_us > now_us)
+        task_wait(self, task, (clock_mono_us() + (due_us - now_us) + 999) / 1000);
     else
         task_enqueue(self, task, false);
     //  a worker may still be running it under the previous broker run's lease
@@ -194,9 +201,30 @@ job_page_all(server_t *self)
         return;
     size_t window = (size_t) self->cfg.window;
     for (job_t *job = zlist_first(self->job_list); job; job = zlist_next(self->job_list)) {
-        if (job->paging || !job->page_more || job->state != SHOAL__JOB_STATE__JOB_ACTIVE
+        if (job->paging || !(job->page_more || job->child_more) || job->state != SHOAL__JOB_STATE__JOB_ACTIVE
         ||  !window_wants_page(window, job->n_queued, job_in_memory(job)))
             continue;
+        if (job->child_more) {
+            //  pipeline steps first: items under way finish before new ones start
+            store_req_t *req = store_req_new(STORE_PAGE);
+            if (!req)
+                return;
+            req->job_id = job->id;
+            req->after_seq = job->child_cursor;
+            req->count = (uint32_t) (window - job->n_queued);
+            req->page_gen = job->page_gen;
+            req->page_full = true;
+            req->page_children = true;
+            req->page_upto = job->child_top;
+            if (req->page_upto > job->child_cursor + 8 * (int64_t) req->count)
+                req->page_upto = job->child_cursor + 8 * (int64_t) req->count;
+            if (store_submit(self->writer, req) != 0) {
+                store_req_destroy(&req);
+                return;
+            }
+            job->paging = true;
+            continue;
+        }
         store_req_t *req = store_req_new(STORE_PAGE);
         if (!req)
             return;
@@ -225,6 +253,9 @@ job_repage(server_t *self, job_t *job)
     job->cursor = -1;
     job->page_more = true;
     job->page_gen++;
+    //  and so may any step a pipeline created (shoal retry: its failed steps)
+    job->child_cursor = (int64_t) STORE_CHILD_BASE - 1;
+    job->child_more = job->pipeline && job->child_top >= (int64_t) STORE_CHILD_BASE;
     s_forget_recovered(self, job);
 }
 
@@ -267,6 +298,15 @@ job_on_page(server_t *self, store_req_t *req)
     bool live = job->state == SHOAL__JOB_STATE__JOB_ACTIVE || job->state == SHOAL__JOB_STATE__JOB_PAUSED;
     for (size_t i = 0; live && i < req->n_page; i++)
         job_task_load(self, job, &req->page[i]);
+    if (req->page_children) {
+        int64_t last_child = req->n_page ? (int64_t) req->page[req->n_page - 1].seq : job->child_cursor;
+        int64_t next = req->n_page >= req->count ? last_child : req->page_upto;
+        if (next > job->child_cursor)
+            job->child_cursor = next;
+        job->child_more = job->child_cursor < job->child_top;
+        store_req_destroy(&req);
+        return;
+    }
     window_page_t page = {
         .count = req->count, .rows = req->n_page,
         .last_seq = req->n_page ? (int64_t) req->page[req->n_page - 1].seq : 0,

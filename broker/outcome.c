@@ -121,7 +121,7 @@ static void
 s_result_row(pgbuf_t *b, uint32_t job_id, uint32_t seq, const char *outcome, uint32_t attempt,
              const char *worker, const char *error, const Shoal__Result *r)
 {
-    pgcopy_row(b, 28);
+    pgcopy_row(b, 29);
     pgcopy_int4(b, (int32_t) job_id);
     pgcopy_int4(b, (int32_t) seq);
     pgcopy_cstr(b, outcome);
@@ -193,6 +193,11 @@ s_result_row(pgbuf_t *b, uint32_t job_id, uint32_t seq, const char *outcome, uin
     char *url = h ? s_clean(h->body_url, 4096) : NULL;
     pgcopy_cstr(b, url);
     free(url);
+    //  pipelines: every variable known after this step
+    if (r && r->vars && !strcmp(outcome, "ok"))
+        pgcopy_jsonb(b, r->vars);
+    else
+        pgcopy_null(b);
 }
 
 //  Append one row of the attempts table.
@@ -240,6 +245,8 @@ s_fence(server_t *self, const task_t *task, const job_t *job, uint64_t task_id, 
         .lease = lease, .seq = (uint32_t) task_id,
         .epoch = self->epoch, .lease_tag = self->lease_tag,
         .job_known = job != NULL, .job_tasks = job ? job->n_tasks : 0,
+        .job_child_top = job && job->pipeline && job->child_top >= (int64_t) FENCE_CHILD_BASE
+                       ? (uint64_t) job->child_top : 0,
         .task_known = task != NULL, .task_leased = task && task->state == TASK_LEASED,
         .task_lease = task ? task->lease : 0,
         .answered = task ? task->answered : (uint64_t) (uintptr_t) u64map_get(self->answered, task_id),
@@ -346,6 +353,10 @@ s_record(server_t *self, peer_t *sender, const char *worker, const uint8_t *rid,
     switch (verdict) {
         case RETRY_OK:
         case RETRY_FAIL:
+            //  a pipeline step that succeeded: its next step goes in with its
+            //  result row; when the next step cannot be made, this one fails
+            if (verdict == RETRY_OK && pipeline_on_ok(self, job, rec.seq, r, error, sizeof error) != 0)
+                verdict = RETRY_FAIL;
             s_record_final(self, &rec, verdict == RETRY_OK, verdict == RETRY_OK ? r->error : error);
             if (sender) {
                 if (verdict == RETRY_OK) sender->done++; else sender->failed++;

@@ -101,6 +101,35 @@ static const migration_t s_migrations[] = {
     { 3, "results.body_url: where a body stored outside the row is (s3://bucket/key)",
       "ALTER TABLE results ADD COLUMN body_url text;"
     },
+    { 4, "pipelines: steps as tasks (root, parent, step, element), extracted variables, items",
+      "ALTER TABLE jobs ADD COLUMN pipeline jsonb,"
+      "  ADD COLUMN n_children bigint NOT NULL DEFAULT 0;"
+      "ALTER TABLE tasks ADD COLUMN root int, ADD COLUMN parent int,"
+      "  ADD COLUMN step int, ADD COLUMN element int;"
+      //  a step's child for one element exists once, whatever crashes
+      "CREATE UNIQUE INDEX tasks_child ON tasks (job_id, parent, element) WHERE parent IS NOT NULL;"
+      "CREATE INDEX tasks_root ON tasks (job_id, root) WHERE root IS NOT NULL;"
+      "ALTER TABLE results ADD COLUMN vars jsonb;"
+      //  one row per input item of a pipeline job: how far it got, how it ended
+      "CREATE VIEW items AS"
+      "  SELECT t.job_id, coalesce(t.root, t.seq) AS item, count(*) AS tasks,"
+      "    max(coalesce(t.step, 0)) AS last_step,"
+      "    (array_agg(j.pipeline->'steps'->coalesce(t.step, 0)->>'name'"
+      "               ORDER BY coalesce(t.step, 0) DESC, t.seq DESC))[1] AS step_name,"
+      "    CASE WHEN bool_or(r.outcome = 'failed') THEN 'failed'"
+      "         WHEN bool_or(r.outcome = 'cancelled') THEN 'cancelled'"
+      "         WHEN bool_or(r.outcome IS NULL) THEN 'running'"
+      "         ELSE 'complete' END AS outcome,"
+      "    (array_agg(r.vars ORDER BY coalesce(t.step, 0) DESC, t.seq DESC)"
+      "       FILTER (WHERE r.vars IS NOT NULL))[1] AS vars,"
+      "    (array_agg(j.pipeline->'steps'->coalesce(t.step, 0)->>'name' ORDER BY t.seq)"
+      "       FILTER (WHERE r.outcome = 'failed'))[1] AS failed_step,"
+      "    (array_agg(r.error ORDER BY t.seq) FILTER (WHERE r.outcome IN ('failed', 'cancelled')))[1] AS error"
+      "  FROM tasks t JOIN jobs j ON j.id = t.job_id"
+      "  LEFT JOIN results r ON r.job_id = t.job_id AND r.seq = t.seq"
+      "  WHERE j.pipeline IS NOT NULL"
+      "  GROUP BY t.job_id, coalesce(t.root, t.seq);"
+    },
 };
 
 #define MIGRATION_COUNT (sizeof s_migrations / sizeof s_migrations[0])

@@ -221,6 +221,8 @@ store_job_free(store_job_t *job)
     free(job->name);
     free(job->key);
     free(job->defaults);
+    free(job->pipeline);
+    job->pipeline = NULL;
     job->name = job->key = NULL;
     job->defaults = NULL;
 }
@@ -237,6 +239,9 @@ store_req_destroy(store_req_t **req_p)
     free(req->name);
     free(req->key);
     free(req->defaults);
+    free(req->pipeline);
+    free(req->inserted);
+    pgbuf_free(&req->child_rows);
     pgbuf_free(&req->rows);
     pgbuf_free(&req->attempt_rows);
     free(req->deltas);

@@ -58,7 +58,14 @@ typedef struct {
     int64_t  created_us;        //  unix microseconds
     int64_t  finished_us;       //  0 while running
     int64_t  frontier;          //  highest seq with a result or attempt row, -1: none
+    char    *pipeline;          //  owned, the steps (JSON) of a pipeline job, else NULL
+    uint64_t n_children;        //  tasks pipeline steps created (seqs from STORE_CHILD_BASE)
+    int64_t  child_top;         //  highest child seq so far (STORE_CHILD_BASE - 1: none)
 } store_job_t;
+
+//  Seqs of the tasks pipeline steps create start here (submitted tasks
+//  are below): docs/pipelines.md.
+#define STORE_CHILD_BASE 1073741824u
 
 //  One unfinished task read by STORE_PAGE.
 typedef struct {
@@ -108,6 +115,7 @@ typedef struct store_req {
     uint32_t       priority;
     uint8_t       *defaults;        //  owned, encoded JobDefaults
     size_t         defaults_len;
+    char          *pipeline;        //  owned, the pipeline (JSON) or NULL
     bool           existed;         //  out: the key matched an existing job
     //  STORE_INGEST (in; page/page_arena hold the chunk's specs for the
     //  dispatcher, untouched by the store), STORE_SEAL (in: total = first_seq)
@@ -120,6 +128,9 @@ typedef struct store_req {
     //  STORE_WRITE (in)
     uint64_t       batch_id;        //  with epoch: recorded with the rows, once
     pgbuf_t        attempt_rows;
+    pgbuf_t        child_rows;      //  tasks created by pipeline steps (stage table rows)
+    uint64_t      *inserted;        //  out, owned: ids (job << 32 | seq) of the children inserted
+    size_t         n_inserted;
     store_delta_t *deltas;          //  owned array
     size_t         n_deltas;
     store_outcome_t *outcomes;      //  out, owned array
@@ -133,6 +144,7 @@ typedef struct store_req {
     bool           page_full;       //  in: skip finished tasks, read attempt counts
     uint32_t       page_gen;        //  in: the job's paging generation (dispatcher only)
     int64_t        page_upto;       //  in (page_full): highest seq to read
+    bool           page_children;   //  in: pipeline steps' range (dispatcher only)
     //  STORE_CONTROL (in)
     Shoal__ControlAction action;
     uint32_t      *retry_status;    //  owned arrays

@@ -21,8 +21,10 @@
     " n_cancelled, n_retries, n_stale, n_duplicate," \
     " (extract(epoch FROM created_at) * 1000000)::int8," \
     " coalesce((extract(epoch FROM finished_at) * 1000000)::int8, 0)," \
-    " coalesce(greatest((SELECT max(seq) FROM results r WHERE r.job_id = jobs.id)," \
-    "                   (SELECT max(seq) FROM attempts a WHERE a.job_id = jobs.id)), -1)"
+    " coalesce(greatest((SELECT max(seq) FROM results r WHERE r.job_id = jobs.id AND r.seq < 1073741824)," \
+    "                   (SELECT max(seq) FROM attempts a WHERE a.job_id = jobs.id AND a.seq < 1073741824)), -1)," \
+    " pipeline::text, n_children," \
+    " coalesce((SELECT max(seq) FROM tasks t WHERE t.job_id = jobs.id AND t.seq >= 1073741824), 1073741823)"
 
 //  Record why a statement failed: connection trouble is STORE_ERR_DOWN (the
 //  broker keeps what it holds and retries), a unique violation is a conflict.
@@ -234,6 +236,9 @@ s_read_jobs(PGresult *res, store_req_t *req)
         j->created_us = s_i64(res, i, 14);
         j->finished_us = s_i64(res, i, 15);
         j->frontier = s_i64(res, i, 16);
+        j->pipeline = PQgetisnull(res, i, 17) ? NULL : strdup(PQgetvalue(res, i, 17));
+        j->n_children = s_u64(res, i, 18);
+        j->child_top = s_i64(res, i, 19);
     }
     return 0;
 }
@@ -337,13 +342,14 @@ s_op_open_job(PGconn *conn, store_req_t *req)
 {
     char prio[16];
     snprintf(prio, sizeof prio, "%u", req->priority ? req->priority : 1);
-    const char *values[] = { req->name ? req->name : "", req->key, prio, (const char *) req->defaults };
-    int lengths[] = { 0, 0, 0, (int) req->defaults_len };
-    int formats[] = { 0, 0, 0, 1 };
+    const char *values[] = { req->name ? req->name : "", req->key, prio, (const char *) req->defaults,
+                             req->pipeline };
+    int lengths[] = { 0, 0, 0, (int) req->defaults_len, 0 };
+    int formats[] = { 0, 0, 0, 1, 0 };
     PGresult *res = PQexecParams(conn,
-        "INSERT INTO jobs (name, idem_key, priority, defaults) VALUES ($1, $2, $3, $4)"
+        "INSERT INTO jobs (name, idem_key, priority, defaults, pipeline) VALUES ($1, $2, $3, $4, $5::jsonb)"
         " ON CONFLICT (idem_key) DO NOTHING RETURNING id",
-        4, NULL, values, lengths, formats, 0);
+        5, NULL, values, lengths, formats, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         s_fail(conn, res, req, "creating the job");
         PQclear(res);
@@ -426,9 +432,9 @@ s_op_seal(PGconn *conn, store_req_t *req)
     PGresult *res = s_query(conn, req, "sealing the job",
         "UPDATE jobs SET sealed = true, sealed_at = coalesce(sealed_at, now()),"
         " state = CASE WHEN state IN ('active', 'paused')"
-        "   AND n_ok + n_failed + n_cancelled >= n_tasks THEN 'done' ELSE state END,"
+        "   AND n_ok + n_failed + n_cancelled >= n_tasks + n_children THEN 'done' ELSE state END,"
         " finished_at = CASE WHEN state IN ('active', 'paused')"
-        "   AND n_ok + n_failed + n_cancelled >= n_tasks THEN now() ELSE finished_at END"
+        "   AND n_ok + n_failed + n_cancelled >= n_tasks + n_children THEN now() ELSE finished_at END"
         " WHERE id = $1 AND n_tasks = $2 AND state <> 'cancelled' RETURNING state",
         2, params, 0);
     if (!res)
@@ -516,10 +522,10 @@ s_write_counters_and_commit(PGconn *conn, store_req_t *req, bool outcomes)
             "  n_cancelled = j.n_cancelled + d.cancelled,"
             "  n_retries = j.n_retries + d.retries, n_stale = j.n_stale + d.stale,"
             "  state = CASE WHEN j.sealed AND j.state IN ('active', 'paused')"
-            "    AND j.n_ok + j.n_failed + j.n_cancelled + d.ok + d.failed + d.cancelled >= j.n_tasks"
+            "    AND j.n_ok + j.n_failed + j.n_cancelled + d.ok + d.failed + d.cancelled >= j.n_tasks + j.n_children"
             "    THEN 'done' ELSE j.state END,"
             "  finished_at = CASE WHEN j.sealed AND j.state IN ('active', 'paused')"
-            "    AND j.n_ok + j.n_failed + j.n_cancelled + d.ok + d.failed + d.cancelled >= j.n_tasks"
+            "    AND j.n_ok + j.n_failed + j.n_cancelled + d.ok + d.failed + d.cancelled >= j.n_tasks + j.n_children"
             "    THEN now() ELSE j.finished_at END"
             " FROM unnest('%s'::int[], '%s'::int8[], '%s'::int8[], '%s'::int8[], '%s'::int8[], '%s'::int8[])"
             "   AS d(id, ok, failed, cancelled, retries, stale)"
@@ -561,6 +567,38 @@ done:
     return rc;
 }
 
+//  The tasks pipeline steps create with this batch's results, in its
+//  transaction: staged, then inserted unless that parent's child for that
+//  element exists (a result stored by an earlier broker run); the job
+//  counts the children inserted, and their ids come back to be loaded.
+static int
+s_write_children(PGconn *conn, store_req_t *req)
+{
+    if (!req->child_rows.rows)
+        return 0;
+    if (s_copy(conn, req, "staging pipeline steps",
+               "COPY shoal_stage_tasks (job_id, seq, kind, target, spec, root, parent, step, element)"
+               " FROM STDIN (FORMAT binary)", &req->child_rows))
+        return -1;
+    PGresult *res = s_query(conn, req, "creating pipeline steps",
+        "WITH ins AS (INSERT INTO tasks SELECT * FROM shoal_stage_tasks"
+        "             ON CONFLICT (job_id, parent, element) WHERE parent IS NOT NULL DO NOTHING"
+        "             RETURNING job_id, seq),"
+        " cnt AS (UPDATE jobs j SET n_children = j.n_children + c.n"
+        "         FROM (SELECT job_id, count(*) AS n FROM ins GROUP BY job_id) c WHERE j.id = c.job_id)"
+        " SELECT job_id, seq FROM ins", 0, NULL, 0);
+    if (!res)
+        return -1;
+    size_t n = s_rows(res);
+    free(req->inserted);
+    req->inserted = calloc(n ? n : 1, sizeof *req->inserted);
+    req->n_inserted = 0;
+    for (size_t i = 0; req->inserted && i < n; i++)
+        req->inserted[req->n_inserted++] = (s_u64(res, (int) i, 0) << 32) | s_u64(res, (int) i, 1);
+    PQclear(res);
+    return 0;
+}
+
 static const char *s_copy_attempts =
     "COPY attempts (job_id, seq, attempt, worker, outcome, error, http_status,"
     " started_at, finished_at, retry_at, counted) FROM STDIN (FORMAT binary)";
@@ -598,6 +636,8 @@ s_write_fast(PGconn *conn, store_req_t *req)
         rc = s_copy_after(conn, req, "logging attempts", sql, &req->attempt_rows, NULL, NULL);
         begun = true;
     }
+    if (rc == 0 && begun)
+        rc = s_write_children(conn, req);
     if (rc == 0 && !begun) {
         //  prefix without the trailing space's statement: counters only
         PGresult *res;
@@ -639,6 +679,9 @@ s_write_careful(PGconn *conn, store_req_t *req)
         goto fail;
     if (req->attempt_rows.rows && s_copy(conn, req, "logging attempts", s_copy_attempts, &req->attempt_rows))
         goto fail;
+    //  before the counters: the job is not done while its children are unfinished
+    if (s_write_children(conn, req))
+        goto fail;
     if (req->rows.rows) {
         PGresult *res = s_query(conn, req, "storing results",
             "WITH ins AS (INSERT INTO results SELECT * FROM shoal_stage"
@@ -657,10 +700,10 @@ s_write_careful(PGconn *conn, store_req_t *req)
             "   n_duplicate = j.n_duplicate + (agg.n - agg.ok - agg.failed - agg.cancelled),"
             "   state = CASE WHEN j.sealed AND j.state IN ('active', 'paused')"
             "     AND j.n_ok + j.n_failed + j.n_cancelled + agg.ok + agg.failed + agg.cancelled"
-            "         >= j.n_tasks THEN 'done' ELSE j.state END,"
+            "         >= j.n_tasks + j.n_children THEN 'done' ELSE j.state END,"
             "   finished_at = CASE WHEN j.sealed AND j.state IN ('active', 'paused')"
             "     AND j.n_ok + j.n_failed + j.n_cancelled + agg.ok + agg.failed + agg.cancelled"
-            "         >= j.n_tasks THEN now() ELSE j.finished_at END"
+            "         >= j.n_tasks + j.n_children THEN now() ELSE j.finished_at END"
             " FROM agg WHERE j.id = agg.job_id"
             " RETURNING j.id, agg.ok, agg.failed, agg.cancelled,"
             "   agg.n - agg.ok - agg.failed - agg.cancelled, j.state",
@@ -1218,6 +1261,10 @@ store_ops_prepare(PGconn *conn, const char *name)
     PGresult *res = PQexec(conn,
         "CREATE TEMP TABLE IF NOT EXISTS shoal_stage (LIKE results) ON COMMIT DELETE ROWS");
     int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+    PQclear(res);
+    res = PQexec(conn, "CREATE TEMP TABLE IF NOT EXISTS shoal_stage_tasks (LIKE tasks) ON COMMIT DELETE ROWS");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = -1;
     PQclear(res);
     return rc;
 }

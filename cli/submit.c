@@ -26,7 +26,7 @@
 static int
 s_check(const submit_opts_t *o, const config_t *cfg, const char *path, char *delimiter)
 {
-    int sources = (path != NULL) + (o->url_template != NULL) + (o->count >= 0);
+    int sources = (path != NULL) + (o->url_template != NULL) + (o->count >= 0) + (o->range != NULL);
     if (cfg->positional_count > 1 || sources > 1) {
         fprintf(stderr, "shoal submit: give one source: a FILE, --url-template or --count\n");
         return EXIT_USAGE;
@@ -51,11 +51,46 @@ s_check(const submit_opts_t *o, const config_t *cfg, const char *path, char *del
             return EXIT_USAGE;
         }
     }
+    if ((o->range || o->pipeline) && (o->url_template || o->count >= 0 || !o->pipeline)) {
+        fprintf(stderr, "shoal submit: --pipeline takes items from a FILE (CSV, JSONL) or --range;"
+                " --range needs --pipeline\n");
+        return EXIT_USAGE;
+    }
     if (o->key && (!*o->key || strlen(o->key) > 200)) {
         fprintf(stderr, "shoal submit: --key must be 1..200 characters\n");
         return EXIT_USAGE;
     }
     return EXIT_OK;
+}
+
+//  Read and check a pipeline file; its canonical JSON goes in *text.
+//  NULL after saying why (FILE:LINE).
+static pipeline_t *
+s_load_pipeline(const char *path, char **text)
+{
+    char err[1024];
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "shoal submit: cannot open %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(PIPELINE_MAX_BYTES + 1);
+    size_t n = buf ? fread(buf, 1, PIPELINE_MAX_BYTES + 1, f) : 0;
+    fclose(f);
+    pipeline_t *p = buf ? pipeline_parse(buf, n, path, err, sizeof err) : NULL;
+    free(buf);
+    if (!p) {
+        fprintf(stderr, "%s\n", buf ? err : "shoal submit: out of memory");
+        return NULL;
+    }
+    json_t *doc = pipeline_json(p);
+    *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!*text) {
+        fprintf(stderr, "shoal submit: out of memory\n");
+        pipeline_destroy(&p);
+    }
+    return p;
 }
 
 //  The tasks' source: a template, --count, or a file (stdin for "-" or
@@ -67,6 +102,17 @@ s_open_input(const submit_opts_t *o, const char **path, FILE **file, char delimi
     char err[1024];
     input_t *input = NULL;
     *code = EXIT_INPUT;
+    if (o->range) {
+        input_range_t range;
+        if (input_range_parse(o->range, &range, err, sizeof err)) {
+            fprintf(stderr, "shoal submit: %s\n", err);
+            *code = EXIT_USAGE;
+            return NULL;
+        }
+        if (!(input = input_new_range(&range)))
+            fprintf(stderr, "shoal submit: out of memory\n");
+        return input;
+    }
     if (o->url_template) {
         input = input_new_template(o->url_template, err, sizeof err);
         if (!input) {
@@ -108,6 +154,12 @@ s_open_input(const submit_opts_t *o, const char **path, FILE **file, char delimi
         input = input_new((input_format_t) f, *file, !strcmp(*path, "-") ? "stdin" : *path, (size_t) o->max_line);
         if (input)
             input_set_csv_delimiter(input, delimiter);
+        if (input && o->pipeline && f == INPUT_URLS) {
+            fprintf(stderr, "shoal submit: pipeline items come from CSV or JSONL, not a URL list\n");
+            *code = EXIT_USAGE;
+            input_destroy(&input);
+            return NULL;
+        }
     }
     if (!input)
         fprintf(stderr, "shoal submit: out of memory\n");
@@ -299,6 +351,8 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
     const char *path = cfg.positional_count ? cfg.positional[0] : NULL;
     FILE *file = NULL;
     Shoal__JobDefaults *defaults = NULL;
+    pipeline_t *pipeline = NULL;
+    char *pipeline_text = NULL;
     submit_t s = { .g = g };
     char err[1024], auto_key[64], delimiter;
     uint64_t invalid = 0;
@@ -311,8 +365,15 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
         exit_code = EXIT_USAGE;
         goto cleanup;
     }
-    if (!(s.input = s_open_input(&o, &path, &file, delimiter, &exit_code))
-    ||  !(s.client = cli_connect(g, "shoal submit", &exit_code)))
+    if (o.pipeline && !(pipeline = s_load_pipeline(o.pipeline, &pipeline_text))) {
+        exit_code = EXIT_INPUT;
+        goto cleanup;
+    }
+    if (!(s.input = s_open_input(&o, &path, &file, delimiter, &exit_code)))
+        goto cleanup;
+    if (pipeline)
+        input_set_pipeline(s.input, pipeline);
+    if (!(s.client = cli_connect(g, "shoal submit", &exit_code)))
         goto cleanup;
     s.max_window = (size_t) o.window;
     s.chunk_size = (size_t) o.chunk;
@@ -336,6 +397,7 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
     open.has_priority = 1;
     open.priority = (uint32_t) o.priority;
     open.defaults = defaults;
+    open.pipeline = pipeline_text;
     s.open = &open;
     exit_code = s_open_job(&s, &o, &open, &existed, &sealed);
     if (exit_code == EXIT_OK && !sealed) {
@@ -366,6 +428,8 @@ cleanup:
         fclose(file);
     if (defaults)
         shoal__job_defaults__free_unpacked(defaults, NULL);
+    pipeline_destroy(&pipeline);
+    free(pipeline_text);
     config_free(&cfg);
     return exit_code;
 }

@@ -59,7 +59,7 @@ typedef struct {
 
 //  Job defaults from the command line.
 typedef struct {
-    const char *name, *key, *format, *url_template, *defaults_json, *csv_delimiter;
+    const char *name, *key, *format, *url_template, *defaults_json, *csv_delimiter, *pipeline, *range;
     int64_t priority, count, sleep_ms, chunk, window, max_line;
     int64_t max_attempts, backoff_ms, backoff_max_ms, timeout_ms, per_host, connect_timeout_ms;
     int64_t max_redirects, max_response_bytes, inline_limit;

@@ -97,6 +97,8 @@ submit_options(submit_opts_t *o, opt_t *opts, config_t *cfg)
         { "name", 'n', NULL, OPT_STRING, &o->name, "NAME", "job name (default: the file name or template)" },
         { "key", 'k', NULL, OPT_STRING, &o->key, "KEY", "idempotency key: the same key resumes the same job" },
         { "format", 'f', NULL, OPT_STRING, &o->format, "FMT", "jsonl, urls or csv (default from the file name, else jsonl)" },
+        { "pipeline", 0, NULL, OPT_STRING, &o->pipeline, "FILE", "apply the steps of a pipeline file to every item (docs/pipelines.md)" },
+        { "range", 0, NULL, OPT_STRING, &o->range, "NAME=A..B", "with --pipeline: items NAME=A..B[..STEP] instead of a FILE" },
         { "csv-delimiter", 0, NULL, OPT_STRING, &o->csv_delimiter, "D", "CSV delimiter: ',', ';' or tab (default: detected from the header)" },
         { "url-template", 't', NULL, OPT_STRING, &o->url_template, "URL", "generate tasks: 'https://h/p/{1..1000}' ({FIRST..LAST..STEP}, {001..100} pads)" },
         { "count", 0, NULL, OPT_INT, &o->count, "N", "submit N noop tasks (tests, benchmarks)" },

@@ -44,6 +44,9 @@ struct _input_t {
     //  count
     uint8_t *proto;         //  packed spec copied per task
     size_t   proto_len;
+    //  pipelines
+    const pipeline_t *pipeline;     //  borrowed; items are variables
+    input_range_t range;
 };
 
 int
@@ -91,6 +94,44 @@ input_destroy(input_t **self_p)
 }
 
 void
+input_set_pipeline(input_t *self, const pipeline_t *p)
+{
+    self->pipeline = p;
+}
+
+input_t *
+input_new_range(const input_range_t *r)
+{
+    input_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->format = INPUT_RANGE;
+    self->range = *r;
+    self->total = r->count;
+    self->name = strdup("range");
+    if (!self->name)
+        input_destroy(&self);
+    return self;
+}
+
+//  The next item of a range.
+static int
+s_next_range(input_t *self, Shoal__TaskSpec **spec, char *err, size_t errlen)
+{
+    if (self->index >= self->total)
+        return 0;
+    char value[32];
+    snprintf(value, sizeof value, "%0*llu", self->range.width,
+             (unsigned long long) (self->range.first + self->index * self->range.step));
+    self->line_no = ++self->index;
+    json_t *vars = json_pack("{s:s}", self->range.name, value);
+    int rc = vars ? input_item_spec(self->pipeline, vars, "range", self->line_no, spec, err, errlen)
+                  : errbuf_set(err, errlen, "out of memory");
+    json_decref(vars);
+    return rc;
+}
+
+void
 input_set_csv_delimiter(input_t *self, char delimiter)
 {
     self->delimiter = delimiter;
@@ -105,7 +146,8 @@ input_line(const input_t *self)
 uint64_t
 input_total(const input_t *self)
 {
-    return self->format == INPUT_TEMPLATE || self->format == INPUT_COUNT ? self->total : 0;
+    return self->format == INPUT_TEMPLATE || self->format == INPUT_COUNT || self->format == INPUT_RANGE
+           ? self->total : 0;
 }
 
 //  Read one line into self->line (without the newline). Returns its length,
@@ -159,6 +201,17 @@ s_csv_header(input_t *self, char **fields, size_t n, char *err, size_t errlen)
         char inner[512];
         if (!text_utf8_valid(col, strlen(col)))
             return errbuf_set(err, errlen, "%s:%llu: column %zu: not valid UTF-8", self->name, no, i + 1);
+        if (self->pipeline) {
+            //  a pipeline's columns are variable names
+            json_t *probe = json_pack("{s:s}", col, "");
+            bool ok = probe && *col && strlen(col) <= 64 && (isalpha((unsigned char) *col) || *col == '_')
+                   && strspn(col, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == strlen(col);
+            json_decref(probe);
+            if (!ok)
+                return errbuf_set(err, errlen, "%s:%llu: column %zu: '%s' is not a variable name (letters,"
+                                  " digits, _ - ., not starting with a digit)", self->name, no, i + 1, col);
+        }
+        else
         if (strncmp(col, "header:", 7) == 0 || strncmp(col, "header.", 7) == 0) {
             //  the same rules as a task's header: build one and validate it
             json_t *probe = json_pack("{s:s, s:{s:s}}", "url", "http://h/", "headers", col + 7, "v");
@@ -195,6 +248,20 @@ s_csv_row(input_t *self, char **fields, size_t n, Shoal__TaskSpec **spec, char *
                           self->n_columns);
     json_t *obj = json_object();
     json_t *headers = NULL;
+    if (self->pipeline) {
+        //  a pipeline item: every cell is a variable (empty ones too)
+        for (size_t i = 0; i < n; i++) {
+            if (!text_utf8_valid(fields[i], strlen(fields[i]))) {
+                json_decref(obj);
+                return errbuf_set(err, errlen, "%s:%llu: column '%s': not valid UTF-8", self->name, no,
+                                  self->columns[i]);
+            }
+            json_object_set_new(obj, self->columns[i], json_string(fields[i]));
+        }
+        int rc = input_item_spec(self->pipeline, obj, self->name, self->line_no, spec, err, errlen);
+        json_decref(obj);
+        return rc;
+    }
     for (size_t i = 0; i < n; i++) {
         const char *col = self->columns[i];
         if (!*fields[i])
@@ -263,6 +330,14 @@ s_parse_line(input_t *self, char *line, size_t len, Shoal__TaskSpec **spec, char
             if (!obj)
                 return errbuf_set(err, errlen, "%s:%llu: bad JSON at column %d: %s", self->name, no,
                               jerr.column, jerr.text);
+            if (self->pipeline) {
+                //  a pipeline item: an object of variables
+                int rc = json_is_object(obj)
+                       ? input_item_spec(self->pipeline, obj, self->name, self->line_no, spec, err, errlen)
+                       : errbuf_set(err, errlen, "%s:%llu: an item is a JSON object of variables", self->name, no);
+                json_decref(obj);
+                return rc;
+            }
             *spec = input_task_from_json(obj, false, inner, sizeof inner);
             json_decref(obj);
             if (!*spec)
@@ -485,6 +560,8 @@ input_next(input_t *self, Shoal__TaskSpec **spec, char *err, size_t errlen)
         return s_next_template(self, spec, err, errlen);
     if (self->format == INPUT_CSV)
         return s_next_csv(self, spec, err, errlen);
+    if (self->format == INPUT_RANGE)
+        return s_next_range(self, spec, err, errlen);
     if (self->format == INPUT_COUNT) {
         if (self->index >= self->total)
             return 0;
@@ -527,7 +604,7 @@ uint64_t
 input_skip(input_t *self, uint64_t n)
 {
     uint64_t skipped = 0;
-    if (self->format == INPUT_TEMPLATE || self->format == INPUT_COUNT) {
+    if (self->format == INPUT_TEMPLATE || self->format == INPUT_COUNT || self->format == INPUT_RANGE) {
         uint64_t left = self->total - self->index;
         skipped = n < left ? n : left;
         self->index += skipped;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "pipeline.h"
 #include "shoal.pb-c.h"
 
 typedef enum {
@@ -27,8 +28,16 @@ typedef enum {
     INPUT_URLS,
     INPUT_CSV,
     INPUT_TEMPLATE,
-    INPUT_COUNT         //  N copies of one spec (noop benchmarks, --count)
+    INPUT_COUNT,        //  N copies of one spec (noop benchmarks, --count)
+    INPUT_RANGE         //  pipeline items NAME=FIRST..LAST (--range)
 } input_format_t;
+
+//  A --range: items {NAME: "FIRST"} .. {NAME: "LAST"} every STEP.
+typedef struct {
+    char     name[65];
+    uint64_t first, last, step, count;
+    int      width;         //  zero padding when FIRST has leading zeros
+} input_range_t;
 
 typedef struct _input_t input_t;
 
@@ -62,6 +71,19 @@ uint64_t input_line(const input_t *self);
 uint64_t input_skip(input_t *self, uint64_t n);
 //  Total tasks when known in advance (template, count), else 0.
 uint64_t input_total(const input_t *self);
+//  Pipelines (input_items.c): from now on every item (CSV row under its
+//  header of variable names, JSONL object of strings, range value) is the
+//  variables of one item, and the task read is its first step, rendered.
+//  `p` is borrowed.
+void input_set_pipeline(input_t *self, const pipeline_t *p);
+//  Parse "NAME=FIRST..LAST[..STEP]"; 0 or -1 with the reason.
+int input_range_parse(const char *text, input_range_t *r, char *err, size_t errlen);
+//  A reader of the items of a range (needs input_set_pipeline).
+input_t *input_new_range(const input_range_t *r);
+//  The first step of the item `vars` (name:line for messages): 1 with
+//  *spec, or -1 with "NAME:LINE: why".
+int input_item_spec(const pipeline_t *p, json_t *vars, const char *name, uint64_t line, Shoal__TaskSpec **spec,
+                    char *err, size_t errlen);
 //  Parse a format name; returns -1 when unknown.
 int input_format_parse(const char *name);
 

@@ -259,6 +259,14 @@ taskspec_validate(const Shoal__TaskSpec *spec, char *err, size_t errlen)
         return -1;
     if (s_check_text("tag", spec->tag, TASKSPEC_MAX_TAG, err, errlen))
         return -1;
+    if (spec->pipeline) {
+        const Shoal__PipelineStep *ps = spec->pipeline;
+        if (s_check_text("pipeline.vars", ps->vars, TASKSPEC_MAX_BODY, err, errlen)
+        ||  s_check_text("pipeline.extract", ps->extract, 65536, err, errlen))
+            return -1;
+        if (ps->index >= 32)
+            return errbuf_set(err, errlen, "pipeline.index: at most 31");
+    }
     switch (spec->kind_case) {
         case SHOAL__TASK_SPEC__KIND_NOOP:
             if (spec->noop->has_sleep_ms && spec->noop->sleep_ms > TASKSPEC_MAX_TIMEOUT_MS)

@@ -120,6 +120,9 @@ s_validate_results(const Shoal__Results *m, char *err, size_t errlen)
             return errbuf_set(err, errlen, "results[%zu]: bad outcome", i);
         if (r->error && strlen(r->error) > 65536)
             return errbuf_set(err, errlen, "results[%zu].error: too long", i);
+        //  pipelines: extracted variables, a JSON object (stored as jsonb)
+        if (r->vars && s_text("results.vars", r->vars, 8u << 20, err, errlen))
+            return -1;
         //  timestamps go into timestamptz columns: 2000..2200 or unset
         const int64_t lo = 946684800000000LL, hi = 7258118400000000LL;
         if ((r->has_started_us && r->started_us && (r->started_us < lo || r->started_us > hi))
@@ -211,7 +214,8 @@ wire_validate(const envelope_t *env, char *err, size_t errlen)
         case SHOAL__ENVELOPE__BODY_JOB_OPEN: {
             const Shoal__JobOpen *m = env->job_open;
             if (s_text("job_open.name", m->name, 256, err, errlen)
-            ||  s_text("job_open.key", m->key, 256, err, errlen))
+            ||  s_text("job_open.key", m->key, 256, err, errlen)
+            ||  s_text("job_open.pipeline", m->pipeline, 1u << 20, err, errlen))
                 return -1;
             if (m->has_priority && (m->priority < 1 || m->priority > 1000))
                 return errbuf_set(err, errlen, "job_open.priority: must be 1..1000");

@@ -37,6 +37,7 @@ typedef struct {
     CURL   **idle;              //  easy handles to reuse (reset), a stack
     size_t   n_idle, max_idle;
     s3_t    *s3;                //  store: s3 and upload_s3 (s3.c)
+    vars_t  *vars;              //  compiled extraction rules of pipeline steps
 } http_t;
 
 // ------------------------------------------------------------------ sockets and timer
@@ -109,6 +110,7 @@ s_destroy(executor_t *base)
     if (h->epfd >= 0)
         close(h->epfd);
     free(h->body_dir.path);
+    vars_destroy(&h->vars);
     free(h);
 }
 
@@ -124,7 +126,8 @@ http_executor_new(const executor_host_t *host, const char *body_dir, size_t slot
     h->multi = curl_multi_init();
     h->body_dir.path = strdup(body_dir ? body_dir : "shoal-bodies");
     h->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (!h->multi || !h->body_dir.path || h->epfd < 0) {
+    h->vars = vars_new();
+    if (!h->multi || !h->body_dir.path || h->epfd < 0 || !h->vars) {
         s_destroy(&h->base);
         return NULL;
     }
@@ -175,6 +178,7 @@ s_xfer_free(http_t *h, xfer_t *x)
     if (x->sha)
         EVP_MD_CTX_free(x->sha);
     free(x->inline_buf);
+    capture_free(&x->capture);
     for (int i = 0; i < N_KEPT; i++)
         free(x->kept[i]);
     free(x);
@@ -203,6 +207,8 @@ s_start(executor_t *self, run_t *run)
     }
     x->run = run;
     x->owner = h;
+    x->vars = h->vars;
+    x->capture.on = run->spec->pipeline && run->spec->pipeline->extract;
     EVP_DigestInit_ex(x->sha, EVP_sha256(), NULL);
     const Shoal__HttpSpec *defaults = run->defaults ? run->defaults->http : NULL;
     if (http_request_prepare(x, run->spec->http, defaults, run->timeout_ms, &h->body_dir) != 0

@@ -48,6 +48,10 @@ s_on_body(char *data, size_t size, size_t nmemb, void *userp)
             memcpy(x->inline_buf + x->inline_len, data, take);
             x->inline_len += take;
         }
+        if (capture_body(&x->capture, data, n)) {
+            snprintf(x->local_error, sizeof x->local_error, "out of memory for the body");
+            return 0;
+        }
         if (x->stored && fwrite(data, 1, n, x->stored) != n) {
             snprintf(x->local_error, sizeof x->local_error, "writing the body to %s: %s",
                      x->stored_tmp, strerror(errno));
@@ -65,6 +69,7 @@ s_on_header(char *data, size_t size, size_t nmemb, void *userp)
 {
     xfer_t *x = userp;
     size_t n = size * nmemb;
+    capture_header(&x->capture, data, n);
     if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
         //  a new response (after a redirect or a 100 Continue): forget the last one's
         for (int i = 0; i < N_KEPT; i++) {

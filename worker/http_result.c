@@ -151,8 +151,14 @@ http_result_finish(executor_t *ex, xfer_t *x, CURLcode code, const http_body_dir
         http_s3_result(x, &r, error, sizeof error);
     char *clean_error = error[0] ? text_sanitize(error, strlen(error), sizeof error) : NULL;
     r.error = clean_error;
+    //  a pipeline step: its variables from a successful response
+    char *vars_owned = NULL;
+    const Shoal__PipelineStep *ps = run->spec->pipeline;
+    if (r.outcome == SHOAL__OUTCOME__OUTCOME_OK && ps && ps->extract && hr.status < 400 && x->vars)
+        vars_apply(x->vars, ps->extract, ps->vars, &x->capture, hr.status, clean_url, x->bytes, &r, &vars_owned);
     run->state = NULL;
     executor_finish(ex, run, &r);
+    free(vars_owned);
     free(clean_error);
     free(clean_url);
     free(body_path);

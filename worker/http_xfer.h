@@ -11,6 +11,7 @@
 
 #include "executor.h"
 #include "s3.h"
+#include "vars.h"
 
 #define DEFAULT_INLINE_LIMIT      (16u * 1024)
 #define DEFAULT_MAX_RESPONSE      (100ULL << 20)
@@ -50,6 +51,8 @@ typedef struct {
     char    *kept[N_KEPT];      //  values of the final response's kept headers
     size_t   header_bytes;      //  header lines of the current response so far
     bool     headers_done;      //  its blank line arrived
+    capture_t capture;          //  what pipeline extraction may read
+    vars_t  *vars;              //  the executor's compiled extraction rules (borrowed)
     char     local_error[256];  //  failures of our own (disk, file)
     char     errbuf[CURL_ERROR_SIZE];
     void    *owner;             //  the executor (http.c's), for callbacks

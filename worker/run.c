@@ -60,6 +60,17 @@ s_finish(void *ctx, run_t *run, Shoal__Result *result)
         result->has_finished_us = 1;
         result->finished_us = clock_wall_us();
     }
+    //  a pipeline step: which one, and the variables known after it (the
+    //  broker creates the next step from these alone)
+    const Shoal__PipelineStep *ps = run->spec ? run->spec->pipeline : NULL;
+    if (ps) {
+        result->has_step = 1;
+        result->step = ps->index;
+        result->has_root = ps->has_root;
+        result->root = ps->root;
+        if (!result->vars)
+            result->vars = ps->vars;
+    }
     self->on_result(self->ctx, result);
     s_run_free(self, run);
 }

@@ -1,0 +1,217 @@
+/*  pipeline — the steps of a pipeline job as durable tasks (docs/pipelines.md).
+
+    A submitted task of a pipeline job is its item's first step. When a
+    step's result is ok, the worker's result carries the step index and
+    every variable known after it; the broker renders the next step with
+    them and puts its task row into the same write batch as the result
+    row, so both commit in one transaction: a crash keeps both or neither,
+    the unique (job, parent, element) index refuses a second child of the
+    same parent, and a result stored once is never taken again (the batch
+    machinery's own guarantee). Children take seqs from STORE_CHILD_BASE
+    up, loaded into memory when their batch commits (first in their lane,
+    so started items finish before new ones begin) or paged in like any
+    task after a restart. */
+#include "broker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "errbuf.h"
+#include "fence.h"
+#include "log.h"
+#include "task.h"
+
+_Static_assert(FENCE_CHILD_BASE == STORE_CHILD_BASE, "one child seq base");
+#include "text.h"
+
+int
+pipeline_job_load(job_t *job, const store_job_t *row)
+{
+    job->child_top = row->child_top >= (int64_t) STORE_CHILD_BASE ? row->child_top
+                                                                  : (int64_t) STORE_CHILD_BASE - 1;
+    job->child_cursor = (int64_t) STORE_CHILD_BASE - 1;
+    job->child_more = row->n_children > 0;
+    if (!row->pipeline)
+        return 0;
+    char err[512];
+    json_t *doc = json_loads(row->pipeline, 0, NULL);
+    job->pipeline = doc ? pipeline_from_json(doc, err, sizeof err) : NULL;
+    json_decref(doc);
+    if (!job->pipeline) {
+        log_error("bad_pipeline", "job=%u error=\"%s\"", job->id, doc ? err : "not JSON");
+        return -1;
+    }
+    return 0;
+}
+
+void
+pipeline_job_free(job_t *job)
+{
+    pipeline_destroy(&job->pipeline);
+}
+
+//  One task row of a child into the batch's stage rows, and the child kept
+//  for loading after the commit.
+static int
+s_add_child(server_t *self, job_t *job, Shoal__TaskSpec *spec, uint32_t root, uint32_t parent,
+            uint32_t step, uint32_t element, char *err, size_t errlen)
+{
+    batch_t *batch = self->filling;
+    if (job->child_top >= (int64_t) INT32_MAX)
+        return errbuf_set(err, errlen, "the job has no seqs left for pipeline steps");
+    uint32_t seq = (uint32_t) ++job->child_top;
+    size_t len = shoal__task_spec__get_packed_size(spec);
+    pchild_t *child = calloc(1, sizeof *child);
+    if (!child || !(child->spec = malloc(len ? len : 1)) || !batch->children) {
+        if (child)
+            free(child->spec);
+        free(child);
+        return errbuf_set(err, errlen, "out of memory");
+    }
+    shoal__task_spec__pack(spec, child->spec);
+    child->spec_len = (uint32_t) len;
+    child->id = ((uint64_t) job->id << 32) | seq;
+    zlist_append(batch->children, child);
+    char target[2048];
+    taskspec_target(spec, target, sizeof target);
+    char *clean = text_sanitize(target, strlen(target), sizeof target);
+    pgbuf_t *b = &batch->req->child_rows;
+    pgcopy_row(b, 9);
+    pgcopy_int4(b, (int32_t) job->id);
+    pgcopy_int4(b, (int32_t) seq);
+    pgcopy_cstr(b, taskspec_kind_name(taskspec_kind(spec)));
+    pgcopy_cstr(b, clean ? clean : "");
+    pgcopy_bytea(b, child->spec, len);
+    pgcopy_int4(b, (int32_t) root);
+    pgcopy_int4(b, (int32_t) parent);
+    pgcopy_int4(b, (int32_t) step);
+    pgcopy_int4(b, (int32_t) element);
+    free(clean);
+    return 0;
+}
+
+//  Render step `next` with vars into a child's spec (caller frees).
+static Shoal__TaskSpec *
+s_render(job_t *job, size_t next, json_t *vars, uint32_t root, int64_t due_us, char *err, size_t errlen)
+{
+    const pipeline_step_t *step = pipeline_step(job->pipeline, next);
+    Shoal__TaskSpec *spec = pipeline_render(job->pipeline, next, vars, err, errlen);
+    if (!spec)
+        return NULL;
+    Shoal__PipelineStep *ps = calloc(1, sizeof *ps);
+    if (ps) {
+        shoal__pipeline_step__init(ps);
+        ps->has_index = ps->has_root = 1;
+        ps->index = (uint32_t) next;
+        ps->root = root;
+        ps->vars = json_dumps(vars, JSON_COMPACT);
+        ps->extract = step->extract ? json_dumps(step->extract, JSON_COMPACT) : NULL;
+        ps->has_due_us = due_us != 0;
+        ps->due_us = due_us;
+        spec->pipeline = ps;
+    }
+    char inner[512];
+    if (!ps || !ps->vars || taskspec_validate(spec, inner, sizeof inner)) {
+        errbuf_set(err, errlen, "step '%s': %s", step->name, ps && ps->vars ? inner : "out of memory");
+        shoal__task_spec__free_unpacked(spec, NULL);
+        return NULL;
+    }
+    return spec;
+}
+
+int
+pipeline_on_ok(server_t *self, job_t *job, uint32_t seq, const Shoal__Result *r, char *err, size_t errlen)
+{
+    if (!job->pipeline || !r->has_step)
+        return 0;
+    size_t next = (size_t) r->step + 1;
+    if (next >= pipeline_steps(job->pipeline))
+        return 0;                       //  the item's last step
+    const pipeline_step_t *step = pipeline_step(job->pipeline, next);
+    json_t *vars = r->vars ? json_loads(r->vars, 0, NULL) : json_object();
+    if (!json_is_object(vars)) {
+        json_decref(vars);
+        return errbuf_set(err, errlen, "the worker sent variables that are not a JSON object");
+    }
+    uint32_t root = r->has_root ? r->root : seq;
+    int64_t finished = r->has_finished_us && r->finished_us ? r->finished_us : clock_wall_us();
+    int64_t due_us = step->delay_ms ? finished + (int64_t) step->delay_ms * 1000 : 0;
+    json_t *list = step->each ? json_object_get(vars, step->each) : NULL;
+    size_t n = step->each ? json_array_size(list) : 1;
+    int rc = 0;
+    if (step->each && !json_is_array(list))
+        rc = errbuf_set(err, errlen, "next step '%s': each '%s' is not a list", step->name, step->each);
+    else
+    if (n > pipeline_max_each(job->pipeline))
+        rc = errbuf_set(err, errlen, "next step '%s': each '%s' has %zu elements, more than max_each %u",
+                        step->name, step->each, n, pipeline_max_each(job->pipeline));
+    //  render every child first: the batch gets all of them or none
+    Shoal__TaskSpec **specs = rc ? NULL : calloc(n ? n : 1, sizeof *specs);
+    if (!rc && !specs)
+        rc = errbuf_set(err, errlen, "out of memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        json_t *one = vars;
+        if (step->each) {
+            one = json_deep_copy(vars);
+            json_object_set(one, step->each, json_array_get(list, i));
+        }
+        specs[i] = s_render(job, next, one, root, due_us, err, errlen);
+        if (one != vars)
+            json_decref(one);
+        if (!specs[i])
+            rc = -1;
+    }
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = s_add_child(self, job, specs[i], root, seq, (uint32_t) next, (uint32_t) i, err, errlen);
+    for (size_t i = 0; specs && i < n; i++)
+        if (specs[i])
+            shoal__task_spec__free_unpacked(specs[i], NULL);
+    free(specs);
+    json_decref(vars);
+    return rc;
+}
+
+void
+pipeline_on_written(server_t *self, batch_t *batch)
+{
+    store_req_t *req = batch->req;
+    if (!batch->children || zlist_size(batch->children) == 0)
+        return;
+    u64map_t *inserted = u64map_new();
+    for (size_t i = 0; inserted && i < req->n_inserted; i++)
+        u64map_put(inserted, req->inserted[i], (void *) 1);
+    pchild_t *child;
+    while ((child = zlist_pop(batch->children))) {
+        job_t *job = job_lookup(self, (uint32_t) (child->id >> 32));
+        bool created = inserted && u64map_get(inserted, child->id);
+        if (job && created && job->state == SHOAL__JOB_STATE__JOB_ACTIVE
+        &&  job_in_memory(job) < 2 * (size_t) self->cfg.window) {
+            store_page_row_t row = { .seq = (uint32_t) child->id, .spec = child->spec,
+                                     .spec_len = child->spec_len };
+            task_t *task = job_task_load(self, job, &row);
+            if (task && task->state == TASK_QUEUED) {
+                task_detach(self, task);
+                task_enqueue(self, task, true);
+            }
+        }
+        else
+        if (job)
+            job->child_more = true;     //  the pager finds it (or finds it done)
+        free(child->spec);
+        free(child);
+    }
+    u64map_destroy(&inserted);
+}
+
+void
+pipeline_batch_free(batch_t *batch)
+{
+    pchild_t *child;
+    while (batch->children && (child = zlist_pop(batch->children))) {
+        free(child->spec);
+        free(child);
+    }
+    zlist_destroy(&batch->children);
+}
