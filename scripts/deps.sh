@@ -29,7 +29,11 @@ s_moto() {
         return 1
     fi
     echo "installing: moto[server] (pipx, into /usr/local/bin)" >&2
-    PIPX_HOME=/opt/pipx PIPX_BIN_DIR=/usr/local/bin pipx install --quiet 'moto[server]' >/dev/null
+    # without it only tests/s3 fail (each says what to install); the rest of
+    # the suite still runs, so a registry that cannot be reached is no reason
+    # to stop here
+    PIPX_HOME=/opt/pipx PIPX_BIN_DIR=/usr/local/bin pipx install --quiet 'moto[server]' >/dev/null \
+        || echo "could not install moto[server] with pipx: the tests/s3 tests will fail until moto_server is on PATH" >&2
 }
 missing=()
 for p in "${pkgs[@]}"; do
