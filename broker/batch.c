@@ -160,7 +160,7 @@ batch_count_result(batch_t *batch, uint32_t job_id, const char *outcome)
 static bool
 s_empty(const batch_t *batch)
 {
-    return batch->req->rows.rows == 0 && batch->req->attempt_rows.rows == 0
+    return batch->req->write.rows.rows == 0 && batch->req->write.attempt_rows.rows == 0
         && zhashx_size(batch->deltas) == 0;
 }
 
@@ -169,9 +169,9 @@ batch_held(const server_t *self)
 {
     size_t n = 0;
     if (self->filling)
-        n += self->filling->req->rows.rows + self->filling->req->attempt_rows.rows;
+        n += self->filling->req->write.rows.rows + self->filling->req->write.attempt_rows.rows;
     if (self->flushing)
-        n += self->flushing->req->rows.rows + self->flushing->req->attempt_rows.rows;
+        n += self->flushing->req->write.rows.rows + self->flushing->req->write.attempt_rows.rows;
     return n;
 }
 
@@ -191,29 +191,29 @@ batch_flush(server_t *self, int64_t now_ms)
     batch_t *batch = self->filling;
     if (s_empty(batch))
         return;
-    if (batch->req->rows.oom || batch->req->attempt_rows.oom || batch->req->child_rows.oom) {
+    if (batch->req->write.rows.oom || batch->req->write.attempt_rows.oom || batch->req->write.child_rows.oom) {
         //  rows were lost building the batch; nothing of it was acked, so
         //  workers still hold every result: start again from the database
-        log_error("out_of_memory", "rows=%zu detail=\"restarting from the database\"", batch->req->rows.rows);
+        log_error("out_of_memory", "rows=%zu detail=\"restarting from the database\"", batch->req->write.rows.rows);
         exit(1);
     }
     //  deltas travel as an array
     size_t n = zhashx_size(batch->deltas);
     if (n) {
-        batch->req->deltas = calloc(n, sizeof(store_delta_t));
-        if (!batch->req->deltas)
+        batch->req->write.deltas = calloc(n, sizeof(store_delta_t));
+        if (!batch->req->write.deltas)
             return;
         size_t i = 0;
         for (store_delta_t *d = zhashx_first(batch->deltas); d; d = zhashx_next(batch->deltas))
-            batch->req->deltas[i++] = *d;
-        batch->req->n_deltas = n;
+            batch->req->write.deltas[i++] = *d;
+        batch->req->write.n_deltas = n;
         zhashx_purge(batch->deltas);
     }
     batch_t *next = batch_new();
     if (!next)
         return;
-    batch->req->epoch = self->epoch;
-    batch->req->batch_id = ++self->batch_seq;
+    batch->req->write.epoch = self->epoch;
+    batch->req->write.batch_id = ++self->batch_seq;
     if (store_submit(self->writer, batch->req) != 0) {
         batch_destroy(&next);
         return;
@@ -228,7 +228,7 @@ batch_on_written(server_t *self, store_req_t *req)
     batch_t *batch = req->owner;
     if (batch != self->flushing) {
         //  cannot happen: only the flushing batch is ever with the writer
-        log_error("write_orphan", "rows=%zu", req->rows.rows);
+        log_error("write_orphan", "rows=%zu", req->write.rows.rows);
         return;
     }
     if (req->status != STORE_OK) {
@@ -238,7 +238,7 @@ batch_on_written(server_t *self, store_req_t *req)
         self->write_retry_ms = clock_mono_ms() + self->write_backoff_ms;
         char q[600];
         log_warn("write_failed", "rows=%zu attempts=%zu retry_ms=%lld error=%s",
-                 req->rows.rows, req->attempt_rows.rows, (long long) self->write_backoff_ms,
+                 req->write.rows.rows, req->write.attempt_rows.rows, (long long) self->write_backoff_ms,
                  log_quote(req->error, q, sizeof q));
         return;
     }
@@ -246,8 +246,8 @@ batch_on_written(server_t *self, store_req_t *req)
     self->write_retry_ms = 0;
     int64_t now_ms = clock_mono_ms();
     //  what the database says happened to each job
-    for (size_t i = 0; i < req->n_outcomes; i++) {
-        const store_outcome_t *o = &req->outcomes[i];
+    for (size_t i = 0; i < req->write.n_outcomes; i++) {
+        const store_outcome_t *o = &req->write.outcomes[i];
         job_t *job = job_lookup(self, o->job_id);
         if (!job)
             continue;

@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "schema_rows.h"
 #include "text.h"
 #include "wire.h"
 #include "wirescan.h"
@@ -111,15 +112,15 @@ s_on_job_open(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
     store_req_t *req = s_req(STORE_OPEN_JOB, rid, rid_len, corr);
     if (!req)
         return;
-    req->pipeline = m->pipeline ? strdup(m->pipeline) : NULL;
-    req->name = strdup(m->name ? m->name : "");
-    req->key = m->key && *m->key ? strdup(m->key) : NULL;
-    req->priority = m->has_priority ? m->priority : 1;
+    req->open.pipeline = m->pipeline ? strdup(m->pipeline) : NULL;
+    req->open.name = strdup(m->name ? m->name : "");
+    req->open.key = m->key && *m->key ? strdup(m->key) : NULL;
+    req->open.priority = m->has_priority ? m->priority : 1;
     if (m->defaults) {
-        req->defaults_len = shoal__job_defaults__get_packed_size(m->defaults);
-        req->defaults = malloc(req->defaults_len ? req->defaults_len : 1);
-        if (req->defaults)
-            shoal__job_defaults__pack(m->defaults, req->defaults);
+        req->open.defaults_len = shoal__job_defaults__get_packed_size(m->defaults);
+        req->open.defaults = malloc(req->open.defaults_len ? req->open.defaults_len : 1);
+        if (req->open.defaults)
+            shoal__job_defaults__pack(m->defaults, req->open.defaults);
     }
     //  on the ingest connection, behind any chunks still queued there: a
     //  submit resumed after its client died sees every chunk of the dead
@@ -153,18 +154,19 @@ s_on_chunk(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Sh
     store_req_t *req = s_req(STORE_INGEST, rid, rid_len, corr);
     if (!req)
         return;
+    store_ingest_t *in = &req->ingest;
     req->job_id = job->id;
-    req->first_seq = m->first_seq;
-    req->count = (uint32_t) m->n_tasks;
-    req->seal = m->has_seal && m->seal;
+    in->first_seq = m->first_seq;
+    in->count = (uint32_t) m->n_tasks;
+    in->seal = m->has_seal && m->seal;
     //  the packed specs stay with the request: once committed they can go
     //  straight into memory without a page query (see s_done_ingest)
     size_t arena = 0;
     for (size_t i = 0; i < m->n_tasks; i++)
         arena += shoal__task_spec__get_packed_size(m->tasks[i]);
-    req->page = calloc(m->n_tasks, sizeof *req->page);
-    req->page_arena = malloc(arena ? arena : 1);
-    if (!req->page || !req->page_arena) {
+    in->specs = calloc(m->n_tasks, sizeof *in->specs);
+    in->arena = malloc(arena ? arena : 1);
+    if (!in->specs || !in->arena) {
         store_req_destroy(&req);
         frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_INTERNAL, "out of memory");
         return;
@@ -174,31 +176,23 @@ s_on_chunk(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Sh
         Shoal__TaskSpec *spec = m->tasks[i];
         char target[2048];
         taskspec_target(spec, target, sizeof target);
-        //  the cut may fall inside a UTF-8 sequence; the column is text
-        char *clean_target = text_sanitize(target, strlen(target), sizeof target);
-        uint8_t *buf = req->page_arena + off;
+        uint8_t *buf = in->arena + off;
         size_t len = shoal__task_spec__pack(spec, buf);
         off += len;
-        req->page[i].seq = (uint32_t) (m->first_seq + i);
-        req->page[i].spec = buf;
-        req->page[i].spec_len = (uint32_t) len;
-        pgbuf_t *b = &req->rows;
-        pgcopy_row(b, 5);
-        pgcopy_int4(b, (int32_t) job->id);
-        pgcopy_int4(b, (int32_t) (m->first_seq + i));
-        pgcopy_cstr(b, taskspec_kind_name(taskspec_kind(spec)));
-        pgcopy_cstr(b, clean_target ? clean_target : "");
-        pgcopy_bytea(b, buf, len);
-        free(clean_target);
+        in->specs[i].seq = (uint32_t) (m->first_seq + i);
+        in->specs[i].spec = buf;
+        in->specs[i].spec_len = (uint32_t) len;
+        schema_rows_task(&in->rows, job->id, (uint32_t) (m->first_seq + i),
+                         taskspec_kind_name(taskspec_kind(spec)), target, buf, len);
     }
-    req->n_page = m->n_tasks;
-    if (req->rows.oom) {
+    in->n_specs = m->n_tasks;
+    if (in->rows.oom) {
         store_req_destroy(&req);
         frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_INTERNAL, "out of memory");
         return;
     }
     job->next_seq += m->n_tasks;
-    if (req->seal)
+    if (in->seal)
         job->sealing = true;
     s_submit(self, self->ingest, req);
 }
@@ -210,7 +204,7 @@ s_on_seal(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Sho
     if (!req)
         return;
     req->job_id = m->job_id;
-    req->first_seq = m->total;
+    req->seal.total = m->total;
     //  after the job's chunks, on their connection; the completion check
     //  races safely with result writes: both update the job row, and the
     //  later update sees the earlier one's counts and seal
@@ -224,19 +218,19 @@ s_on_control(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, 
     if (!req)
         return;
     req->job_id = m->job_id;
-    req->action = m->action;
+    req->control.action = m->action;
     if (m->n_retry_status) {
-        req->retry_status = malloc(m->n_retry_status * sizeof(uint32_t));
-        if (req->retry_status) {
-            memcpy(req->retry_status, m->retry_status, m->n_retry_status * sizeof(uint32_t));
-            req->n_retry_status = m->n_retry_status;
+        req->control.retry_status = malloc(m->n_retry_status * sizeof(uint32_t));
+        if (req->control.retry_status) {
+            memcpy(req->control.retry_status, m->retry_status, m->n_retry_status * sizeof(uint32_t));
+            req->control.n_retry_status = m->n_retry_status;
         }
     }
     if (m->n_retry_class) {
-        req->retry_class = malloc(m->n_retry_class * sizeof(uint32_t));
-        if (req->retry_class) {
-            memcpy(req->retry_class, m->retry_class, m->n_retry_class * sizeof(uint32_t));
-            req->n_retry_class = m->n_retry_class;
+        req->control.retry_class = malloc(m->n_retry_class * sizeof(uint32_t));
+        if (req->control.retry_class) {
+            memcpy(req->control.retry_class, m->retry_class, m->n_retry_class * sizeof(uint32_t));
+            req->control.n_retry_class = m->n_retry_class;
         }
     }
     s_submit(self, self->writer, req);
@@ -348,7 +342,7 @@ frontend_on_message(server_t *self, const uint8_t *rid, size_t rid_len, const vo
         case SHOAL__ENVELOPE__BODY_JOBS_REQUEST: {
             store_req_t *req = s_req(STORE_QUERY_JOBS, rid, rid_len, corr);
             if (req) {
-                req->count = env->jobs_request->has_limit && env->jobs_request->limit
+                req->query.limit = env->jobs_request->has_limit && env->jobs_request->limit
                            ? env->jobs_request->limit : 100;
                 s_submit(self, self->reader, req);
             }
@@ -359,10 +353,10 @@ frontend_on_message(server_t *self, const uint8_t *rid, size_t rid_len, const vo
             store_req_t *req = s_req(STORE_QUERY_RESULTS, rid, rid_len, corr);
             if (req) {
                 req->job_id = m->job_id;
-                req->after_seq = m->has_after_seq ? m->after_seq : -1;
-                req->count = m->has_limit && m->limit ? m->limit : 1000;
-                req->failed_only = m->has_failed_only && m->failed_only;
-                req->with_body = m->has_with_body && m->with_body;
+                req->query.after_seq = m->has_after_seq ? m->after_seq : -1;
+                req->query.limit = m->has_limit && m->limit ? m->limit : 1000;
+                req->query.failed_only = m->has_failed_only && m->failed_only;
+                req->query.with_body = m->has_with_body && m->with_body;
                 s_submit(self, self->reader, req);
             }
             break;
@@ -397,7 +391,7 @@ s_done_open(server_t *self, store_req_t *req)
 {
     const store_job_t *row = &req->jobs[0];
     job_t *job = job_new(self, row);
-    if (job && req->existed) {
+    if (job && req->open.existed) {
         //  the row may know of a commit whose reply never reached us
         if (row->n_tasks > job->n_tasks) {
             job->n_tasks = row->n_tasks;
@@ -411,14 +405,14 @@ s_done_open(server_t *self, store_req_t *req)
     reply.has_job_id = reply.has_committed = reply.has_existed = reply.has_sealed = reply.has_state = 1;
     reply.job_id = row->id;
     reply.committed = job ? job->n_tasks : row->n_tasks;
-    reply.existed = req->existed;
+    reply.existed = req->open.existed;
     reply.sealed = row->sealed;
     reply.state = row->state;
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
     env.body_case = SHOAL__ENVELOPE__BODY_JOB_OPENED;
     env.job_opened = &reply;
     s_reply(self, req->rid, req->rid_len, req->corr, &env);
-    log_info(req->existed ? "job_resumed" : "job_opened", "job=%u committed=%llu", row->id,
+    log_info(req->open.existed ? "job_resumed" : "job_opened", "job=%u committed=%llu", row->id,
              (unsigned long long) reply.committed);
 }
 
@@ -430,11 +424,11 @@ s_done_ingest(server_t *self, store_req_t *req)
         if (job) {
             //  a commit whose reply was lost may have happened after all: the
             //  database's count (read when a later chunk was refused) wins
-            if (req->committed > job->n_tasks) {
-                job->n_tasks = req->committed;
+            if (req->ingest.committed > job->n_tasks) {
+                job->n_tasks = req->ingest.committed;
                 job->page_more = true;
             }
-            if (req->sealed_now)
+            if (req->ingest.sealed_now)
                 job->sealed = true;
             job->next_seq = job->n_tasks;   //  the chunks behind this one fail too
             job->sealing = false;
@@ -446,9 +440,9 @@ s_done_ingest(server_t *self, store_req_t *req)
         return;
     }
     if (job) {
-        if (req->committed > job->n_tasks)
-            job->n_tasks = req->committed;
-        if (req->seal)
+        if (req->ingest.committed > job->n_tasks)
+            job->n_tasks = req->ingest.committed;
+        if (req->ingest.seal)
             job->sealed = true;
         job->page_more = true;
         job_load_chunk(self, job, req);
@@ -456,9 +450,9 @@ s_done_ingest(server_t *self, store_req_t *req)
     Shoal__SubmitAck ack = SHOAL__SUBMIT_ACK__INIT;
     ack.has_job_id = ack.has_first_seq = ack.has_count = ack.has_committed = 1;
     ack.job_id = req->job_id;
-    ack.first_seq = req->first_seq;
-    ack.count = req->count;
-    ack.committed = req->committed;
+    ack.first_seq = req->ingest.first_seq;
+    ack.count = req->ingest.count;
+    ack.committed = req->ingest.committed;
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
     env.body_case = SHOAL__ENVELOPE__BODY_SUBMIT_ACK;
     env.submit_ack = &ack;
@@ -496,20 +490,20 @@ s_done_control(server_t *self, store_req_t *req)
     }
     job_t *job = s_refresh_job(self, req);
     const char *action = req->op == STORE_SEAL ? "seal"
-                       : req->action == SHOAL__CONTROL_ACTION__CONTROL_PAUSE ? "pause"
-                       : req->action == SHOAL__CONTROL_ACTION__CONTROL_RESUME ? "resume"
-                       : req->action == SHOAL__CONTROL_ACTION__CONTROL_CANCEL ? "cancel" : "retry";
-    if (job && req->op == STORE_CONTROL && req->action == SHOAL__CONTROL_ACTION__CONTROL_RETRY
-    &&  req->affected) {
+                       : req->control.action == SHOAL__CONTROL_ACTION__CONTROL_PAUSE ? "pause"
+                       : req->control.action == SHOAL__CONTROL_ACTION__CONTROL_RESUME ? "resume"
+                       : req->control.action == SHOAL__CONTROL_ACTION__CONTROL_CANCEL ? "cancel" : "retry";
+    if (job && req->op == STORE_CONTROL && req->control.action == SHOAL__CONTROL_ACTION__CONTROL_RETRY
+    &&  req->control.affected) {
         //  failed tasks are unfinished again
         job_repage(self, job);
     }
     if (req->op == STORE_CONTROL) {
         log_info("job_control", "job=%u action=%s affected=%llu state=%s", req->job_id, action,
-                 (unsigned long long) req->affected, store_state_name(req->new_state));
-        progress_event(self, SHOAL__EVENT_TYPE__EVENT_JOB_CONTROL, req->job_id, NULL, req->affected,
+                 (unsigned long long) req->control.affected, store_state_name(req->control.new_state));
+        progress_event(self, SHOAL__EVENT_TYPE__EVENT_JOB_CONTROL, req->job_id, NULL, req->control.affected,
                        "job %u: %s (%llu tasks)", req->job_id, action,
-                       (unsigned long long) req->affected);
+                       (unsigned long long) req->control.affected);
     }
     Shoal__JobInfo info = SHOAL__JOB_INFO__INIT;
     if (job)
@@ -523,7 +517,7 @@ s_done_control(server_t *self, store_req_t *req)
         Shoal__ControlReply reply = SHOAL__CONTROL_REPLY__INIT;
         reply.has_job_id = reply.has_affected = 1;
         reply.job_id = req->job_id;
-        reply.affected = req->affected;
+        reply.affected = req->control.affected;
         reply.job = &info;
         Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
         env.body_case = SHOAL__ENVELOPE__BODY_CONTROL_REPLY;
@@ -600,7 +594,7 @@ frontend_on_store(server_t *self, store_req_t *req)
             break;
         case STORE_QUERY_RESULTS:
             zmq_send(self->frontend_raw, req->rid, req->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-            zmq_send(self->frontend_raw, req->reply, req->reply_len, ZMQ_DONTWAIT);
+            zmq_send(self->frontend_raw, req->query.reply, req->query.reply_len, ZMQ_DONTWAIT);
             break;
         default:
             break;

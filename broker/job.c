@@ -210,14 +210,14 @@ job_page_all(server_t *self)
             if (!req)
                 return;
             req->job_id = job->id;
-            req->after_seq = job->child_cursor;
-            req->count = (uint32_t) (window - job->n_queued);
-            req->page_gen = job->page_gen;
-            req->page_full = true;
-            req->page_children = true;
-            req->page_upto = job->child_top;
-            if (req->page_upto > job->child_cursor + 8 * (int64_t) req->count)
-                req->page_upto = job->child_cursor + 8 * (int64_t) req->count;
+            req->page.after_seq = job->child_cursor;
+            req->page.limit = (uint32_t) (window - job->n_queued);
+            req->page.gen = job->page_gen;
+            req->page.full = true;
+            req->page.children = true;
+            req->page.upto = job->child_top;
+            if (req->page.upto > job->child_cursor + 8 * (int64_t) req->page.limit)
+                req->page.upto = job->child_cursor + 8 * (int64_t) req->page.limit;
             if (store_submit(self->writer, req) != 0) {
                 store_req_destroy(&req);
                 return;
@@ -230,12 +230,12 @@ job_page_all(server_t *self)
             return;
         window_plan_t plan = window_plan(window, job->n_queued, job->cursor, job->frontier);
         req->job_id = job->id;
-        req->after_seq = job->cursor;
-        req->count = plan.count;
-        req->page_n_tasks = (int64_t) job->n_tasks;
-        req->page_gen = job->page_gen;
-        req->page_full = plan.full;
-        req->page_upto = plan.upto;
+        req->page.after_seq = job->cursor;
+        req->page.limit = plan.count;
+        req->page.n_tasks = (int64_t) job->n_tasks;
+        req->page.gen = job->page_gen;
+        req->page.full = plan.full;
+        req->page.upto = plan.upto;
         if (store_submit(plan.full ? self->writer : self->pager, req) != 0) {
             store_req_destroy(&req);
             return;
@@ -264,11 +264,11 @@ job_load_chunk(server_t *self, job_t *job, store_req_t *ingest)
 {
     if (job->paging || job->state != SHOAL__JOB_STATE__JOB_ACTIVE
     ||  !window_chunk_fits((size_t) self->cfg.window, job->n_queued, job->cursor, job->frontier,
-                           ingest->first_seq, ingest->n_page))
+                           ingest->ingest.first_seq, ingest->ingest.n_specs))
         return;
-    for (size_t i = 0; i < ingest->n_page; i++)
-        job_task_load(self, job, &ingest->page[i]);
-    job->cursor = (int64_t) ingest->page[ingest->n_page - 1].seq;
+    for (size_t i = 0; i < ingest->ingest.n_specs; i++)
+        job_task_load(self, job, &ingest->ingest.specs[i]);
+    job->cursor = (int64_t) ingest->ingest.specs[ingest->ingest.n_specs - 1].seq;
     job->page_more = (int64_t) job->n_tasks - 1 > job->cursor;
 }
 
@@ -281,7 +281,7 @@ job_on_page(server_t *self, store_req_t *req)
         return;
     }
     job->paging = false;
-    if (req->page_gen != job->page_gen) {
+    if (req->page.gen != job->page_gen) {
         //  asked for before a retry restarted paging: what it says is stale
         store_req_destroy(&req);
         return;
@@ -296,11 +296,11 @@ job_on_page(server_t *self, store_req_t *req)
         return;
     }
     bool live = job->state == SHOAL__JOB_STATE__JOB_ACTIVE || job->state == SHOAL__JOB_STATE__JOB_PAUSED;
-    for (size_t i = 0; live && i < req->n_page; i++)
-        job_task_load(self, job, &req->page[i]);
-    if (req->page_children) {
-        int64_t last_child = req->n_page ? (int64_t) req->page[req->n_page - 1].seq : job->child_cursor;
-        int64_t next = req->n_page >= req->count ? last_child : req->page_upto;
+    for (size_t i = 0; live && i < req->page.n_rows; i++)
+        job_task_load(self, job, &req->page.rows[i]);
+    if (req->page.children) {
+        int64_t last_child = req->page.n_rows ? (int64_t) req->page.rows[req->page.n_rows - 1].seq : job->child_cursor;
+        int64_t next = req->page.n_rows >= req->page.limit ? last_child : req->page.upto;
         if (next > job->child_cursor)
             job->child_cursor = next;
         job->child_more = job->child_cursor < job->child_top;
@@ -308,12 +308,12 @@ job_on_page(server_t *self, store_req_t *req)
         return;
     }
     window_page_t page = {
-        .count = req->count, .rows = req->n_page,
-        .last_seq = req->n_page ? (int64_t) req->page[req->n_page - 1].seq : 0,
-        .full = req->page_full, .upto = req->page_upto, .n_tasks_then = req->page_n_tasks,
+        .count = req->page.limit, .rows = req->page.n_rows,
+        .last_seq = req->page.n_rows ? (int64_t) req->page.rows[req->page.n_rows - 1].seq : 0,
+        .full = req->page.full, .upto = req->page.upto, .n_tasks_then = req->page.n_tasks,
     };
     job->cursor = window_cursor_after(&page, job->cursor, job->n_tasks, &job->page_more);
-    log_debug("paged", "job=%u rows=%zu cursor=%lld more=%d", job->id, req->n_page,
+    log_debug("paged", "job=%u rows=%zu cursor=%lld more=%d", job->id, req->page.n_rows,
               (long long) job->cursor, job->page_more);
     store_req_destroy(&req);
 }

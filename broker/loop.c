@@ -168,8 +168,8 @@ s_load(server_t *self)
         if (!req)
             return -1;
         if (req->status == STORE_OK) {
-            self->epoch = req->epoch;
-            self->lease_tag = req->lease_tag;
+            self->epoch = req->load.epoch;
+            self->lease_tag = req->load.lease_tag;
             uint64_t tasks = 0;
             for (size_t i = 0; i < req->n_jobs; i++) {
                 job_t *job = job_new(self, &req->jobs[i]);
@@ -276,7 +276,7 @@ s_next_deadline(server_t *self, int64_t now)
         next = timer;
     if (self->dispatch_after_ms > now && self->dispatch_after_ms < next)
         next = self->dispatch_after_ms;
-    if (self->filling->results + self->filling->req->attempt_rows.rows > 0 && !self->flushing
+    if (self->filling->results + self->filling->req->write.attempt_rows.rows > 0 && !self->flushing
     &&  self->write_retry_ms > now && self->write_retry_ms < next)
         next = self->write_retry_ms;
     return next;

@@ -77,7 +77,7 @@ s_add_child(server_t *self, job_t *job, Shoal__TaskSpec *spec, uint32_t root, ui
     char target[2048];
     taskspec_target(spec, target, sizeof target);
     char *clean = text_sanitize(target, strlen(target), sizeof target);
-    pgbuf_t *b = &batch->req->child_rows;
+    pgbuf_t *b = &batch->req->write.child_rows;
     pgcopy_row(b, 9);
     pgcopy_int4(b, (int32_t) job->id);
     pgcopy_int4(b, (int32_t) seq);
@@ -180,8 +180,8 @@ pipeline_on_written(server_t *self, batch_t *batch)
     if (!batch->children || zlist_size(batch->children) == 0)
         return;
     u64map_t *inserted = u64map_new();
-    for (size_t i = 0; inserted && i < req->n_inserted; i++)
-        u64map_put(inserted, req->inserted[i], (void *) 1);
+    for (size_t i = 0; inserted && i < req->write.n_inserted; i++)
+        u64map_put(inserted, req->write.inserted[i], (void *) 1);
     pchild_t *child;
     while ((child = zlist_pop(batch->children))) {
         job_t *job = job_lookup(self, (uint32_t) (child->id >> 32));

@@ -1,5 +1,5 @@
 /*  store — the database thread: connection, request pipe. See store.h.
-    The SQL of each request lives in store_ops.c. */
+    The SQL of each request lives in the store_*.c files (store_ops.h). */
 #include "store.h"
 
 #include <czmq.h>
@@ -14,7 +14,7 @@
 struct _store_t {
     zactor_t *actor;        //  the thread
     char     *conninfo;     //  libpq connection string or URI
-    char     *name;         //  "writer", "ingest", "reader"
+    char     *name;         //  "writer", "pager", "ingest", "reader"
     size_t    pending;      //  requests in the thread's hands
 };
 
@@ -35,6 +35,45 @@ s_notice(void *arg, const char *message)
     snprintf(line, sizeof line, "%s", message);
     line[strcspn(line, "\n")] = 0;
     log_debug("db_notice", "store=%s message=%s", (const char *) arg, log_quote(line, q, sizeof q));
+}
+
+//  Per-connection set-up after connecting: the staging tables of result
+//  batches that meet a duplicate and of pipeline steps (store_write.c).
+//  0 or -1.
+static int
+s_prepare(PGconn *conn)
+{
+    PQclear(PQexec(conn, "SET client_min_messages = warning"));
+    const char *tables[] = {
+        "CREATE TEMP TABLE IF NOT EXISTS shoal_stage (LIKE results) ON COMMIT DELETE ROWS",
+        "CREATE TEMP TABLE IF NOT EXISTS shoal_stage_tasks (LIKE tasks) ON COMMIT DELETE ROWS",
+    };
+    int rc = 0;
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        PGresult *res = PQexec(conn, tables[i]);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            rc = -1;
+        PQclear(res);
+    }
+    return rc;
+}
+
+//  Run one request's SQL.
+static void
+s_run_op(PGconn *conn, store_req_t *req)
+{
+    switch (req->op) {
+        case STORE_LOAD:          store_jobs_load(conn, req); break;
+        case STORE_OPEN_JOB:      store_jobs_open(conn, req); break;
+        case STORE_INGEST:        store_jobs_ingest(conn, req); break;
+        case STORE_SEAL:          store_jobs_seal(conn, req); break;
+        case STORE_WRITE:         store_write_batch(conn, req); break;
+        case STORE_PAGE:          store_page_read(conn, req); break;
+        case STORE_CONTROL:       store_control_run(conn, req); break;
+        case STORE_QUERY_JOB:     store_jobs_read(conn, req, req->job_id); break;
+        case STORE_QUERY_JOBS:    store_jobs_list(conn, req); break;
+        case STORE_QUERY_RESULTS: store_export_page(conn, req); break;
+    }
 }
 
 static void
@@ -63,7 +102,7 @@ s_thread_connect(thread_t *t)
         return;
     }
     PQsetNoticeProcessor(t->conn, s_notice, (void *) t->name);
-    if (store_ops_prepare(t->conn, t->name) != 0) {
+    if (s_prepare(t->conn) != 0) {
         PQfinish(t->conn);
         t->conn = NULL;
         t->was_down = true;
@@ -87,7 +126,7 @@ s_thread_run(thread_t *t, store_req_t *req)
     }
     req->status = STORE_OK;
     req->error[0] = 0;
-    store_ops_run(t->conn, req);
+    s_run_op(t->conn, req);
     if (req->status == STORE_ERR_DOWN) {
         if (!t->was_down) {
             char q[600];
@@ -236,21 +275,41 @@ store_req_destroy(store_req_t **req_p)
     for (size_t i = 0; i < req->n_jobs; i++)
         store_job_free(&req->jobs[i]);
     free(req->jobs);
-    free(req->name);
-    free(req->key);
-    free(req->defaults);
-    free(req->pipeline);
-    free(req->inserted);
-    pgbuf_free(&req->child_rows);
-    pgbuf_free(&req->rows);
-    pgbuf_free(&req->attempt_rows);
-    free(req->deltas);
-    free(req->outcomes);
-    free(req->page);
-    free(req->page_arena);
-    free(req->retry_status);
-    free(req->retry_class);
-    free(req->reply);
+    switch (req->op) {
+        case STORE_OPEN_JOB:
+            free(req->open.name);
+            free(req->open.key);
+            free(req->open.defaults);
+            free(req->open.pipeline);
+            break;
+        case STORE_INGEST:
+            pgbuf_free(&req->ingest.rows);
+            free(req->ingest.specs);
+            free(req->ingest.arena);
+            break;
+        case STORE_WRITE:
+            pgbuf_free(&req->write.rows);
+            pgbuf_free(&req->write.attempt_rows);
+            pgbuf_free(&req->write.child_rows);
+            free(req->write.inserted);
+            free(req->write.deltas);
+            free(req->write.outcomes);
+            break;
+        case STORE_PAGE:
+            free(req->page.rows);
+            free(req->page.arena);
+            break;
+        case STORE_CONTROL:
+            free(req->control.retry_status);
+            free(req->control.retry_class);
+            break;
+        case STORE_QUERY_JOBS:
+        case STORE_QUERY_RESULTS:
+            free(req->query.reply);
+            break;
+        default:
+            break;
+    }
     free(req);
     *req_p = NULL;
 }

@@ -9,7 +9,12 @@
 
     The broker runs four: "writer" (results, job state, and paging where
     finished tasks must be skipped), "pager" (paging fresh tasks), "ingest"
-    (submitted chunks) and "reader" (queries from clients).
+    (job opens, submitted chunks, seals) and "reader" (queries from clients).
+
+    The SQL of each request: store_jobs.c (load, open, ingest, seal, job
+    rows), store_control.c (pause, resume, cancel, retry), store_write.c
+    (result batches), store_page.c (paging tasks in), store_export.c (pages
+    of results), over the libpq helpers of store_sql.c.
 */
 #ifndef SHOAL_STORE_H
 #define SHOAL_STORE_H
@@ -93,6 +98,95 @@ typedef struct {
     bool     done;              //  the job is now complete
 } store_outcome_t;
 
+//  STORE_LOAD: bump the epoch (the job rows come back in req->jobs).
+typedef struct {
+    uint64_t epoch;                 //  out: this broker run's epoch
+    uint64_t lease_tag;             //  out: the database's lease tag (lease.h)
+} store_load_t;
+
+//  STORE_OPEN_JOB: create a job or find it by key (out: req->jobs[0]).
+typedef struct {
+    char    *name;                  //  owned
+    char    *key;                   //  owned, NULL for no key
+    uint32_t priority;
+    uint8_t *defaults;              //  owned, encoded JobDefaults
+    size_t   defaults_len;
+    char    *pipeline;              //  owned, the pipeline (JSON) or NULL
+    bool     existed;               //  out: the key matched an existing job
+} store_open_t;
+
+//  STORE_INGEST: commit a chunk of tasks.
+typedef struct {
+    uint64_t first_seq;             //  must equal the job's committed count
+    uint32_t count;                 //  tasks in the chunk
+    bool     seal;                  //  seal the job with this chunk
+    pgbuf_t  rows;                  //  the tasks' COPY rows
+    //  the chunk's specs for the dispatcher, untouched by the store
+    store_page_row_t *specs;        //  owned array
+    size_t   n_specs;
+    uint8_t *arena;                 //  owned: the specs' bytes
+    uint64_t committed;             //  out: the job's committed task count
+    bool     sealed_now;            //  out (refused): the job row says sealed
+} store_ingest_t;
+
+//  STORE_SEAL: mark a job's task list complete at `total` tasks.
+typedef struct {
+    uint64_t total;
+    uint64_t committed;             //  out: the job's committed task count
+    bool     sealed_now;            //  out (refused): the job row says sealed
+    Shoal__JobState new_state;      //  out
+} store_seal_t;
+
+//  STORE_WRITE: commit a batch of results and attempts.
+typedef struct {
+    uint64_t epoch, batch_id;       //  recorded with the rows: a batch commits once
+    pgbuf_t  rows;                  //  results rows
+    pgbuf_t  attempt_rows;          //  attempts rows
+    pgbuf_t  child_rows;            //  tasks created by pipeline steps (stage table rows)
+    uint64_t *inserted;             //  out, owned: ids (job << 32 | seq) of the children inserted
+    size_t   n_inserted;
+    store_delta_t   *deltas;        //  owned array: counters to add, one per job
+    size_t           n_deltas;
+    store_outcome_t *outcomes;      //  out, owned array
+    size_t           n_outcomes;
+} store_write_t;
+
+//  STORE_PAGE: read the next unfinished tasks of a job.
+typedef struct {
+    int64_t  after_seq;             //  read seqs above this
+    uint32_t limit;                 //  at most this many
+    int64_t  n_tasks;               //  the job's committed count when asked
+    bool     full;                  //  below the frontier: skip finished tasks, read attempts
+    int64_t  upto;                  //  (full) highest seq to read
+    uint32_t gen;                   //  the job's paging generation (dispatcher only)
+    bool     children;              //  pipeline steps' range (dispatcher only)
+    store_page_row_t *rows;         //  out, owned array
+    size_t   n_rows;
+    uint8_t *arena;                 //  out, owned: the rows' spec bytes
+} store_page_t;
+
+//  STORE_CONTROL: pause / resume / cancel / retry a job (out: req->jobs[0]).
+typedef struct {
+    Shoal__ControlAction action;
+    uint32_t *retry_status;         //  owned: RETRY only these HTTP statuses
+    size_t    n_retry_status;
+    uint32_t *retry_class;          //  owned: RETRY only these classes (4 = 4xx)
+    size_t    n_retry_class;
+    uint64_t  affected;             //  out: tasks cancelled or requeued
+    Shoal__JobState new_state;      //  out
+} store_control_t;
+
+//  STORE_QUERY_JOBS (limit only) and STORE_QUERY_RESULTS.
+typedef struct {
+    uint32_t limit;                 //  rows at most (0: the default)
+    int64_t  after_seq;             //  results above this seq
+    bool     failed_only;           //  results not ok only
+    bool     with_body;             //  include stored bodies
+    uint8_t *reply;                 //  out: a packed Envelope to send as is
+    size_t   reply_len;
+} store_query_t;
+
+//  One request: who asked, the outcome, and the payload of its operation.
 typedef struct store_req {
     store_op_t     op;
     store_status_t status;          //  outcome, set by the store thread
@@ -103,61 +197,19 @@ typedef struct store_req {
     uint64_t       corr;
     uint32_t       job_id;          //  the job the request is about
     void          *owner;           //  the dispatcher's context; never touched by the store
-
-    //  STORE_LOAD (out), STORE_OPEN_JOB (out: jobs[0]), STORE_QUERY_JOB(S) (out)
-    uint64_t       epoch;
-    uint64_t       lease_tag;       //  STORE_LOAD: the database's lease tag (lease.h)
+    //  out (LOAD, OPEN_JOB, SEAL, CONTROL, QUERY_JOB, QUERY_JOBS): job rows read
     store_job_t   *jobs;            //  owned array
     size_t         n_jobs;
-    //  STORE_OPEN_JOB (in)
-    char          *name;            //  owned
-    char          *key;             //  owned, NULL for no key
-    uint32_t       priority;
-    uint8_t       *defaults;        //  owned, encoded JobDefaults
-    size_t         defaults_len;
-    char          *pipeline;        //  owned, the pipeline (JSON) or NULL
-    bool           existed;         //  out: the key matched an existing job
-    //  STORE_INGEST (in; page/page_arena hold the chunk's specs for the
-    //  dispatcher, untouched by the store), STORE_SEAL (in: total = first_seq)
-    uint64_t       first_seq;
-    uint32_t       count;
-    pgbuf_t        rows;            //  task rows (INGEST) or result rows (WRITE)
-    uint64_t       committed;       //  out: the job's committed task count
-    bool           seal;            //  STORE_INGEST: seal the job with this chunk
-    bool           sealed_now;      //  out (a refused INGEST/SEAL): the job row says sealed
-    //  STORE_WRITE (in)
-    uint64_t       batch_id;        //  with epoch: recorded with the rows, once
-    pgbuf_t        attempt_rows;
-    pgbuf_t        child_rows;      //  tasks created by pipeline steps (stage table rows)
-    uint64_t      *inserted;        //  out, owned: ids (job << 32 | seq) of the children inserted
-    size_t         n_inserted;
-    store_delta_t *deltas;          //  owned array
-    size_t         n_deltas;
-    store_outcome_t *outcomes;      //  out, owned array
-    size_t         n_outcomes;
-    //  STORE_PAGE (in: first_seq = after_seq + 1, count = limit; out)
-    int64_t        after_seq;
-    store_page_row_t *page;         //  owned array
-    size_t         n_page;
-    uint8_t       *page_arena;      //  owned: the rows' spec bytes
-    int64_t        page_n_tasks;    //  in: the job's committed count when asked
-    bool           page_full;       //  in: skip finished tasks, read attempt counts
-    uint32_t       page_gen;        //  in: the job's paging generation (dispatcher only)
-    int64_t        page_upto;       //  in (page_full): highest seq to read
-    bool           page_children;   //  in: pipeline steps' range (dispatcher only)
-    //  STORE_CONTROL (in)
-    Shoal__ControlAction action;
-    uint32_t      *retry_status;    //  owned arrays
-    size_t         n_retry_status;
-    uint32_t      *retry_class;
-    size_t         n_retry_class;
-    uint64_t       affected;        //  out
-    Shoal__JobState new_state;      //  out
-    //  STORE_QUERY_RESULTS (in: after_seq, count = limit)
-    bool           failed_only;
-    bool           with_body;
-    uint8_t       *reply;           //  out: a packed Envelope to send as is
-    size_t         reply_len;
+    union {                         //  the member named by op
+        store_load_t    load;
+        store_open_t    open;
+        store_ingest_t  ingest;
+        store_seal_t    seal;
+        store_write_t   write;
+        store_page_t    page;
+        store_control_t control;
+        store_query_t   query;      //  QUERY_JOBS, QUERY_RESULTS
+    };
 } store_req_t;
 
 typedef struct _store_t store_t;

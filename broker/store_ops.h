@@ -1,4 +1,5 @@
-/*  store_ops — the SQL behind each store request (runs on a store thread). */
+/*  store_ops — the SQL behind each store request, one entry per operation
+    (store thread only). Each sets req->status and req->error. */
 #ifndef SHOAL_STORE_OPS_H
 #define SHOAL_STORE_OPS_H
 
@@ -6,9 +7,27 @@
 
 #include "store.h"
 
-//  Per-connection set-up after connecting (temp tables). 0 or -1.
-int store_ops_prepare(PGconn *conn, const char *name);
-//  Run one request; sets req->status and req->error.
-void store_ops_run(PGconn *conn, store_req_t *req);
+//  store_jobs.c: jobs rows
+void store_jobs_load(PGconn *conn, store_req_t *req);         //  STORE_LOAD
+void store_jobs_open(PGconn *conn, store_req_t *req);         //  STORE_OPEN_JOB
+void store_jobs_ingest(PGconn *conn, store_req_t *req);       //  STORE_INGEST
+void store_jobs_seal(PGconn *conn, store_req_t *req);         //  STORE_SEAL
+void store_jobs_list(PGconn *conn, store_req_t *req);         //  STORE_QUERY_JOBS
+//  Append job `id`'s row to req->jobs (STORE_QUERY_JOB). 0, or -1 recorded.
+int store_jobs_read(PGconn *conn, store_req_t *req, uint32_t id);
+//  Explain why a conditional UPDATE of req->job_id touched no row: no such
+//  job, a state that forbids `doing`, sealed (when `sealed_matters`), or
+//  another committed count than `expected`. Sets *committed and *sealed.
+void store_jobs_diagnose(PGconn *conn, store_req_t *req, const char *doing, uint64_t expected,
+                         bool sealed_matters, uint64_t *committed, bool *sealed);
+
+//  store_control.c: STORE_CONTROL, then the job's row
+void store_control_run(PGconn *conn, store_req_t *req);
+//  store_write.c: STORE_WRITE
+void store_write_batch(PGconn *conn, store_req_t *req);
+//  store_page.c: STORE_PAGE
+void store_page_read(PGconn *conn, store_req_t *req);
+//  store_export.c: STORE_QUERY_RESULTS
+void store_export_page(PGconn *conn, store_req_t *req);
 
 #endif
