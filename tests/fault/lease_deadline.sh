@@ -10,9 +10,10 @@ t_db
 t_broker --heartbeat-ms 1000 --liveness 60 --lease-grace-ms 200
 t_worker frozen --slots 4
 t_wait_workers 1
-# the task runs long enough (900 ms of its 1000 ms timeout) to be seen running
-# at the frozen worker: on a fresh database it goes out at once
-job=$(echo '{"kind": "noop", "sleep_ms": 900, "timeout_ms": 1000}' | shoal submit - -q)
+# the task runs long enough to be seen running at the frozen worker and
+# still be running when it is stopped, on a busy machine and under the
+# sanitizer too (on a fresh database it goes out at once)
+job=$(echo '{"kind": "noop", "sleep_ms": 3000, "timeout_ms": 4000}' | shoal submit - -q)
 t_wait "the frozen worker holds the task" 30 t_busy_at_least frozen 1
 kill -STOP "${PID[frozen]}"
 t_worker rescuer --slots 4
