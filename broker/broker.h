@@ -143,6 +143,8 @@ struct _job_t {
     size_t    defaults_size;        //  its packed size (it travels with tasks)
     uint32_t  max_per_host; //  from defaults.hosts
     double    rate_per_host;
+    int64_t   updated_us;   //  last shoal update (unix us), 0: never
+    char     *update_note;  //  owned: what it changed, NULL: never
     //  counts (database totals plus what is committed since load)
     uint64_t  n_tasks;      //  committed tasks
     uint64_t  next_seq;     //  next chunk's first_seq (ingest pipeline)
@@ -324,6 +326,15 @@ void frontend_on_message(server_t *self, const uint8_t *rid, size_t rid_len,
                          const void *data, size_t size);
 //  A store request that carried a client's question came back.
 void frontend_on_store(server_t *self, store_req_t *req);
+
+//  ---- lifecycle.c: shoal update (later: delete, prune)
+//  A JobUpdate from a client: store the change (answered when stored).
+void lifecycle_on_update(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
+                         const Shoal__JobUpdate *m);
+//  A STORE_UPDATE came back: new defaults for the tasks dispatched from now; reply.
+void lifecycle_on_updated(server_t *self, store_req_t *req);
+//  Take a job row's defaults (and what the last update changed) into job.
+void lifecycle_apply_defaults(job_t *job, const store_job_t *row);
 //  Send a reply to a client.
 int frontend_send(server_t *self, const uint8_t *rid, size_t rid_len, Shoal__Envelope *env);
 void frontend_send_error(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,

@@ -316,7 +316,8 @@ frontend_on_message(server_t *self, const uint8_t *rid, size_t rid_len, const vo
     bool mutation = env->body_case == SHOAL__ENVELOPE__BODY_JOB_OPEN
                  || env->body_case == SHOAL__ENVELOPE__BODY_SUBMIT_CHUNK
                  || env->body_case == SHOAL__ENVELOPE__BODY_JOB_SEAL
-                 || env->body_case == SHOAL__ENVELOPE__BODY_JOB_CONTROL;
+                 || env->body_case == SHOAL__ENVELOPE__BODY_JOB_CONTROL
+                 || env->body_case == SHOAL__ENVELOPE__BODY_JOB_UPDATE;
     if (mutation && self->stopping) {
         frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_SHUTDOWN,
                             "broker is shutting down; nothing was stored, try again shortly");
@@ -335,6 +336,9 @@ frontend_on_message(server_t *self, const uint8_t *rid, size_t rid_len, const vo
             break;
         case SHOAL__ENVELOPE__BODY_JOB_CONTROL:
             s_on_control(self, rid, rid_len, corr, env->job_control);
+            break;
+        case SHOAL__ENVELOPE__BODY_JOB_UPDATE:
+            lifecycle_on_update(self, rid, rid_len, corr, env->job_update);
             break;
         case SHOAL__ENVELOPE__BODY_STATUS_REQUEST:
             s_on_status(self, rid, rid_len, corr, env->status_request->job_id);
@@ -564,6 +568,11 @@ s_done_jobs(server_t *self, store_req_t *req)
 void
 frontend_on_store(server_t *self, store_req_t *req)
 {
+    if (req->op == STORE_UPDATE) {
+        lifecycle_on_updated(self, req);
+        store_req_destroy(&req);
+        return;
+    }
     if (req->status != STORE_OK && req->op != STORE_INGEST && req->op != STORE_CONTROL
     &&  req->op != STORE_SEAL) {
         frontend_send_error(self, req->rid, req->rid_len, req->corr, s_error_code(req->status),

@@ -45,19 +45,7 @@ job_new(server_t *self, const store_job_t *row)
     job->state = row->state;
     job->priority = row->priority ? row->priority : 1;
     job->sealed = row->sealed;
-    job->defaults = row->defaults_len
-                  ? shoal__job_defaults__unpack(NULL, row->defaults_len, row->defaults) : NULL;
-    if (!job->defaults) {
-        job->defaults = malloc(sizeof *job->defaults);
-        if (job->defaults)
-            shoal__job_defaults__init(job->defaults);
-    }
-    if (job->defaults)
-        job->defaults_size = shoal__job_defaults__get_packed_size(job->defaults);
-    if (job->defaults && job->defaults->hosts) {
-        job->max_per_host = job->defaults->hosts->max_per_host;
-        job->rate_per_host = job->defaults->hosts->rate_per_host;
-    }
+    lifecycle_apply_defaults(job, row);
     job->n_tasks = row->n_tasks;
     job->next_seq = row->n_tasks;
     job->ok = row->n_ok;
@@ -129,6 +117,7 @@ job_destroy(server_t *self, job_t **job_p)
     if (job->defaults)
         shoal__job_defaults__free_unpacked(job->defaults, NULL);
     pipeline_job_free(job);
+    free(job->update_note);
     free(job->name);
     free(job->key);
     free(job);

@@ -186,6 +186,9 @@ progress_fill_job(server_t *self, job_t *job, Shoal__JobInfo *info, int64_t now_
         job->ok, job->failed, job->cancelled, job->retries, job->stale, job->duplicate,
         job->created_us, job->finished_us };
     s_fill_figures(info, &f);
+    info->has_updated_us = job->updated_us != 0;
+    info->updated_us = job->updated_us;
+    info->last_update = job->update_note;      //  borrowed
     uint64_t finished = job->ok + job->failed + job->cancelled;
     uint64_t in_flight = job->n_leased + job->n_committing;
     info->running = job->n_leased;
@@ -219,6 +222,9 @@ progress_fill_job_row(const store_job_t *row, Shoal__JobInfo *info)
         row->n_ok, row->n_failed, row->n_cancelled, row->n_retries, row->n_stale, row->n_duplicate,
         row->created_us, row->finished_us };
     s_fill_figures(info, &f);
+    info->has_updated_us = row->updated_us != 0;
+    info->updated_us = row->updated_us;
+    info->last_update = row->update_note;      //  borrowed
 }
 
 void

@@ -130,6 +130,16 @@ static const migration_t s_migrations[] = {
       "  WHERE j.pipeline IS NOT NULL"
       "  GROUP BY t.job_id, coalesce(t.root, t.seq);"
     },
+    { 5, "shoal update: the last change of a job's defaults, and every change",
+      "ALTER TABLE jobs ADD COLUMN updated_at timestamptz, ADD COLUMN update_note text;"
+      "CREATE TABLE job_updates ("
+      "  job_id   int NOT NULL,"
+      "  at       timestamptz NOT NULL DEFAULT now(),"
+      "  note     text NOT NULL,"
+      "  change   bytea,"
+      "  priority int);"
+      "CREATE INDEX job_updates_job ON job_updates (job_id);"
+    },
 };
 
 #define MIGRATION_COUNT (sizeof s_migrations / sizeof s_migrations[0])

@@ -73,6 +73,10 @@ s_run_op(PGconn *conn, store_req_t *req)
         case STORE_QUERY_JOB:     store_jobs_read(conn, req, req->job_id); break;
         case STORE_QUERY_JOBS:    store_jobs_list(conn, req); break;
         case STORE_QUERY_RESULTS: store_export_page(conn, req); break;
+        case STORE_UPDATE:
+            if (store_lifecycle_update(conn, req) == 0)
+                store_jobs_read(conn, req, req->job_id);
+            break;
     }
 }
 
@@ -262,6 +266,8 @@ store_job_free(store_job_t *job)
     free(job->defaults);
     free(job->pipeline);
     job->pipeline = NULL;
+    free(job->update_note);
+    job->update_note = NULL;
     job->name = job->key = NULL;
     job->defaults = NULL;
 }
@@ -306,6 +312,9 @@ store_req_destroy(store_req_t **req_p)
         case STORE_QUERY_JOBS:
         case STORE_QUERY_RESULTS:
             free(req->query.reply);
+            break;
+        case STORE_UPDATE:
+            free(req->update.change);
             break;
         default:
             break;

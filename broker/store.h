@@ -36,7 +36,8 @@ typedef enum {
     STORE_CONTROL,          //  pause / resume / cancel / retry a job
     STORE_QUERY_JOB,        //  one job's row
     STORE_QUERY_JOBS,       //  the newest jobs
-    STORE_QUERY_RESULTS     //  a page of results, packed as a reply
+    STORE_QUERY_RESULTS,    //  a page of results, packed as a reply
+    STORE_UPDATE            //  change a job's defaults (store_lifecycle.c)
 } store_op_t;
 
 typedef enum {
@@ -66,6 +67,8 @@ typedef struct {
     char    *pipeline;          //  owned, the steps (JSON) of a pipeline job, else NULL
     uint64_t n_children;        //  tasks pipeline steps created (seqs from STORE_CHILD_BASE)
     int64_t  child_top;         //  highest child seq so far (STORE_CHILD_BASE - 1: none)
+    int64_t  updated_us;        //  last shoal update, unix microseconds; 0: never
+    char    *update_note;       //  owned, what it changed; NULL: never
 } store_job_t;
 
 //  Seqs of the tasks pipeline steps create start here (submitted tasks
@@ -186,6 +189,13 @@ typedef struct {
     size_t   reply_len;
 } store_query_t;
 
+//  STORE_UPDATE: merge a change over a job's defaults (out: req->jobs[0]).
+typedef struct {
+    uint8_t *change;                //  owned, encoded JobDefaults: the fields to change
+    size_t   change_len;
+    uint32_t priority;              //  0: unchanged
+} store_update_t;
+
 //  One request: who asked, the outcome, and the payload of its operation.
 typedef struct store_req {
     store_op_t     op;
@@ -209,6 +219,7 @@ typedef struct store_req {
         store_page_t    page;
         store_control_t control;
         store_query_t   query;      //  QUERY_JOBS, QUERY_RESULTS
+        store_update_t  update;
     };
 } store_req_t;
 

@@ -16,7 +16,8 @@
     " coalesce(greatest((SELECT max(seq) FROM results r WHERE r.job_id = jobs.id AND r.seq < 1073741824)," \
     "                   (SELECT max(seq) FROM attempts a WHERE a.job_id = jobs.id AND a.seq < 1073741824)), -1)," \
     " pipeline::text, n_children," \
-    " coalesce((SELECT max(seq) FROM tasks t WHERE t.job_id = jobs.id AND t.seq >= 1073741824), 1073741823)"
+    " coalesce((SELECT max(seq) FROM tasks t WHERE t.job_id = jobs.id AND t.seq >= 1073741824), 1073741823)," \
+    " coalesce((extract(epoch FROM updated_at) * 1000000)::int8, 0), update_note"
 
 //  The encoded defaults of column `col` (bytea, text format) into the job.
 static void
@@ -72,6 +73,8 @@ s_read_jobs(const PGresult *res, store_req_t *req)
         j->pipeline = PQgetisnull(res, i, 17) ? NULL : strdup(PQgetvalue(res, i, 17));
         j->n_children = store_sql_u64(res, i, 18);
         j->child_top = store_sql_i64(res, i, 19);
+        j->updated_us = store_sql_i64(res, i, 20);
+        j->update_note = PQgetisnull(res, i, 21) ? NULL : strdup(PQgetvalue(res, i, 21));
     }
     return 0;
 }

@@ -30,4 +30,8 @@ void store_page_read(PGconn *conn, store_req_t *req);
 //  store_export.c: STORE_QUERY_RESULTS
 void store_export_page(PGconn *conn, store_req_t *req);
 
+//  store_lifecycle.c: STORE_UPDATE's change of the job row; 0 when it
+//  committed (the caller then reads the row back), else -1 with req->status.
+int store_lifecycle_update(PGconn *conn, store_req_t *req);
+
 #endif

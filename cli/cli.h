@@ -5,6 +5,7 @@
     status.c    shoal status / jobs / workers
     jobview.c   one job as printed (block, progress line) and the status request
     control.c   shoal pause / resume / cancel / retry
+    update.c    shoal update
     follow.c    following a job: status --watch, status --wait, submit --wait
     results.c   shoal results
     keygen.c    shoal keygen
@@ -37,6 +38,7 @@ int cmd_workers(cli_globals_t *g, int argc, char **argv);
 int cmd_control(cli_globals_t *g, int argc, char **argv);
 int cmd_results(cli_globals_t *g, int argc, char **argv);
 int cmd_keygen(cli_globals_t *g, int argc, char **argv);
+int cmd_update(cli_globals_t *g, int argc, char **argv);
 
 //  ---- main.c
 //  Connect, or print why not and set *code (EXIT_USAGE for an endpoint

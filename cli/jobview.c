@@ -55,6 +55,13 @@ cli_print_job(cli_globals_t *g, FILE *out, const Shoal__JobInfo *j)
     for (size_t i = 0; i < j->n_top_hosts; i++)
         fprintf(out, "  %s %6llu  %s\n", i ? "          " : "fail hosts",
                 (unsigned long long) j->top_hosts[i]->count, j->top_hosts[i]->name);
+    if (j->updated_us) {
+        //  shoal update: when, and what it changed (header names, not values)
+        time_t at = (time_t) (j->updated_us / 1000000);
+        char when[32];
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&at));
+        fprintf(out, "  updated    %s  %s\n", when, j->last_update ? j->last_update : "");
+    }
     for (size_t i = 0; i < j->n_held_hosts; i++) {
         //  a 429/503 holds the host back (Retry-After, capped: docs/tasks.md)
         time_t until = (time_t) (j->held_hosts[i]->until_us / 1000000);

@@ -27,6 +27,7 @@ static const command_t s_commands[] = {
     { "resume",  cmd_control, "hand out a paused job's tasks again" },
     { "cancel",  cmd_control, "cancel a job: running tasks are aborted" },
     { "retry",   cmd_control, "run a job's failed tasks again" },
+    { "update",  cmd_update,  "change a running job's defaults (headers, timeouts, retries, limits)" },
     { "workers", cmd_workers, "list connected workers" },
     { "keygen",  cmd_keygen,  "write a CURVE key pair (NAME.key, NAME.key_secret)" },
     { "version", s_cmd_version, "print the version of this program and its protocol" },

@@ -63,6 +63,10 @@ report_job_json(const Shoal__JobInfo *j)
     json_object_set_new(o, "created_us", json_integer(j->created_us));
     if (j->has_finished_us && j->finished_us)
         json_object_set_new(o, "finished_us", json_integer(j->finished_us));
+    if (j->updated_us) {
+        json_object_set_new(o, "updated_us", json_integer(j->updated_us));
+        json_object_set_new(o, "last_update", json_string(j->last_update ? j->last_update : ""));
+    }
     if (j->n_http_class == 6) {
         json_t *h = json_object();
         static const char *names[] = { "none", "1xx", "2xx", "3xx", "4xx", "5xx" };

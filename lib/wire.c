@@ -250,6 +250,16 @@ wire_validate(const envelope_t *env, char *err, size_t errlen)
                                   m->retry_class[i]);
             return 0;
         }
+        case SHOAL__ENVELOPE__BODY_JOB_UPDATE: {
+            const Shoal__JobUpdate *m = env->job_update;
+            if (s_need_job("job_update", m->has_job_id, m->job_id, err, errlen))
+                return -1;
+            if (m->has_priority && (m->priority < 1 || m->priority > 1000))
+                return errbuf_set(err, errlen, "job_update.priority: must be 1..1000");
+            if (!m->defaults && !m->has_priority)
+                return errbuf_set(err, errlen, "job_update: nothing to change");
+            return taskspec_validate_defaults(m->defaults, err, errlen);
+        }
         case SHOAL__ENVELOPE__BODY_STATUS_REQUEST:
             return s_need_job("status_request", env->status_request->has_job_id,
                               env->status_request->job_id, err, errlen);
