@@ -20,7 +20,9 @@ cat > "$T_DIR/fan.json" <<JSON
   {"name": "link", "each": "links", "kind": "noop", "tag": "{{links}}"}
 ]}
 JSON
-t_broker --heartbeat-ms 200 --liveness 5
+# the default heartbeat: on a loaded machine a 200 ms one loses workers,
+# and pages that run out of attempts would leave links uncreated
+t_broker
 t_worker w1 --slots 64
 t_worker w2 --slots 64
 t_wait_workers 2
@@ -28,7 +30,7 @@ t_wait_workers 2
 rss() { awk '/VmRSS/ { print $2 }' "/proc/${PID[broker]}/status"; }
 max=0
 sample() { local r; r=$(rss); [ "$r" -gt "$max" ] && max=$r; echo "$r" >> "$T_DIR/rss"; }
-job=$(shoal submit --pipeline "$T_DIR/fan.json" --range "page=1..$PAGES" --key fan-1 -q)
+job=$(shoal submit --pipeline "$T_DIR/fan.json" --range "page=1..$PAGES" --max-attempts 20 --key fan-1 -q)
 deadline=$(( $(date +%s) + 600 ))
 until t_job_done "$job"; do
     sample
