@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "lease.h"
 #include "log.h"
+#include "routing.h"
 #include "wire.h"
 
 int
@@ -79,6 +80,7 @@ s_peer_free(peer_t **peer_p)
     free(peer->host);
     free(peer->version);
     zlist_destroy(&peer->labels);
+    free(peer->handlers);
     u64map_destroy(&peer->foreign);
     free(peer);
     *peer_p = NULL;
@@ -147,6 +149,21 @@ s_adopt_held(server_t *self, peer_t *peer, const Shoal__Hello *hello)
     return adopted;
 }
 
+//  A worker's handlers changed: log what broke or mended, keep the figures.
+static void
+s_on_handlers(server_t *self, peer_t *peer, Shoal__HandlerInfo **handlers, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const peer_handler_t *was = routing_peer_handler(peer, handlers[i]->name);
+        bool broken = handlers[i]->broken;
+        if (was && was->broken != broken)
+            log_warn(broken ? "handler_broken" : "handler_mended", "worker=%s handler=%s", peer->worker_id,
+                     handlers[i]->name);
+    }
+    routing_peer_set_handlers(peer, handlers, n);
+    (void) self;
+}
+
 static void
 s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, peer_t *peer,
            Shoal__Hello *hello)
@@ -208,6 +225,7 @@ s_on_hello(server_t *self, const uint8_t *rid, size_t rid_len, const char *key, 
                  hello->labels[i]->value ? hello->labels[i]->value : "");
         zlist_append(peer->labels, label);
     }
+    routing_peer_set_handlers(peer, hello->handlers, hello->n_handlers);
     peer->last_recv_ms = clock_mono_ms();
     peer->draining = false;
 
@@ -295,8 +313,13 @@ backend_on_message(server_t *self, const uint8_t *rid, size_t rid_len, const voi
             if (!peer)
                 s_send_error(self, rid, rid_len, SHOAL__ERROR_CODE__ERR_UNKNOWN_PEER,
                              "unknown worker: send Hello");
-            else
-            if (env->heartbeat->has_draining && env->heartbeat->draining && !peer->draining) {
+            else {
+                //  a worker with handlers tells how they are in every heartbeat
+                //  (at once when one breaks or mends)
+                if (env->heartbeat->n_handlers)
+                    s_on_handlers(self, peer, env->heartbeat->handlers, env->heartbeat->n_handlers);
+            }
+            if (peer && env->heartbeat->has_draining && env->heartbeat->draining && !peer->draining) {
                 peer->draining = true;
                 dispatch_peer_unready(self, peer);
                 log_info("worker_draining", "worker=%s leased=%u", peer->worker_id, peer->leased);

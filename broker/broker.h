@@ -42,11 +42,23 @@
 #include "taskspec.h"
 #include "u64map.h"
 
+//  Task kinds the broker dispatches: 1..BROKER_KINDS (noop, http, exec, handler).
+#define BROKER_KINDS 4
+
 typedef struct _server_t server_t;
 typedef struct _job_t    job_t;
 typedef struct _lane_t   lane_t;
 typedef struct _task_t   task_t;
 typedef struct _peer_t   peer_t;
+typedef struct _route_t  route_t;
+
+//  A handler a worker announced (routing.c).
+typedef struct {
+    char     name[64];
+    uint32_t procs, up, busy;   //  processes: configured, running, running a task
+    uint64_t restarts, served;
+    bool     broken;            //  start-up keeps failing there: route nothing to it
+} peer_handler_t;
 
 //  A task a pipeline step creates, kept until its batch commits.
 typedef struct {
@@ -116,9 +128,10 @@ struct _task_t {
 //  Tasks of one job that share a kind and a target host: the unit of
 //  per-host politeness.
 struct _lane_t {
-    char     *key;          //  "http:example.com:443", "noop:"
+    char     *key;          //  "http:example.com:443", "noop:", "handler:|@ocr;region=eu"
     job_t    *job;
     Shoal__TaskKind kind;
+    route_t  *route;        //  what a worker needs to run these tasks (routing.c), NULL: its kind
     task_t   *head, *tail;  //  queued tasks, FIFO
     size_t    queued;
     uint32_t  running;      //  leased tasks
@@ -162,8 +175,9 @@ struct _job_t {
     bool      page_more;    //  the store may hold unfinished tasks past cursor
     //  lanes
     zhashx_t *lanes;        //  key -> lane_t
-    lane_t   *ready[4];     //  ready ring per task kind (index = kind)
-    uint32_t  next_kind;    //  which kind's turn is next (0..2 for kinds 1..3)
+    lane_t   *ready[BROKER_KINDS + 1];  //  ready ring per task kind (index = kind)
+    uint32_t  routed_lanes; //  lanes with a route (handler, labels) in memory
+    uint32_t  next_kind;    //  which kind's turn is next (0..BROKER_KINDS-1 for kinds 1..BROKER_KINDS)
     //  scheduling
     uint64_t  pass;         //  stride scheduling position
     //  figures
@@ -197,6 +211,8 @@ struct _peer_t {
     uint32_t  slots;
     uint32_t  kinds;        //  bit per Shoal__TaskKind
     zlist_t  *labels;       //  "key=value" strings (owned)
+    peer_handler_t *handlers;   //  its handlers (owned array), from Hello / Heartbeat
+    size_t    n_handlers;
     task_t   *tasks;        //  leased tasks, doubly linked
     uint32_t  leased;       //  count of `tasks`
     u64map_t *foreign;      //  lease -> held task (held.c) running there, not leased by us

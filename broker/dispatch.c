@@ -64,7 +64,7 @@ s_fill(server_t *self, peer_t *peer, int64_t now_ms, int64_t now_us)
         credit = MAX_PER_SEND;
     if (credit == 0)
         return 0;
-    task_t *first = stride_pick(self, peer->kinds);
+    task_t *first = stride_pick(self, peer->kinds, peer);
     if (!first)
         return 0;
     Shoal__Task *tasks = calloc(credit, sizeof *tasks);
@@ -77,7 +77,7 @@ s_fill(server_t *self, peer_t *peer, int64_t now_ms, int64_t now_us)
         goto cleanup;
     }
     while (n < credit && bytes < BYTES_PER_SEND) {
-        task_t *task = first ? first : stride_pick(self, peer->kinds);
+        task_t *task = first ? first : stride_pick(self, peer->kinds, peer);
         first = NULL;
         if (!task)
             break;

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "lane.h"
 #include "log.h"
+#include "routing.h"
 #include "stride.h"
 #include "task.h"
 #include "window.h"
@@ -157,8 +158,11 @@ job_task_load(server_t *self, job_t *job, const store_page_row_t *row)
         log_error("bad_stored_spec", "job=%u seq=%u", job->id, row->seq);
         return NULL;
     }
-    char host[256];
+    //  the lane: target host, then what a worker needs (handler, labels)
+    char host[256], route[1024], lane_host[1300];
     taskspec_host(spec, host, sizeof host);
+    routing_key(spec, job->defaults, route, sizeof route);
+    snprintf(lane_host, sizeof lane_host, "%s%s%s", host, route[0] ? "|" : "", route);
     Shoal__TaskKind kind = taskspec_kind(spec);
     uint32_t timeout = taskspec_timeout_ms(spec, job->defaults);
     //  a pipeline step's delay_ms: due after its previous step, like a backoff
@@ -166,7 +170,7 @@ job_task_load(server_t *self, job_t *job, const store_page_row_t *row)
                    ? spec->pipeline->due_us : row->retry_at_us;
     shoal__task_spec__free_unpacked(spec, NULL);
 
-    lane_t *lane = lane_for(job, kind, host);
+    lane_t *lane = lane_for(job, kind, lane_host);
     task_t *task = lane ? task_new(self, job, lane, id, row->spec, row->spec_len) : NULL;
     if (!task)
         return NULL;

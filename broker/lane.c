@@ -6,13 +6,18 @@
 #include <string.h>
 
 #include "clock.h"
+#include "routing.h"
 
 void
 lane_free_item(void **item)
 {
     lane_t **lane_p = (lane_t **) item;
-    if (*lane_p)
+    if (*lane_p) {
+        if ((*lane_p)->route)
+            (*lane_p)->job->routed_lanes--;
+        routing_route_destroy(&(*lane_p)->route);
         free((*lane_p)->key);
+    }
     free(*lane_p);
     *lane_p = NULL;
 }
@@ -20,8 +25,10 @@ lane_free_item(void **item)
 lane_t *
 lane_for(job_t *job, Shoal__TaskKind kind, const char *host)
 {
-    char key[300];
+    char key[1400];
     snprintf(key, sizeof key, "%s:%s", taskspec_kind_name(kind), host);
+    //  "host|route": what a worker needs to run the lane's tasks (routing.c)
+    const char *bar = strchr(host, '|');
     lane_t *lane = zhashx_lookup(job->lanes, key);
     if (lane)
         return lane;
@@ -36,6 +43,8 @@ lane_for(job_t *job, Shoal__TaskKind kind, const char *host)
     lane->job = job;
     lane->kind = kind;
     lane->tokens = 1;
+    lane->route = bar ? routing_route_new(bar + 1) : NULL;
+    job->routed_lanes += lane->route != NULL;
     zhashx_insert(job->lanes, key, lane);
     return lane;
 }
@@ -53,7 +62,7 @@ s_maybe_free(lane_t *lane)
 static void
 s_ready_link(lane_t *lane)
 {
-    lane_t **ring = &lane->job->ready[lane->kind & 3];
+    lane_t **ring = &lane->job->ready[lane->kind <= BROKER_KINDS ? lane->kind : 0];
     if (lane->in_ready)
         return;
     if (*ring) {
@@ -72,7 +81,7 @@ s_ready_link(lane_t *lane)
 static void
 s_ready_unlink(lane_t *lane)
 {
-    lane_t **ring = &lane->job->ready[lane->kind & 3];
+    lane_t **ring = &lane->job->ready[lane->kind <= BROKER_KINDS ? lane->kind : 0];
     if (!lane->in_ready)
         return;
     if (lane->rnext == lane)

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "lane.h"
 #include "log.h"
+#include "routing.h"
 #include "wire.h"
 
 #define TOP_N            5
@@ -212,6 +213,7 @@ progress_fill_job(server_t *self, job_t *job, Shoal__JobInfo *info, int64_t now_
     s_top(job->fail_hosts, &info->top_hosts, &info->n_top_hosts);
     s_top(job->fail_errors, &info->top_errors, &info->n_top_errors);
     s_held_hosts(job, info, now_ms);
+    routing_waiting(self, job, &info->waiting, &info->n_waiting);
 }
 
 void
@@ -248,6 +250,9 @@ progress_free_job(Shoal__JobInfo *info)
     free(info->held_hosts);
     info->held_hosts = NULL;
     info->n_held_hosts = 0;
+    routing_free_waiting(info->waiting, info->n_waiting);
+    info->waiting = NULL;
+    info->n_waiting = 0;
     info->http_class = NULL;
     info->top_hosts = info->top_errors = NULL;
     info->n_http_class = info->n_top_hosts = info->n_top_errors = 0;
@@ -272,11 +277,55 @@ progress_fill_worker(server_t *self, peer_t *peer, Shoal__WorkerInfo *info, int6
     info->joined_us = peer->joined_us;
     info->draining = peer->draining;
     size_t nk = 0;
-    info->kinds = malloc(4 * sizeof *info->kinds);
-    for (int k = 1; info->kinds && k < 4; k++)
+    info->kinds = malloc(BROKER_KINDS * sizeof *info->kinds);
+    for (int k = 1; info->kinds && k <= BROKER_KINDS; k++)
         if (peer->kinds & (1u << k))
             info->kinds[nk++] = (Shoal__TaskKind) k;
     info->n_kinds = nk;
+    //  labels ("key=value" kept as one string) and handlers
+    size_t nl = peer->labels ? zlist_size(peer->labels) : 0;
+    info->labels = nl ? calloc(nl, sizeof *info->labels) : NULL;
+    Shoal__Label *labels = nl ? calloc(nl, sizeof *labels) : NULL;
+    if (info->labels && labels) {
+        for (char *l = zlist_first(peer->labels); l && info->n_labels < nl; l = zlist_next(peer->labels)) {
+            Shoal__Label *x = &labels[info->n_labels];
+            shoal__label__init(x);
+            size_t klen = strcspn(l, "=");
+            x->key = strndup(l, klen);
+            x->value = strdup(l[klen] ? l + klen + 1 : "");
+            info->labels[info->n_labels++] = x;
+        }
+    }
+    else {
+        free(info->labels);
+        free(labels);
+        info->labels = NULL;
+    }
+    size_t nh = peer->n_handlers;
+    info->handlers = nh ? calloc(nh, sizeof *info->handlers) : NULL;
+    Shoal__HandlerInfo *hs = nh ? calloc(nh, sizeof *hs) : NULL;
+    if (info->handlers && hs) {
+        for (size_t i = 0; i < nh; i++) {
+            const peer_handler_t *p = &peer->handlers[i];
+            Shoal__HandlerInfo *h = &hs[i];
+            shoal__handler_info__init(h);
+            h->name = (char *) p->name;
+            h->has_procs = h->has_up = h->has_busy = h->has_restarts = h->has_broken = h->has_served = 1;
+            h->procs = p->procs;
+            h->up = p->up;
+            h->busy = p->busy;
+            h->restarts = p->restarts;
+            h->broken = p->broken;
+            h->served = p->served;
+            info->handlers[i] = h;
+        }
+        info->n_handlers = nh;
+    }
+    else {
+        free(info->handlers);
+        free(hs);
+        info->handlers = NULL;
+    }
 }
 
 void
@@ -285,6 +334,22 @@ progress_free_worker(Shoal__WorkerInfo *info)
     free(info->kinds);
     info->kinds = NULL;
     info->n_kinds = 0;
+    if (info->n_labels) {
+        Shoal__Label *labels = info->labels[0];
+        for (size_t i = 0; i < info->n_labels; i++) {
+            free(info->labels[i]->key);
+            free(info->labels[i]->value);
+        }
+        free(labels);
+    }
+    free(info->labels);
+    info->labels = NULL;
+    info->n_labels = 0;
+    if (info->n_handlers)
+        free(info->handlers[0]);
+    free(info->handlers);
+    info->handlers = NULL;
+    info->n_handlers = 0;
 }
 
 Shoal__Snapshot *

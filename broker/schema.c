@@ -140,6 +140,9 @@ static const migration_t s_migrations[] = {
       "  priority int);"
       "CREATE INDEX job_updates_job ON job_updates (job_id);"
     },
+    { 6, "handler output: what a handler answered, as jsonb",
+      "ALTER TABLE results ADD COLUMN output jsonb;"
+    },
 };
 
 #define MIGRATION_COUNT (sizeof s_migrations / sizeof s_migrations[0])

@@ -87,7 +87,7 @@ void
 schema_rows_result(pgbuf_t *b, uint32_t job_id, uint32_t seq, const char *outcome, uint32_t attempt,
              const char *worker, const char *error, const Shoal__Result *r)
 {
-    pgcopy_row(b, 29);
+    pgcopy_row(b, 30);
     pgcopy_int4(b, (int32_t) job_id);
     pgcopy_int4(b, (int32_t) seq);
     pgcopy_cstr(b, outcome);
@@ -162,6 +162,12 @@ schema_rows_result(pgbuf_t *b, uint32_t job_id, uint32_t seq, const char *outcom
     //  pipelines: every variable known after this step
     if (r && r->vars && !strcmp(outcome, "ok"))
         pgcopy_jsonb(b, r->vars);
+    else
+        pgcopy_null(b);
+    //  a handler's output, validated as JSON of at most TASKSPEC_MAX_OUTPUT bytes when it arrived
+    const Shoal__HandlerResult *hr = r ? r->handler : NULL;
+    if (hr && hr->output)
+        pgcopy_jsonb(b, hr->output);
     else
         pgcopy_null(b);
 }

@@ -159,6 +159,7 @@ typedef struct {
     Shoal__Result     *results;
     Shoal__HttpResult *https;
     Shoal__ExecResult *execs;
+    Shoal__HandlerResult *handlers; //  a handler's output (points into the query's result)
     json_t           **jsons;       //  parsed headers (owned)
     Shoal__Header     *hdrs;        //  MAX_RESULT_HEADERS per row
     Shoal__Header    **hdr_ptrs;
@@ -178,6 +179,7 @@ s_page_free(page_t *pg)
             shoal__task_spec__free_unpacked(pg->specs[i], NULL);
     }
     free(pg->rows); free(pg->row_ptrs); free(pg->results); free(pg->https); free(pg->execs);
+    free(pg->handlers);
     free(pg->jsons); free(pg->hdrs); free(pg->hdr_ptrs); free(pg->bodies); free(pg->specs);
 }
 
@@ -192,12 +194,13 @@ s_page_alloc(page_t *pg, int n)
     pg->results = calloc(un, sizeof *pg->results);
     pg->https = calloc(un, sizeof *pg->https);
     pg->execs = calloc(un, sizeof *pg->execs);
+    pg->handlers = calloc(un, sizeof *pg->handlers);
     pg->jsons = calloc(un, sizeof *pg->jsons);
     pg->hdrs = calloc(un * MAX_RESULT_HEADERS, sizeof *pg->hdrs);
     pg->hdr_ptrs = calloc(un * MAX_RESULT_HEADERS, sizeof *pg->hdr_ptrs);
     pg->bodies = calloc(un, sizeof *pg->bodies);
     pg->specs = calloc(un, sizeof *pg->specs);
-    return pg->rows && pg->row_ptrs && pg->results && pg->https && pg->execs && pg->jsons
+    return pg->rows && pg->row_ptrs && pg->results && pg->https && pg->execs && pg->handlers && pg->jsons
         && pg->hdrs && pg->hdr_ptrs && pg->bodies && pg->specs ? 0 : -1;
 }
 
@@ -217,6 +220,11 @@ s_page_fill(page_t *pg, PGresult *res, uint32_t job_id)
                       &pg->bodies[i], &pg->specs[i]);
         pg->results[i].has_task_id = 1;
         pg->results[i].task_id = ((uint64_t) job_id << 32) | pg->rows[i].seq;
+        shoal__handler_result__init(&pg->handlers[i]);
+        if (!PQgetisnull(res, i, 29)) {
+            pg->handlers[i].output = PQgetvalue(res, i, 29);
+            pg->results[i].handler = &pg->handlers[i];
+        }
         pg->row_ptrs[i] = &pg->rows[i];
         page_bytes += shoal__result_row__get_packed_size(&pg->rows[i]);
         if (page_bytes > RESULTS_PAGE_MAX_BYTES && i > 0)
@@ -270,7 +278,7 @@ store_export_page(PGconn *conn, store_req_t *req)
         "  r.http_status, r.final_url, r.headers::text, r.bytes, r.sha256,"
         "  CASE WHEN $4::bool THEN r.body END, r.body_path, r.truncated,"
         "  r.dns_ms, r.connect_ms, r.tls_ms, r.ttfb_ms, r.total_ms,"
-        "  r.exit_code, r.signal, r.stdout, r.stderr, t.spec, t.kind, r.body_url, r.content_type"
+        "  r.exit_code, r.signal, r.stdout, r.stderr, t.spec, t.kind, r.body_url, r.content_type, r.output::text"
         " FROM results r LEFT JOIN tasks t ON t.job_id = r.job_id AND t.seq = r.seq"
         " WHERE r.job_id = $1 AND r.seq > $2 AND r.seq <= $6 AND (NOT $5::bool OR r.outcome <> 'ok')"
         " ORDER BY r.seq LIMIT $3", 6, params, 0);

@@ -14,9 +14,11 @@
 
 #define STRIDE 1000000ULL
 
-//  The next task for a worker that runs `kinds` (bit per Shoal__TaskKind),
-//  taken out of its queue (detached: the caller leases it), or NULL.
-task_t *stride_pick(server_t *self, uint32_t kinds);
+//  The next task for a worker that runs `kinds` (bit per Shoal__TaskKind)
+//  and, when peer is not NULL, has what the task's lane needs (handler,
+//  labels: routing.h), taken out of its queue (detached: the caller leases
+//  it), or NULL.
+task_t *stride_pick(server_t *self, uint32_t kinds, const peer_t *peer);
 //  The pass a new job starts at: level with the least advanced job, so it
 //  neither starves nor monopolises.
 uint64_t stride_start_pass(server_t *self);

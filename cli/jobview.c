@@ -69,6 +69,9 @@ cli_print_job(cli_globals_t *g, FILE *out, const Shoal__JobInfo *j)
         strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&until));
         fprintf(out, "  %s until %s  %s\n", i ? "          " : "held back ", when, j->held_hosts[i]->host);
     }
+    for (size_t i = 0; i < j->n_waiting; i++)
+        fprintf(out, "  %s %6llu  %s\n", i ? "          " : "waiting   ",
+                (unsigned long long) j->waiting[i]->count, j->waiting[i]->name);
 }
 
 void

@@ -208,6 +208,11 @@ cmd_workers(cli_globals_t *g, int argc, char **argv)
                    text_thousands(x->done, done, sizeof done), (unsigned long long) x->failed,
                    report_duration_ms(x->last_seen_ms, seen, sizeof seen), kinds,
                    x->draining ? "  draining" : "");
+            char labels[512], handlers[1024];
+            if (x->n_labels)
+                printf("    labels    %s\n", report_worker_labels(x, labels, sizeof labels));
+            if (x->n_handlers)
+                printf("    handlers  %s\n", report_worker_handlers(x, handlers, sizeof handlers));
         }
     }
     wire_free(reply);

@@ -66,6 +66,7 @@ typedef struct {
     double rate_per_host;
     const char *method, *body, *store, *retry_status;
     strlist_t headers;
+    strlist_t require;          //  "key=value" labels every task needs
     bool insecure, follow, no_follow, skip_invalid, wait, quiet;
 } submit_opts_t;
 

@@ -51,6 +51,24 @@ submit_defaults(const submit_opts_t *o, char *err, size_t errlen)
             json_array_append_new(h, json_string(o->headers.items[i]));
         s_set(d, "headers", h);
     }
+    if (o->require.count) {
+        json_t *req = json_object_get(d, "require");
+        if (!json_is_object(req)) {
+            req = json_object();
+            s_set(d, "require", req);
+        }
+        for (size_t i = 0; i < o->require.count; i++) {
+            const char *eq = strchr(o->require.items[i], '=');
+            if (!eq || eq == o->require.items[i]) {
+                snprintf(err, errlen, "--require: '%s' is not KEY=VALUE", o->require.items[i]);
+                json_decref(d);
+                return NULL;
+            }
+            char key[128];
+            snprintf(key, sizeof key, "%.*s", (int) (eq - o->require.items[i]), o->require.items[i]);
+            json_object_set_new(req, key, json_string(eq + 1));
+        }
+    }
     if (o->retry_status) {
         json_t *list = json_array();
         char buf[512];
@@ -122,6 +140,7 @@ submit_options(submit_opts_t *o, opt_t *opts, config_t *cfg)
         { "max-response-bytes", 0, NULL, OPT_INT, &o->max_response_bytes, "N", "cut responses after N bytes" },
         { "store", 0, NULL, OPT_STRING, &o->store, "WHERE", "response bodies: inline, dir or discard" },
         { "inline-limit", 0, NULL, OPT_INT, &o->inline_limit, "N", "body bytes kept in the result row" },
+        { "require", 0, NULL, OPT_LIST, &o->require, "KEY=VALUE", "run only on workers with this --label (repeatable)" },
         { "defaults", 0, NULL, OPT_STRING, &o->defaults_json, "JSON", "job defaults as a JSON object (task fields)" },
         { "skip-invalid", 0, NULL, OPT_BOOL, &o->skip_invalid, NULL, "report bad lines and go on (default: stop before sealing)" },
         { "wait", 'w', NULL, OPT_BOOL, &o->wait, NULL, "follow the job until done; exit 1 if any task failed" },

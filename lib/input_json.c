@@ -540,12 +540,81 @@ input_field_known(const char *name)
         "connect_timeout_ms", "follow_redirects", "max_redirects", "insecure",
         "max_response_bytes", "store", "inline_limit",
         "argv", "stdin", "stdin_b64", "env", "cwd", "tail_bytes",
-        "sleep_ms", "fail_until_attempt", "crash", NULL
+        "sleep_ms", "fail_until_attempt", "crash",
+        "handler", "payload", "vars", "require", NULL
     };
     for (int i = 0; names[i]; i++)
         if (!strcmp(name, names[i]))
             return true;
     return false;
+}
+
+//  "require": {"region": "eu", ...} -> labels (replacing any before).
+static int
+s_require(ctx_t *c, const char *field, json_t *v, Shoal__Label ***labels, size_t *n)
+{
+    if (!json_is_object(v))
+        return s_fail(c, "field '%s' must be an object of label values, like {\"region\": \"eu\"}", field);
+    for (size_t i = 0; i < *n; i++)
+        shoal__label__free_unpacked((*labels)[i], NULL);
+    free(*labels);
+    *labels = NULL;
+    *n = 0;
+    size_t count = json_object_size(v);
+    if (count > TASKSPEC_MAX_LABELS)
+        return s_fail(c, "field '%s': %zu labels, limit %d", field, count, TASKSPEC_MAX_LABELS);
+    *labels = calloc(count + 1, sizeof **labels);
+    if (!*labels)
+        return s_fail(c, "out of memory");
+    const char *key;
+    json_t *value;
+    json_object_foreach(v, key, value) {
+        if (!json_is_string(value))
+            return s_fail(c, "field '%s.%s' must be a string", field, key);
+        Shoal__Label *l = calloc(1, sizeof *l);
+        if (!l)
+            return s_fail(c, "out of memory");
+        shoal__label__init(l);
+        (*labels)[(*n)++] = l;
+        l->key = strdup(key);
+        l->value = strdup(json_string_value(value));
+        if (!l->key || !l->value)
+            return s_fail(c, "out of memory");
+    }
+    return 0;
+}
+
+static Shoal__HandlerSpec *
+s_handler(Shoal__HandlerSpec **slot)
+{
+    if (!*slot) {
+        *slot = calloc(1, sizeof **slot);
+        if (*slot)
+            shoal__handler_spec__init(*slot);
+    }
+    return *slot;
+}
+
+//  "handler": NAME, "payload": any JSON, "vars": {...}.
+static int
+s_handler_field(ctx_t *c, Shoal__HandlerSpec **slot, const char *key, json_t *v, bool *handled)
+{
+    *handled = true;
+    if (strcmp(key, "handler") && strcmp(key, "payload") && strcmp(key, "vars")) {
+        *handled = false;
+        return 0;
+    }
+    Shoal__HandlerSpec *h = s_handler(slot);
+    if (!h)
+        return s_fail(c, "out of memory");
+    if (!strcmp(key, "handler"))
+        return s_string(c, key, v, &h->name);
+    if (!strcmp(key, "vars") && !json_is_object(v))
+        return s_fail(c, "field 'vars' must be an object");
+    char **out = !strcmp(key, "payload") ? &h->payload : &h->vars;
+    free(*out);
+    *out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    return *out ? 0 : s_fail(c, "out of memory");
 }
 
 Shoal__TaskSpec *
@@ -565,6 +634,7 @@ input_task_from_json(json_t *obj, bool from_text, char *err, size_t errlen)
     Shoal__HttpSpec *http = NULL;
     Shoal__ExecSpec *exec = NULL;
     Shoal__NoopSpec *noop = NULL;
+    Shoal__HandlerSpec *handler = NULL;
     const char *kind = NULL;
     const char *key;
     json_t *v;
@@ -573,7 +643,7 @@ input_task_from_json(json_t *obj, bool from_text, char *err, size_t errlen)
         bool handled = true;
         if (!strcmp(key, "kind")) {
             if (!json_is_string(v)) {
-                rc = s_fail(&c, "field 'kind' must be \"http\", \"exec\" or \"noop\"");
+                rc = s_fail(&c, "field 'kind' must be \"http\", \"exec\", \"noop\" or \"handler\"");
                 break;
             }
             kind = json_string_value(v);
@@ -584,6 +654,9 @@ input_task_from_json(json_t *obj, bool from_text, char *err, size_t errlen)
         else
         if (!strcmp(key, "tag"))
             rc = s_string(&c, key, v, &spec->tag);
+        else
+        if (!strcmp(key, "require"))
+            rc = s_require(&c, key, v, &spec->require, &spec->n_require);
         else
         if (!strcmp(key, "retry")) {
             if (!json_is_object(v)) {
@@ -609,18 +682,20 @@ input_task_from_json(json_t *obj, bool from_text, char *err, size_t errlen)
             if (!rc && !handled)
                 rc = s_noop_field(&c, &noop, key, v, &handled);
             if (!rc && !handled)
+                rc = s_handler_field(&c, &handler, key, v, &handled);
+            if (!rc && !handled)
                 rc = s_fail(&c, "unknown field '%s'", key);
         }
         if (rc)
             break;
     }
     //  the kind: explicit, or what the fields say
-    int fields = (http != NULL) + (exec != NULL) + (noop != NULL);
+    int fields = (http != NULL) + (exec != NULL) + (noop != NULL) + (handler != NULL);
     if (!rc) {
         if (!kind)
-            kind = http ? "http" : exec ? "exec" : noop ? "noop" : NULL;
+            kind = http ? "http" : exec ? "exec" : noop ? "noop" : handler ? "handler" : NULL;
         if (!kind)
-            rc = s_fail(&c, "missing 'url' (or 'argv' for exec, or \"kind\": \"noop\")");
+            rc = s_fail(&c, "missing 'url' (or 'argv' for exec, 'handler' for a handler, or \"kind\": \"noop\")");
         else
         if (fields > 1)
             rc = s_fail(&c, "fields of different task kinds mixed in one task");
@@ -655,8 +730,23 @@ input_task_from_json(json_t *obj, bool from_text, char *err, size_t errlen)
             }
         }
         else
-            rc = s_fail(&c, "unknown kind '%.20s' (http, exec or noop)", kind);
+        if (!strcmp(kind, "handler")) {
+            if (http || exec || noop)
+                rc = s_fail(&c, "a %s field in a handler task", http ? "http" : exec ? "exec" : "noop");
+            else
+            if (!handler || !handler->name)
+                rc = s_fail(&c, "a handler task needs 'handler' (the worker's --handler NAME)");
+            else {
+                spec->handler = handler;
+                spec->kind_case = SHOAL__TASK_SPEC__KIND_HANDLER;
+                handler = NULL;
+            }
+        }
+        else
+            rc = s_fail(&c, "unknown kind '%.20s' (http, exec, noop or handler)", kind);
     }
+    if (handler)
+        shoal__handler_spec__free_unpacked(handler, NULL);
     if (http)
         shoal__http_spec__free_unpacked(http, NULL);
     if (exec)
@@ -689,6 +779,9 @@ input_defaults_from_json(json_t *obj, char *err, size_t errlen)
         bool handled = true;
         if (!strcmp(key, "timeout_ms"))
             rc = s_u32(&c, key, v, UINT32_MAX, &d->has_timeout_ms, &d->timeout_ms);
+        else
+        if (!strcmp(key, "require"))
+            rc = s_require(&c, key, v, &d->require, &d->n_require);
         else
         if (!strcmp(key, "max_per_host") || !strcmp(key, "rate_per_host")) {
             if (!d->hosts) {

@@ -84,7 +84,41 @@ report_job_json(const Shoal__JobInfo *j)
         json_array_append_new(held, h);
     }
     json_object_set_new(o, "held_hosts", held);
+    if (j->n_waiting)
+        json_object_set_new(o, "waiting", s_counts(j->waiting, j->n_waiting));
     return o;
+}
+
+const char *
+report_worker_labels(const Shoal__WorkerInfo *w, char *buf, size_t size)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < w->n_labels && o + 1 < size; i++) {
+        int n = snprintf(buf + o, size - o, "%s%s=%s", i ? "," : "", w->labels[i]->key ? w->labels[i]->key : "",
+                         w->labels[i]->value ? w->labels[i]->value : "");
+        if (n < 0)
+            break;
+        o += (size_t) n;
+    }
+    return buf;
+}
+
+const char *
+report_worker_handlers(const Shoal__WorkerInfo *w, char *buf, size_t size)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < w->n_handlers && o + 1 < size; i++) {
+        const Shoal__HandlerInfo *h = w->handlers[i];
+        int n = snprintf(buf + o, size - o, "%s%s %u/%u up %u busy %llu restarts%s", i ? ", " : "",
+                         h->name ? h->name : "", h->up, h->procs, h->busy, (unsigned long long) h->restarts,
+                         h->broken ? " BROKEN" : "");
+        if (n < 0)
+            break;
+        o += (size_t) n;
+    }
+    return buf;
 }
 
 json_t *
@@ -111,6 +145,15 @@ report_worker_json(const Shoal__WorkerInfo *w)
         if (w->labels[i]->key)
             json_object_set_new(labels, w->labels[i]->key, json_string(w->labels[i]->value ? w->labels[i]->value : ""));
     json_object_set_new(o, "labels", labels);
+    json_t *handlers = json_array();
+    for (size_t i = 0; i < w->n_handlers; i++) {
+        const Shoal__HandlerInfo *h = w->handlers[i];
+        json_array_append_new(handlers, json_pack("{s:s, s:i, s:i, s:i, s:I, s:I, s:b}", "name",
+                                                  h->name ? h->name : "", "procs", (int) h->procs, "up", (int) h->up,
+                                                  "busy", (int) h->busy, "restarts", (json_int_t) h->restarts,
+                                                  "served", (json_int_t) h->served, "broken", (int) h->broken));
+    }
+    json_object_set_new(o, "handlers", handlers);
     return o;
 }
 
@@ -209,6 +252,12 @@ report_result_json(const Shoal__ResultRow *row, uint32_t job_id)
         json_object_set_new(o, "started_us", json_integer(r->started_us));
     if (r && r->has_finished_us)
         json_object_set_new(o, "finished_us", json_integer(r->finished_us));
+    //  a handler's output, as the JSON it is
+    if (r && r->handler && r->handler->output) {
+        json_t *out = json_loads(r->handler->output, JSON_DECODE_ANY, NULL);
+        if (out)
+            json_object_set_new(o, "output", out);
+    }
     const Shoal__HttpResult *h = r ? r->http : NULL;
     if (h) {
         json_t *hj = json_object();

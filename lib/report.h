@@ -14,6 +14,10 @@ const char *report_state_name(Shoal__JobState state);
 json_t *report_job_json(const Shoal__JobInfo *job);
 json_t *report_worker_json(const Shoal__WorkerInfo *worker);
 json_t *report_cluster_json(const Shoal__ClusterInfo *cluster);
+//  "region=eu,gpu=1" of a worker's labels into buf ("" when none); returns buf.
+const char *report_worker_labels(const Shoal__WorkerInfo *worker, char *buf, size_t size);
+//  "ocr 3/4 up 1 busy 2 restarts, bad BROKEN" of a worker's handlers into buf; returns buf.
+const char *report_worker_handlers(const Shoal__WorkerInfo *worker, char *buf, size_t size);
 json_t *report_snapshot_json(const Shoal__Snapshot *snap);
 json_t *report_event_json(const Shoal__Event *event);
 //  A result row as JSON; the body as base64 unless it is valid UTF-8 text.

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "errbuf.h"
 #include "text.h"
 
@@ -246,6 +248,68 @@ s_validate_exec(const Shoal__ExecSpec *x, bool require_argv, char *err, size_t e
 }
 
 int
+taskspec_validate_json_text(const char *field, const char *text, bool object, size_t max, char *err, size_t errlen)
+{
+    if (!text)
+        return 0;
+    size_t n = strlen(text);
+    if (n > max)
+        return errbuf_set(err, errlen, "%s: too long (%zu bytes, limit %zu)", field, n, max);
+    json_error_t jerr;
+    json_t *v = json_loadb(text, n, JSON_DECODE_ANY, &jerr);
+    if (!v)
+        return errbuf_set(err, errlen, "%s: not JSON: %s (at character %d)", field, jerr.text, jerr.position);
+    bool is_object = json_is_object(v);
+    json_decref(v);
+    if (object && !is_object)
+        return errbuf_set(err, errlen, "%s: must be a JSON object", field);
+    //  PostgreSQL's jsonb refuses the NUL character
+    if (strstr(text, "\\u0000"))
+        return errbuf_set(err, errlen, "%s: contains \\u0000, which PostgreSQL cannot store", field);
+    return 0;
+}
+
+bool
+taskspec_name_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    return n > 0 && n < 64
+        && strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+int
+taskspec_validate_labels(const char *field, Shoal__Label **labels, size_t n, char *err, size_t errlen)
+{
+    if (n > TASKSPEC_MAX_LABELS)
+        return errbuf_set(err, errlen, "%s: %zu labels, limit %d", field, n, TASKSPEC_MAX_LABELS);
+    for (size_t i = 0; i < n; i++) {
+        if (!taskspec_name_valid(labels[i]->key))
+            return errbuf_set(err, errlen, "%s[%zu]: key '%.64s' must be 1..63 letters, digits, _ . -", field, i,
+                              labels[i]->key ? labels[i]->key : "");
+        if (!labels[i]->value || strlen(labels[i]->value) > 255 || strpbrk(labels[i]->value, ",=")
+        ||  s_check_text(field, labels[i]->value, 255, err, errlen))
+            return errbuf_set(err, errlen, "%s.%s: value must be at most 255 bytes of text without ',' or '='",
+                              field, labels[i]->key);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(labels[j]->key, labels[i]->key))
+                return errbuf_set(err, errlen, "%s: key '%s' given twice", field, labels[i]->key);
+    }
+    return 0;
+}
+
+static int
+s_validate_handler(const Shoal__HandlerSpec *h, char *err, size_t errlen)
+{
+    if (!taskspec_name_valid(h->name))
+        return errbuf_set(err, errlen, "handler: name '%.64s' must be 1..63 letters, digits, _ . -",
+                          h->name ? h->name : "");
+    if (taskspec_validate_json_text("handler.payload", h->payload, false, TASKSPEC_MAX_BODY, err, errlen)
+    ||  taskspec_validate_json_text("handler.vars", h->vars, true, TASKSPEC_MAX_OUTPUT, err, errlen))
+        return -1;
+    return 0;
+}
+
+int
 taskspec_validate(const Shoal__TaskSpec *spec, char *err, size_t errlen)
 {
     if (!spec)
@@ -267,6 +331,8 @@ taskspec_validate(const Shoal__TaskSpec *spec, char *err, size_t errlen)
         if (ps->index >= 32)
             return errbuf_set(err, errlen, "pipeline.index: at most 31");
     }
+    if (taskspec_validate_labels("require", spec->require, spec->n_require, err, errlen))
+        return -1;
     switch (spec->kind_case) {
         case SHOAL__TASK_SPEC__KIND_NOOP:
             if (spec->noop->has_sleep_ms && spec->noop->sleep_ms > TASKSPEC_MAX_TIMEOUT_MS)
@@ -278,8 +344,10 @@ taskspec_validate(const Shoal__TaskSpec *spec, char *err, size_t errlen)
             return s_validate_http(spec->http, true, err, errlen);
         case SHOAL__TASK_SPEC__KIND_EXEC:
             return s_validate_exec(spec->exec, true, err, errlen);
+        case SHOAL__TASK_SPEC__KIND_HANDLER:
+            return s_validate_handler(spec->handler, err, errlen);
         default:
-            return errbuf_set(err, errlen, "task: no kind (noop, http or exec)");
+            return errbuf_set(err, errlen, "task: no kind (noop, http, exec or handler)");
     }
 }
 
@@ -299,6 +367,8 @@ taskspec_validate_defaults(const Shoal__JobDefaults *d, char *err, size_t errlen
         return -1;
     if (d->exec && s_validate_exec(d->exec, false, err, errlen))
         return -1;
+    if (taskspec_validate_labels("defaults.require", d->require, d->n_require, err, errlen))
+        return -1;
     if (d->hosts) {
         if (d->hosts->has_rate_per_host
         && (d->hosts->rate_per_host < 0 || d->hosts->rate_per_host > 1e6
@@ -317,6 +387,7 @@ taskspec_kind(const Shoal__TaskSpec *spec)
         case SHOAL__TASK_SPEC__KIND_NOOP: return SHOAL__TASK_KIND__KIND_NOOP;
         case SHOAL__TASK_SPEC__KIND_HTTP: return SHOAL__TASK_KIND__KIND_HTTP;
         case SHOAL__TASK_SPEC__KIND_EXEC: return SHOAL__TASK_KIND__KIND_EXEC;
+        case SHOAL__TASK_SPEC__KIND_HANDLER: return SHOAL__TASK_KIND__KIND_HANDLER;
         default: return SHOAL__TASK_KIND__KIND_NONE;
     }
 }
@@ -328,6 +399,7 @@ taskspec_kind_name(Shoal__TaskKind kind)
         case SHOAL__TASK_KIND__KIND_NOOP: return "noop";
         case SHOAL__TASK_KIND__KIND_HTTP: return "http";
         case SHOAL__TASK_KIND__KIND_EXEC: return "exec";
+        case SHOAL__TASK_KIND__KIND_HANDLER: return "handler";
         default: return "none";
     }
 }
@@ -338,6 +410,7 @@ taskspec_kind_parse(const char *name)
     if (!strcmp(name, "noop")) return SHOAL__TASK_KIND__KIND_NOOP;
     if (!strcmp(name, "http")) return SHOAL__TASK_KIND__KIND_HTTP;
     if (!strcmp(name, "exec")) return SHOAL__TASK_KIND__KIND_EXEC;
+    if (!strcmp(name, "handler")) return SHOAL__TASK_KIND__KIND_HANDLER;
     return SHOAL__TASK_KIND__KIND_NONE;
 }
 
@@ -370,6 +443,9 @@ taskspec_target(const Shoal__TaskSpec *spec, char *buf, size_t size)
                 snprintf(buf, size, "noop sleep=%ums", spec->noop->sleep_ms);
             else
                 snprintf(buf, size, "noop");
+            break;
+        case SHOAL__TASK_SPEC__KIND_HANDLER:
+            snprintf(buf, size, "handler %s", spec->handler->name ? spec->handler->name : "");
             break;
         default:
             break;

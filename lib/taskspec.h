@@ -30,6 +30,8 @@
 #define TASKSPEC_MAX_ATTEMPTS   1000
 #define TASKSPEC_MAX_PACKED     (16u << 20)    //  a task, or a job's defaults, encoded
 #define TASKSPEC_MAX_TAIL       (16u << 20)    //  exec.tail_bytes: stdout/stderr kept, from the end
+#define TASKSPEC_MAX_OUTPUT     (1u << 20)     //  a handler's output or vars, compact JSON
+#define TASKSPEC_MAX_LABELS     16             //  labels a task or job may require
 
 //  Defaults applied when neither the task nor its job says otherwise.
 #define TASKSPEC_DEFAULT_TIMEOUT_MS     60000
@@ -53,11 +55,19 @@ typedef struct {
 int taskspec_validate(const Shoal__TaskSpec *spec, char *err, size_t errlen);
 //  Validate job defaults; returns 0, or -1 with a message in err.
 int taskspec_validate_defaults(const Shoal__JobDefaults *defaults, char *err, size_t errlen);
+//  Validate JSON text (NULL is fine): parses, at most max bytes, an object
+//  when `object`, storable as jsonb. Returns 0, or -1 naming `field`.
+int taskspec_validate_json_text(const char *field, const char *text, bool object, size_t max, char *err,
+                                size_t errlen);
+//  Validate required labels: key a name, value short text without ',' '=', keys unique.
+int taskspec_validate_labels(const char *field, Shoal__Label **labels, size_t n, char *err, size_t errlen);
+//  True for a handler or label name: 1..63 of [A-Za-z0-9_.-].
+bool taskspec_name_valid(const char *name);
 //  Validate a URL (http or https, a host, no spaces); returns 0 or -1 + message.
 int taskspec_validate_url(const char *url, char *err, size_t errlen);
 //  The task kind of a spec.
 Shoal__TaskKind taskspec_kind(const Shoal__TaskSpec *spec);
-//  Name of a task kind ("noop", "http", "exec").
+//  Name of a task kind ("noop", "http", "exec", "handler").
 const char *taskspec_kind_name(Shoal__TaskKind kind);
 //  Parse a kind name; returns KIND_NONE when unknown.
 Shoal__TaskKind taskspec_kind_parse(const char *name);

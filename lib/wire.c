@@ -54,6 +54,21 @@ s_refs(const char *field, Shoal__TaskRef **refs, size_t n, char *err, size_t err
     return 0;
 }
 
+//  A worker's handlers (Hello, Heartbeat): names unique enough to route by.
+static int
+s_validate_handlers(const char *field, Shoal__HandlerInfo **h, size_t n, char *err, size_t errlen)
+{
+    if (s_count(field, n, WIRE_MAX_HANDLERS, err, errlen))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s_need_text(field, h[i]->name, 63, err, errlen))
+            return -1;
+        if (h[i]->has_procs && h[i]->procs > 100000)
+            return errbuf_set(err, errlen, "%s[%zu].procs: at most 100000", field, i);
+    }
+    return 0;
+}
+
 static int
 s_validate_hello(const Shoal__Hello *m, char *err, size_t errlen)
 {
@@ -66,7 +81,7 @@ s_validate_hello(const Shoal__Hello *m, char *err, size_t errlen)
     if (s_count("hello.kinds", m->n_kinds, 16, err, errlen))
         return -1;
     for (size_t i = 0; i < m->n_kinds; i++)
-        if (m->kinds[i] < SHOAL__TASK_KIND__KIND_NOOP || m->kinds[i] > SHOAL__TASK_KIND__KIND_EXEC)
+        if (m->kinds[i] < SHOAL__TASK_KIND__KIND_NOOP || m->kinds[i] > SHOAL__TASK_KIND__KIND_HANDLER)
             return errbuf_set(err, errlen, "hello.kinds[%zu]: unknown kind %d", i, (int) m->kinds[i]);
     if (s_count("hello.labels", m->n_labels, 64, err, errlen))
         return -1;
@@ -74,7 +89,8 @@ s_validate_hello(const Shoal__Hello *m, char *err, size_t errlen)
         if (s_need_text("hello.labels.key", m->labels[i]->key, 64, err, errlen)
         ||  s_text("hello.labels.value", m->labels[i]->value, 256, err, errlen))
             return -1;
-    if (s_refs("hello.done", m->done, m->n_done, err, errlen))
+    if (s_refs("hello.done", m->done, m->n_done, err, errlen)
+    ||  s_validate_handlers("hello.handlers", m->handlers, m->n_handlers, err, errlen))
         return -1;
     return s_refs("hello.held", m->held, m->n_held, err, errlen);
 }
@@ -129,6 +145,11 @@ s_validate_results(const Shoal__Results *m, char *err, size_t errlen)
         ||  (r->has_finished_us && r->finished_us && (r->finished_us < lo || r->finished_us > hi)))
             return errbuf_set(err, errlen, "results[%zu]: timestamp out of range", i);
         if (r->http && s_validate_http_result(r->http, err, errlen))
+            return -1;
+        if (r->handler && (taskspec_validate_json_text("result.handler.output", r->handler->output, false,
+                                                       TASKSPEC_MAX_OUTPUT, err, errlen)
+                           || taskspec_validate_json_text("result.handler.vars", r->handler->vars, true,
+                                                          TASKSPEC_MAX_OUTPUT, err, errlen)))
             return -1;
     }
     return 0;
@@ -206,7 +227,8 @@ wire_validate(const envelope_t *env, char *err, size_t errlen)
             return s_refs("result_ack.acked", env->result_ack->acked, env->result_ack->n_acked,
                           err, errlen);
         case SHOAL__ENVELOPE__BODY_HEARTBEAT:
-            return 0;
+            return s_validate_handlers("heartbeat.handlers", env->heartbeat->handlers,
+                                       env->heartbeat->n_handlers, err, errlen);
         case SHOAL__ENVELOPE__BODY_CANCEL:
             return s_refs("cancel.tasks", env->cancel->tasks, env->cancel->n_tasks, err, errlen);
         case SHOAL__ENVELOPE__BODY_BYE:

@@ -25,6 +25,8 @@
 #define WIRE_MAX_BATCH      100000
 //  Largest number of task references in one ack/cancel/hello.
 #define WIRE_MAX_REFS       (1 << 20)
+//  Handlers one worker may announce.
+#define WIRE_MAX_HANDLERS   64
 //  A connection that has not finished the ZMTP/CURVE handshake after this
 //  long is closed (ZMQ_HANDSHAKE_IVL; libzmq's default is 30 s).
 #define WIRE_HANDSHAKE_MS   10000

@@ -20,7 +20,7 @@ s_test_shares(void)
     }
     int got[3] = { 0 };
     for (int i = 0; i < 80; i++) {
-        task_t *t = stride_pick(self, ALL_KINDS);
+        task_t *t = stride_pick(self, ALL_KINDS, NULL);
         CHECK(t && t->state == TASK_DETACHED);
         got[t->job->id]++;
         task_forget(self, t);
@@ -29,7 +29,7 @@ s_test_shares(void)
     CHECK(a->n_queued == 80 && b->n_queued == 40);
     //  a paused job gets nothing, a new job starts level with the least advanced
     b->state = SHOAL__JOB_STATE__JOB_PAUSED;
-    CHECK(stride_pick(self, ALL_KINDS)->job == a);
+    CHECK(stride_pick(self, ALL_KINDS, NULL)->job == a);
     CHECK(stride_start_pass(self) == (a->pass < b->pass ? a->pass : b->pass));
     fake_destroy(&self);
 }
@@ -48,20 +48,20 @@ s_test_turns(void)
     fake_task(self, job, SHOAL__TASK_KIND__KIND_NOOP, "");
     char seen[8] = "";
     for (int i = 0; i < 4; i++) {
-        task_t *t = stride_pick(self, 1u << SHOAL__TASK_KIND__KIND_HTTP);
+        task_t *t = stride_pick(self, 1u << SHOAL__TASK_KIND__KIND_HTTP, NULL);
         seen[i] = t->lane->key[5];      //  "http:a:443"
         task_forget(self, t);
     }
     CHECK(strcmp(seen, "abab") == 0);
     //  only noop for a noop worker
-    task_t *t = stride_pick(self, 1u << SHOAL__TASK_KIND__KIND_NOOP);
+    task_t *t = stride_pick(self, 1u << SHOAL__TASK_KIND__KIND_NOOP, NULL);
     CHECK(t && t->lane->kind == SHOAL__TASK_KIND__KIND_NOOP);
     task_forget(self, t);
-    CHECK(stride_pick(self, 1u << SHOAL__TASK_KIND__KIND_EXEC) == NULL);
+    CHECK(stride_pick(self, 1u << SHOAL__TASK_KIND__KIND_EXEC, NULL) == NULL);
     //  kinds alternate for a worker that runs both
     int http = 0, noop = 0;
     for (int i = 0; i < 2; i++) {
-        t = stride_pick(self, ALL_KINDS);
+        t = stride_pick(self, ALL_KINDS, NULL);
         if (t->lane->kind == SHOAL__TASK_KIND__KIND_HTTP) http++; else noop++;
         task_forget(self, t);
     }
