@@ -31,7 +31,7 @@
 typedef struct {
     char     name[HANDLER_MAX_NAME];    //  [A-Za-z0-9_.-]+
     char    *command;                   //  run by /bin/sh -c (owned)
-    uint32_t procs;                     //  processes at most (default 1)
+    uint32_t procs;                     //  processes at most (0 = not given; handler_new takes 1)
     uint64_t max_tasks;                 //  recycle after this many tasks, 0 = never
     int64_t  max_age_ms;                //  recycle when older (checked between tasks), 0 = never
     uint64_t max_rss;                   //  recycle when its processes' RSS is larger (bytes), 0 = never

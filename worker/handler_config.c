@@ -107,7 +107,7 @@ int
 handler_config_parse(const char *text, handler_config_t *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->procs = 1;
+    cfg->procs = 0;         //  not given: the caller decides (shoal-worker: --slots)
     cfg->startup_timeout_ms = 30000;
     cfg->kill_grace_ms = 5000;
     cfg->max_line = HANDLER_DEFAULT_MAX_LINE;

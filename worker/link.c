@@ -97,6 +97,14 @@ link_send_hello(link_t *self, runs_t *runs, const outbox_t *outbox)
     hello.slots = self->slots;
     hello.kinds = kinds;
     hello.n_kinds = n_kinds;
+    hello.labels = self->labels;
+    hello.n_labels = self->n_labels;
+    Shoal__HandlerInfo infos[WIRE_MAX_HANDLERS], *info_ptrs[WIRE_MAX_HANDLERS];
+    size_t n_infos = self->handler_infos ? self->handler_infos(self->handler_ctx, infos, WIRE_MAX_HANDLERS) : 0;
+    for (size_t k = 0; k < n_infos; k++)
+        info_ptrs[k] = &infos[k];
+    hello.handlers = info_ptrs;
+    hello.n_handlers = n_infos;
     hello.held = held;
     hello.n_held = i;
     hello.done = done;
@@ -121,6 +129,12 @@ link_send_heartbeat(link_t *self, uint32_t running, bool draining)
         hb.has_draining = 1;
         hb.draining = 1;
     }
+    Shoal__HandlerInfo infos[WIRE_MAX_HANDLERS], *info_ptrs[WIRE_MAX_HANDLERS];
+    size_t n_infos = self->handler_infos ? self->handler_infos(self->handler_ctx, infos, WIRE_MAX_HANDLERS) : 0;
+    for (size_t k = 0; k < n_infos; k++)
+        info_ptrs[k] = &infos[k];
+    hb.handlers = info_ptrs;
+    hb.n_handlers = n_infos;
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
     env.body_case = SHOAL__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;

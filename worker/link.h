@@ -22,6 +22,11 @@ typedef struct {
     uint64_t    instance;       //  random per process (Hello.instance)
     uint32_t    slots;
     uint32_t    kinds;          //  bit per Shoal__TaskKind
+    Shoal__Label **labels;      //  --label key=value (owned by the worker)
+    size_t      n_labels;
+    //  the handlers' figures, told in Hello and every Heartbeat (NULL: none)
+    size_t    (*handler_infos)(void *ctx, Shoal__HandlerInfo *out, size_t max);
+    void       *handler_ctx;
     //  the connection
     zsock_t    *dealer;
     void       *raw;            //  dealer's libzmq socket

@@ -2,12 +2,53 @@
     anywhere that can reach the broker. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
+#include "handler.h"
 #include "keys.h"
 #include "log.h"
 #include "s3proto.h"
 #include "worker.h"
+
+//  Split `text` at `sep` into list items (copies kept in *store, freed by the caller).
+static void
+s_split(const char *text, const char *sep, strlist_t *list, char **store)
+{
+    *store = text ? strdup(text) : NULL;
+    char *save = NULL;
+    for (char *item = *store ? strtok_r(*store, sep, &save) : NULL; item; item = strtok_r(NULL, sep, &save))
+        if (*item)
+            strlist_push(list, item);
+}
+
+//  --handler and SHOAL_HANDLERS into configurations; -1 after printing why.
+static int
+s_parse_handlers(const strlist_t *specs, int64_t slots, handler_config_t **out, size_t *n_out)
+{
+    handler_config_t *list = calloc(specs->count + 1, sizeof *list);
+    *out = list;
+    *n_out = 0;
+    if (!list)
+        return -1;
+    for (size_t i = 0; i < specs->count; i++) {
+        char err[512];
+        if (handler_config_parse(specs->items[i], &list[i], err, sizeof err)) {
+            fprintf(stderr, "shoal-worker: --handler: %s\n", err);
+            return -1;
+        }
+        *n_out = i + 1;
+        //  by default a handler may use every slot (processes start when tasks come)
+        if (!list[i].procs)
+            list[i].procs = (uint32_t) (slots < HANDLER_MAX_PROCS ? slots : HANDLER_MAX_PROCS);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(list[j].name, list[i].name)) {
+                fprintf(stderr, "shoal-worker: --handler: %s is given twice\n", list[i].name);
+                return -1;
+            }
+    }
+    return 0;
+}
 
 int
 main(int argc, char **argv)
@@ -28,6 +69,11 @@ main(int argc, char **argv)
     const char *log_level = "info";
     const char *curve_server_key = NULL;
     const char *curve_key = NULL;
+    strlist_t handler_specs = { 0 }, labels = { 0 };
+    //  SHOAL_HANDLERS holds one handler a line, SHOAL_LABELS key=value,key=value
+    char *env_handlers = NULL, *env_labels = NULL;
+    s_split(getenv("SHOAL_HANDLERS"), "\n", &handler_specs, &env_handlers);
+    s_split(getenv("SHOAL_LABELS"), ",", &labels, &env_labels);
     opt_t opts[] = {
         { "broker", 'b', "SHOAL_BROKER", OPT_STRING, &cfg.broker, "EP",
           "broker's worker endpoint (default tcp://localhost:5556)" },
@@ -61,6 +107,11 @@ main(int argc, char **argv)
           "turn on CURVE: the broker's public key (broker.key, or its 40-character text)" },
         { "curve-key", 0, "SHOAL_CURVE_KEY", OPT_STRING, &curve_key, "FILE",
           "this worker's key pair (NAME.key_secret from shoal keygen); the broker must allow NAME.key" },
+        { "handler", 0, NULL, OPT_LIST, &handler_specs, "NAME=CMD",
+          "run handler tasks NAME with long-lived CMD processes (repeatable; SHOAL_HANDLERS, one a line);"
+          " options: NAME[procs=4,max_tasks=50,max_age=30m,max_rss=500M,startup_timeout=30s,ready,warm]=CMD" },
+        { "label", 0, NULL, OPT_LIST, &labels, "KEY=VALUE",
+          "a label tasks can require (repeatable; SHOAL_LABELS=k=v,k=v)" },
         { "test-hooks", 0, "SHOAL_TEST_HOOKS", OPT_BOOL, &cfg.test_hooks, NULL,
           "honour noop tasks that crash the worker (for fault tests only)" },
         { "log-level", 0, "SHOAL_LOG_LEVEL", OPT_STRING, &log_level, "LEVEL",
@@ -78,7 +129,8 @@ main(int argc, char **argv)
             "  shoal-worker --broker tcp://broker.example:5556 --slots 64\n"
             "  SHOAL_BROKER=tcp://10.0.0.5:5556 shoal-worker --kinds noop,http,exec --allow-exec\n"
             "  shoal-worker --broker tcp://broker.example:5556 --curve-server-key keys/broker.key"
-            " --curve-key keys/worker.key_secret",
+            " --curve-key keys/worker.key_secret\n"
+            "  shoal-worker --handler 'ocr[procs=4,max_tasks=50]=python3 ocr.py' --label region=eu",
         .opts = opts,
     };
     int rc = config_parse(&config, argc, argv);
@@ -105,6 +157,16 @@ main(int argc, char **argv)
     }
     cfg.s3.part_size = (uint64_t) s3_part_mib << 20;
     cfg.s3.multipart_above = (uint64_t) s3_multipart_mib << 20;
+    handler_config_t *handlers = NULL;
+    size_t n_handlers = 0;
+    if (s_parse_handlers(&handler_specs, cfg.slots, &handlers, &n_handlers)) {
+        rc = 2;
+        goto done;
+    }
+    cfg.handlers = handlers;
+    cfg.n_handlers = n_handlers;
+    cfg.labels = labels.items;
+    cfg.n_labels = labels.count;
     log_init("shoal-worker", (log_level_t) level);
     keys_t *keys = NULL;
     if (curve_server_key || curve_key) {
@@ -119,6 +181,14 @@ main(int argc, char **argv)
     }
     rc = worker_run(&cfg);
     keys_destroy(&keys);
+done:
+    for (size_t i = 0; i < n_handlers; i++)
+        handler_config_free(&handlers[i]);
+    free(handlers);
     config_free(&config);
+    strlist_free(&handler_specs);
+    strlist_free(&labels);
+    free(env_handlers);
+    free(env_labels);
     return rc;
 }

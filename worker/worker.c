@@ -23,6 +23,7 @@
 
 #include "clock.h"
 #include "executor.h"
+#include "handler_exec.h"
 #include "link.h"
 #include "log.h"
 #include "outbox.h"
@@ -51,6 +52,9 @@ typedef struct {
     int       seen_signals;
     int       exit_code;        //  of the process, once stopped
     uint64_t  done, failed;
+    executor_t *handler;        //  the handler executor (owned by runs), NULL without --handler
+    Shoal__Label *labels;       //  --label, parsed (link.labels points here)
+    Shoal__Label **label_ptrs;
 } worker_t;
 
 static volatile sig_atomic_t s_signals = 0;
@@ -452,6 +456,10 @@ s_turn(worker_t *self)
             polled[i]->ops->on_ready(polled[i]);
     s_check_frozen(self);
     timers_fire(self->timers, clock_mono_ms());
+    //  a handler broke or mended: the broker hears it before the results
+    //  of the tasks it refused, so it routes them elsewhere
+    if (handler_executor_changed(self->handler) && self->link.raw)
+        s_send_heartbeat(self);
     if (self->state == PEER_STOPPED)
         return 0;
     if (outbox_flush(self->outbox, self->link.raw, self->link.worker_id, self->state >= PEER_DRAINING,
@@ -472,7 +480,11 @@ s_parse_kinds(worker_t *self)
     for (char *tok = strtok(kinds, ", "); tok; tok = strtok(NULL, ", ")) {
         Shoal__TaskKind k = taskspec_kind_parse(tok);
         if (k == SHOAL__TASK_KIND__KIND_NONE) {
-            log_error("bad_kind", "kind=%s detail=\"known kinds: noop, http, exec\"", tok);
+            log_error("bad_kind", "kind=%s detail=\"known kinds: noop, http, exec, handler\"", tok);
+            return -1;
+        }
+        if (k == SHOAL__TASK_KIND__KIND_HANDLER && !self->cfg.n_handlers) {
+            log_error("no_handlers", "detail=\"handler tasks need --handler NAME=COMMAND\"");
             return -1;
         }
         if (k == SHOAL__TASK_KIND__KIND_EXEC && !self->cfg.allow_exec) {
@@ -484,6 +496,45 @@ s_parse_kinds(worker_t *self)
     }
     if (self->cfg.allow_exec)
         self->link.kinds |= 1u << SHOAL__TASK_KIND__KIND_EXEC;
+    if (self->cfg.n_handlers)
+        self->link.kinds |= 1u << SHOAL__TASK_KIND__KIND_HANDLER;
+    return 0;
+}
+
+static size_t
+s_handler_infos(void *ctx, Shoal__HandlerInfo *out, size_t max)
+{
+    return handler_executor_infos(ctx, out, max);
+}
+
+//  --label key=value into the Hello's labels; -1 after logging.
+static int
+s_parse_labels(worker_t *self)
+{
+    size_t n = self->cfg.n_labels;
+    self->labels = calloc(n + 1, sizeof *self->labels);
+    self->label_ptrs = calloc(n + 1, sizeof *self->label_ptrs);
+    if (!self->labels || !self->label_ptrs)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *text = self->cfg.labels[i];
+        const char *eq = strchr(text, '=');
+        Shoal__Label *l = &self->labels[i];
+        shoal__label__init(l);
+        l->key = eq ? strndup(text, (size_t) (eq - text)) : NULL;
+        l->value = eq ? strdup(eq + 1) : NULL;
+        self->label_ptrs[i] = l;
+        self->link.n_labels = i + 1;
+        char err[256], q[300], tq[300];
+        if (!eq)
+            snprintf(err, sizeof err, "expected KEY=VALUE");
+        if (!eq || !l->key || !l->value
+        ||  taskspec_validate_labels("--label", self->label_ptrs, i + 1, err, sizeof err)) {
+            log_error("bad_label", "label=%s detail=%s", log_quote(text, tq, sizeof tq), log_quote(err, q, sizeof q));
+            return -1;
+        }
+    }
+    self->link.labels = self->label_ptrs;
     return 0;
 }
 
@@ -511,6 +562,14 @@ s_executors_new(worker_t *self)
         }
         runs_set_executor(self->runs, SHOAL__TASK_KIND__KIND_EXEC, exec);
     }
+    if (self->cfg.n_handlers) {
+        self->handler = handler_executor_new(host, self->cfg.handlers, self->cfg.n_handlers);
+        if (!self->handler)
+            return -1;
+        runs_set_executor(self->runs, SHOAL__TASK_KIND__KIND_HANDLER, self->handler);
+        self->link.handler_infos = s_handler_infos;
+        self->link.handler_ctx = self->handler;
+    }
     return 0;
 }
 
@@ -535,7 +594,7 @@ s_setup(worker_t *self, const worker_config_t *cfg)
     else
         snprintf(l->worker_id, sizeof l->worker_id, "%.64s-%d-%04x", l->host, (int) getpid(),
                  (unsigned) (clock_wall_us() & 0xffff));
-    if (s_parse_kinds(self) != 0)
+    if (s_parse_kinds(self) != 0 || s_parse_labels(self) != 0)
         return 2;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     self->timers = timers_new();
@@ -558,6 +617,12 @@ s_teardown(worker_t *self)
     outbox_destroy(&self->outbox);
     timers_destroy(&self->timers);
     curl_global_cleanup();
+    for (size_t i = 0; self->labels && i < self->cfg.n_labels; i++) {
+        free(self->labels[i].key);
+        free(self->labels[i].value);
+    }
+    free(self->labels);
+    free(self->label_ptrs);
 }
 
 int

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "handler.h"
 #include "keys.h"
 #include "s3.h"
 
@@ -40,6 +41,10 @@ typedef struct {
     int64_t     hwm;
     const keys_t *keys;         //  CURVE client keys (borrowed), NULL: plaintext
     s3_config_t s3;             //  where store: s3 bodies go (credentials: the environment)
+    const handler_config_t *handlers;   //  --handler NAME=COMMAND (borrowed)
+    size_t      n_handlers;
+    const char *const *labels;  //  --label key=value (borrowed)
+    size_t      n_labels;
 } worker_config_t;
 
 //  Run the worker until it is stopped; returns the process's exit code.

@@ -118,7 +118,7 @@ test_config(void)
     CHECK(handler_config_parse("ocr=python3 ocr.py --fast", &c, err, sizeof err) == 0);
     CHECK_STR(c.name, "ocr");
     CHECK_STR(c.command, "python3 ocr.py --fast");
-    CHECK(c.procs == 1 && c.max_tasks == 0 && !c.warm && !c.ready && c.startup_timeout_ms == 30000);
+    CHECK(c.procs == 0 && c.max_tasks == 0 && !c.warm && !c.ready && c.startup_timeout_ms == 30000);
     handler_config_free(&c);
     CHECK(handler_config_parse("b.x-1[procs=4,max_tasks=50,max_age=30m,max_rss=500M,startup_timeout=2s,warm,"
                                "ready=1,kill_grace=250ms,max_line=64K]=a=b c", &c, err, sizeof err) == 0);
