@@ -599,11 +599,15 @@ handler_next_wake_ms(const handler_t *self)
         if (at < next)
             next = at;
     }
+    //  a process to start once the backoff is over (as s_fill decides)
     uint32_t busy;
     uint32_t active = s_active(self, &busy);
-    if (!self->stopping && (active < busy + self->n_queued || (self->cfg.warm && active < self->cfg.procs)
-                            || (self->broken && active == 0))
-    &&  self->restart_at_ms < next)
+    uint32_t want = self->cfg.warm ? self->cfg.procs : busy + self->n_queued;
+    if (want > self->cfg.procs)
+        want = self->cfg.procs;
+    if (self->broken && want == 0)
+        want = 1;
+    if (!self->stopping && active < want && self->restart_at_ms < next)
         next = self->restart_at_ms;
     return next;
 }

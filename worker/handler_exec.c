@@ -30,6 +30,7 @@ typedef struct {
     int         epfd;           //  the pools' epoll sets
     uint64_t    timer;          //  armed timer, 0 = none
     int64_t     timer_at;
+    int64_t     floor_ms;       //  while firing: no timer before this
     u64map_t   *runs;           //  run id -> run_t
     bool        changed;        //  a handler broke or mended since the last look
     bool       *was_broken;     //  per handler
@@ -44,7 +45,9 @@ s_on_timer(void *arg, int64_t now_ms)
     x->timer = 0;
     for (size_t i = 0; i < x->n; i++)
         handler_timers(x->handlers[i], now_ms);
+    x->floor_ms = now_ms + 1;     //  never due again in the same turn
     s_arm(x);
+    x->floor_ms = 0;
 }
 
 //  Keep one timer at the pools' earliest deadline; note broken flips.
@@ -63,6 +66,8 @@ s_arm(hexec_t *x)
             x->changed = true;
         }
     }
+    if (next < x->floor_ms)
+        next = x->floor_ms;
     if (x->timer && x->timer_at == next)
         return;
     timers_cancel(x->base.host->timers, x->timer);

@@ -414,6 +414,9 @@ test_cancel(void)
     s_pump(h, s, -1, 200);
     handler_stats(h, &st);
     CHECK(st.queued == 0 && st.busy == 1);
+    //  all processes busy and tasks queued: no timer is due (it would spin the loop)
+    s_submit(h, 4, "{}");
+    CHECK(handler_next_wake_ms(h) > clock_mono_ms());
     handler_destroy(&h);
     free(s);
 }
