@@ -9,7 +9,8 @@ payload's "until" (default: always):
     huge       write a 100 MiB line     wrong_id   answer for another id
     twice      answer twice (always)    sleep_ms   take this long
 
-With "record": DIR it writes DIR/<pid> holding its process group id."""
+With "record": DIR it writes DIR/<pid> holding its process group id and
+$MIS_WORKER."""
 import json
 import os
 import signal
@@ -29,7 +30,7 @@ def work(payload, vars, task):
     p = payload if isinstance(payload, dict) else {}
     if p.get("record"):
         with open(os.path.join(p["record"], str(os.getpid())), "w") as f:
-            f.write("%d\n" % os.getpgrp())
+            f.write("%d %s\n" % (os.getpgrp(), os.environ.get("MIS_WORKER", "")))
     if p.get("sleep_ms"):
         time.sleep(p["sleep_ms"] / 1000.0)
     act = p.get("do")
