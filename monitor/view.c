@@ -740,8 +740,19 @@ s_draw_workers(view_t *v, const state_t *s, bool live, int y, int h)
         kind_t seen = !live ? K_DIM : w->last_seen_ms > 10000 ? K_BAD : w->last_seen_ms > 3000 ? K_WARN : k;
         s_text_right(v, ry, x, seen_w, seen, report_duration_ms(w->last_seen_ms, buf, sizeof buf));
         x += seen_w + 1;
-        if (w->draining)
+        if (w->draining) {
             s_text(v, ry, x + 1, COLS - x - 1, K_WARN, "draining");
+            x += 10;
+        }
+        //  handlers (processes up/busy/restarts, BROKEN) and labels, as room allows
+        if ((w->n_handlers || w->n_labels) && x + 2 < COLS) {
+            char handlers[512], labels[256], extra[800];
+            report_worker_handlers(w, handlers, sizeof handlers);
+            report_worker_labels(w, labels, sizeof labels);
+            snprintf(extra, sizeof extra, "%s%s%s", handlers, handlers[0] && labels[0] ? "  " : "", labels);
+            bool broken = strstr(handlers, "BROKEN") != NULL;
+            s_text(v, ry, x + 1, COLS - x - 1, broken && live ? K_BAD : K_DIM, extra);
+        }
     }
 }
 
