@@ -27,10 +27,16 @@ t_assert_eq "ok tasks" 107 "$(t_sql "SELECT count(*) FROM results WHERE job_id =
 # never a wrong result: each row's output is the answer to its own payload
 t_assert_eq "results answering their own task" 107 "$(t_sql "
     SELECT count(*) FROM results WHERE job_id = $job AND (output->'payload'->>'i')::int = seq")"
-for act in garbage huge wrong_id; do
-    t_assert_eq "$act: retried at attempt 2" 2 "$(t_sql "SELECT count(*) FROM results r WHERE job_id = $job
-        AND attempt = 2 AND seq IN (SELECT seq FROM attempts WHERE job_id = $job AND counted AND error LIKE '%broke the protocol%')
-        AND (output->'payload'->>'do') = '$act'")"
+# each kind of abuse failed its task's first attempt (counted) and the
+# retry went through (a later attempt may also catch the stray second
+# answer of "twice", so "at attempt 2 or later")
+for act in garbage:not.JSON huge:a.line.longer wrong_id:an.answer.for.id..0/0; do
+    what=${act%%:*} why=${act#*:}
+    t_assert_eq "$what: ok on a retry" 2 "$(t_sql "SELECT count(*) FROM results WHERE job_id = $job
+        AND outcome = 'ok' AND attempt >= 2 AND output->'payload'->>'do' = '$what'")"
+    t_assert_eq "$what: first attempts refused" 2 "$(t_sql "SELECT count(*) FROM attempts a JOIN results r USING (job_id, seq)
+        WHERE a.job_id = $job AND a.attempt = 1 AND a.counted AND r.output->'payload'->>'do' = '$what'
+        AND a.error ~ 'broke the protocol: $why'")"
 done
 grep -q 'error="not JSON' "$T_DIR/w1.log" || t_fail "the garbage line was not logged"
 grep -q 'error="a line longer than 4194304 bytes (max_line)"' "$T_DIR/w1.log" || t_fail "the 100 MiB line was not refused"
