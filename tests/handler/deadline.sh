@@ -35,13 +35,14 @@ grep -q "msg=handler_stopping handler=mis .*reason=\"its task was cancelled or t
     || t_fail "no kill for the deadline logged"
 grep -q "msg=handler_killed handler=mis pid=.* SIGTERM: SIGKILL" "$T_DIR/w1.log" || t_fail "the stubborn handler was not SIGKILLed"
 # the processes of the first attempts are gone, and so are their groups
-for f in "$T_DIR"/pids/*; do
+for f in "$T_DIR"/pids/[0-9]*; do
+    [[ $f == *.tmp ]] && continue
     pid=$(basename "$f")
     if grep -q "\"pid\": $pid" <(t_sql "SELECT output::text FROM results WHERE job_id = $job AND seq < 2"); then
         continue    # the second attempt's process
     fi
     t_wait "process $pid gone" 10 t_exited "$pid"
-    pgid=$(cat "$f")
+    read -r pgid _ < "$f"
     t_wait "process group $pgid empty" 10 bash -c "! pgrep -g $pgid >/dev/null"
 done
 t_log "pass"

@@ -17,8 +17,7 @@ t_wait_workers 2
 seq 0 199 | jq -c --arg dir "$T_DIR/pids" '{handler: "mis", payload: {i: ., sleep_ms: 100, record: $dir}}' > "$T_DIR/tasks.jsonl"
 job=$(shoal submit "$T_DIR/tasks.jsonl" --name kill-worker -q)
 t_wait "the victim runs 4 handler tasks" 60 t_busy_at_least victim 4
-t_wait "the victim's processes recorded" 30 bash -c "[ \$(cat '$T_DIR'/pids/* | grep -c victim) -ge 4 ]"
-victim_groups=$(for f in "$T_DIR"/pids/*; do cat "$f"; done | sort -u)
+t_wait "the victim's processes recorded" 30 bash -c "[ \$(cat '$T_DIR'/pids/* 2>/dev/null | grep -c victim) -ge 4 ]"
 kill -9 "${PID[victim]}"
 t_log "killed the victim"
 t_wait_done "$job" 120
@@ -30,7 +29,8 @@ t_assert_eq "lost tasks finished on the survivor" "$lost" "$(t_sql "
     SELECT count(*) FROM attempts a JOIN results r USING (job_id, seq)
     WHERE a.job_id = $job AND a.outcome = 'lost' AND r.worker = 'survivor'")"
 n_victim=0
-for f in "$T_DIR"/pids/*; do
+for f in "$T_DIR"/pids/[0-9]*; do
+    [[ $f == *.tmp ]] && continue
     read -r g who < "$f"
     [ "$who" = victim ] || continue
     n_victim=$((n_victim + 1))
@@ -44,7 +44,7 @@ rm -f "$T_DIR"/pids/*
 seq 0 7 | jq -c --arg dir "$T_DIR/pids" '{handler: "mis", payload: {i: ., sleep_ms: 3000, record: $dir}}' > "$T_DIR/slow.jsonl"
 job2=$(shoal submit "$T_DIR/slow.jsonl" --name sigterm -q)
 t_wait "the survivor runs 4 slow tasks" 60 t_busy_at_least survivor 4
-t_wait "slow tasks recorded" 30 bash -c "[ \$(ls '$T_DIR/pids' | wc -l) -ge 4 ]"
+t_wait "slow tasks recorded" 30 bash -c "[ \$(ls '$T_DIR/pids' | grep -vc tmp) -ge 4 ]"
 kill -TERM "${PID[survivor]}"
 t_wait "survivor exit" 60 t_exited "${PID[survivor]}"
 wait "${PID[survivor]}" && rc=0 || rc=$?
@@ -52,7 +52,8 @@ t_assert_eq "survivor exit status" 0 "$rc"
 finished=$(t_sql "SELECT count(*) FROM results WHERE job_id = $job2 AND worker = 'survivor' AND outcome = 'ok'")
 [ "$finished" -ge 4 ] || t_fail "the draining worker finished $finished of its 4 running tasks"
 t_assert_eq "tasks aborted by the draining worker" 0 "$(t_sql "SELECT count(*) FROM attempts WHERE job_id = $job2 AND outcome = 'aborted'")"
-for f in "$T_DIR"/pids/*; do
+for f in "$T_DIR"/pids/[0-9]*; do
+    [[ $f == *.tmp ]] && continue
     read -r g _ < "$f"
     t_wait "process group $g empty after SIGTERM" 10 bash -c "! pgrep -g $g >/dev/null"
 done

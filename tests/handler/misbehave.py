@@ -29,8 +29,11 @@ def work(payload, vars, task):
     served += 1
     p = payload if isinstance(payload, dict) else {}
     if p.get("record"):
-        with open(os.path.join(p["record"], str(os.getpid())), "w") as f:
+        # written aside and renamed: a process killed meanwhile leaves no empty record
+        path = os.path.join(p["record"], str(os.getpid()))
+        with open(path + ".tmp", "w") as f:
             f.write("%d %s\n" % (os.getpgrp(), os.environ.get("MIS_WORKER", "")))
+        os.replace(path + ".tmp", path)
     if p.get("sleep_ms"):
         time.sleep(p["sleep_ms"] / 1000.0)
     act = p.get("do")
