@@ -76,7 +76,7 @@ test_result_row(void)
     schema_rows_result(&b, 1, 2, "ok", 1, "w\x01" "1", error, &res);
     row_t r;
     CHECK(s_parse(&b, &r) == 0);
-    CHECK(r.n == 29);                                   //  the columns of results
+    CHECK(r.n == 30);                                   //  the columns of results
     CHECK(r.len[4] == 3 && memcmp(r.data[4], "w 1", 3) == 0);
     CHECK(r.len[5] == SCHEMA_ROWS_MAX_ERROR);
     CHECK(r.len[9] == -1);                              //  no http: NULL
