@@ -539,6 +539,7 @@ input_field_known(const char *name)
         "method", "url", "headers", "body", "body_b64", "body_file", "form", "cookies", "proxy",
         "connect_timeout_ms", "follow_redirects", "max_redirects", "insecure",
         "max_response_bytes", "store", "inline_limit",
+        "s3_bucket", "s3_key", "s3_content_type", "upload_s3", "upload_s3_delete",
         "argv", "stdin", "stdin_b64", "env", "cwd", "tail_bytes",
         "sleep_ms", "fail_until_attempt", "crash",
         "handler", "payload", "vars", "require", NULL

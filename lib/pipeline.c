@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -381,6 +382,31 @@ pipeline_json(const pipeline_t *self)
     return json_pack("{s:o, s:i}", "steps", steps, "max_each", (json_int_t) self->max_each);
 }
 
+//  The names the worker fills into `s3_key` itself (worker/s3key.c, the
+//  body's hash and the task's identity, known only after the download). A
+//  step's s3_key keeps them as `{{name}}` for the worker; an item variable of
+//  the same name wins (docs/pipelines.md).
+static const char *const s_worker_key_names[] = {
+    "sha256", "sha256_2", "sha256_4", "job", "seq", "filename", "ext", "tag", NULL
+};
+
+//  A new object: vars plus every worker name that vars lacks, bound to its
+//  own `{{name}}` (check: to true), so s3_key renders those unchanged.
+static json_t *
+s_with_worker_names(json_t *vars, bool literal)
+{
+    json_t *all = json_is_object(vars) ? json_copy(vars) : json_object();
+    for (size_t i = 0; all && s_worker_key_names[i]; i++) {
+        const char *name = s_worker_key_names[i];
+        if (json_object_get(all, name))
+            continue;
+        char lit[40];
+        snprintf(lit, sizeof lit, "{{%s}}", name);
+        json_object_set_new(all, name, literal ? json_string(lit) : json_true());
+    }
+    return all;
+}
+
 //  Every template in v against `known`.
 static int
 s_check(json_t *v, json_t *known, char *err, size_t errlen)
@@ -414,7 +440,10 @@ pipeline_check_vars(const pipeline_t *self, json_t *item_vars, char *err, size_t
         json_t *v;
         char inner[256], where[300];
         json_object_foreach(s->task, key, v) {
-            if (s_check(v, known, inner, sizeof inner)) {
+            json_t *names = !strcmp(key, "s3_key") ? s_with_worker_names(known, false) : json_incref(known);
+            int bad = s_check(v, names, inner, sizeof inner);
+            json_decref(names);
+            if (bad) {
                 s_where(self, i, key, where, sizeof where);
                 rc = errbuf_set(err, errlen, "%sstep '%s': %s in %s", where, s->name, inner, key);
                 break;
@@ -474,8 +503,24 @@ pipeline_render_json(const pipeline_t *self, size_t i, json_t *vars, char *err, 
         errbuf_set(err, errlen, "no step %zu", i);
         return NULL;
     }
-    char inner[512];
-    json_t *task = s_render(self->steps[i].task, vars, inner, sizeof inner);
+    char inner[512] = "out of memory";
+    //  s3_key apart: the worker's own names stay in it for the worker
+    json_t *src = self->steps[i].task;
+    json_t *key = json_object_get(src, "s3_key");
+    json_t *rest = key ? json_copy(src) : json_incref(src);
+    if (key && rest)
+        json_object_del(rest, "s3_key");
+    json_t *task = rest ? s_render(rest, vars, inner, sizeof inner) : NULL;
+    json_decref(rest);
+    if (task && key) {
+        json_t *names = s_with_worker_names(vars, true);
+        json_t *r = names ? s_render(key, names, inner, sizeof inner) : NULL;
+        json_decref(names);
+        if (!r || json_object_set_new(task, "s3_key", r)) {
+            json_decref(task);
+            task = NULL;
+        }
+    }
     if (!task)
         errbuf_set(err, errlen, "step '%s': %s", self->steps[i].name, inner);
     return task;

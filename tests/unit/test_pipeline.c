@@ -122,6 +122,44 @@ test_fanout(void)
     pipeline_destroy(&p);
 }
 
+//  s3_key keeps the worker's names (sha256, seq, filename...) for the worker
+//  and renders the item's variables; upload_s3 renders like any field.
+static void
+test_s3_key(void)
+{
+    const char *text =
+        "{\"steps\": [{\"name\": \"pdf\", \"url\": \"https://court.example/{{page}}.pdf\", \"store\": \"s3\",\n"
+        "  \"s3_bucket\": \"docs\", \"s3_key\": \"court/{{page}}/{{sha256_2}}/{{sha256}}-{{filename}}\"},\n"
+        " {\"name\": \"up\", \"url\": \"https://api.example/done\", \"upload_s3\": \"{{path}}\",\n"
+        "  \"s3_bucket\": \"docs\", \"s3_key\": \"scans/{{tag}}{{ext}}\"}]}";
+    char err[512];
+    pipeline_t *p = pipeline_parse(text, strlen(text), "s3.json", err, sizeof err);
+    CHECK(p != NULL);
+    if (!p) {
+        fprintf(stderr, "%s\n", err);
+        return;
+    }
+    json_t *vars = json_pack("{s:s, s:s, s:s}", "page", "12", "path", "/data/12.tif", "tag", "item-12");
+    CHECK(pipeline_check_vars(p, vars, err, sizeof err) == 0);
+    json_t *t = pipeline_render_json(p, 0, vars, err, sizeof err);
+    CHECK(t != NULL);
+    CHECK_STR(t ? json_string_value(json_object_get(t, "s3_key")) : "",
+              "court/12/{{sha256_2}}/{{sha256}}-{{filename}}");
+    CHECK_STR(t ? json_string_value(json_object_get(t, "url")) : "", "https://court.example/12.pdf");
+    json_decref(t);
+    //  an item variable named like a worker name wins; upload_s3 is rendered
+    t = pipeline_render_json(p, 1, vars, err, sizeof err);
+    CHECK_STR(t ? json_string_value(json_object_get(t, "s3_key")) : "", "scans/item-12{{ext}}");
+    CHECK_STR(t ? json_string_value(json_object_get(t, "upload_s3")) : "", "/data/12.tif");
+    json_decref(t);
+    //  a name that is neither the item's nor the worker's is still an error
+    json_object_del(vars, "path");
+    CHECK(pipeline_check_vars(p, vars, err, sizeof err) == -1);
+    CHECK_CONTAINS(err, "unknown variable 'path'");
+    json_decref(vars);
+    pipeline_destroy(&p);
+}
+
 //  Parse `text`; the error message, or "OK".
 static char msg[512];
 static const char *
@@ -185,6 +223,7 @@ main(void)
 {
     test_check_example();
     test_fanout();
+    test_s3_key();
     test_bad_files();
     return check_result("test_pipeline");
 }
