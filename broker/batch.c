@@ -245,6 +245,7 @@ batch_on_written(server_t *self, store_req_t *req)
     self->write_backoff_ms = 0;
     self->write_retry_ms = 0;
     int64_t now_ms = clock_mono_ms();
+    progress_add_counters(self, &req->write.counters);
     //  what the database says happened to each job
     for (size_t i = 0; i < req->write.n_outcomes; i++) {
         const store_outcome_t *o = &req->write.outcomes[i];
@@ -253,6 +254,7 @@ batch_on_written(server_t *self, store_req_t *req)
             continue;
         job->ok += o->ok;
         job->failed += o->failed;
+        job->failed_total += o->failed;
         job->cancelled += o->cancelled;
         job->duplicate += o->duplicate;
         rate_add(&job->rate, now_ms, o->ok + o->failed);

@@ -162,6 +162,7 @@ struct _job_t {
     uint64_t  n_tasks;      //  committed tasks
     uint64_t  next_seq;     //  next chunk's first_seq (ingest pipeline)
     uint64_t  ok, failed, cancelled, retries, stale, duplicate;
+    uint64_t  failed_total;     //  failed results ever stored (retry never lowers it)
     //  in memory
     size_t    n_queued;     //  TASK_QUEUED
     size_t    n_waiting;    //  TASK_WAITING
@@ -280,7 +281,8 @@ struct _server_t {
     uint64_t  bad_messages;
     uint64_t  handshake_failures;   //  connections refused before any message (handshake.c)
     uint64_t  stale_total;
-    //  finished tasks since start, for the gateway's histograms (lib/buckets.h)
+    //  finished tasks, all time: the persisted shoal_counters, read at start and
+    //  added to as batches commit (the gateway's histograms, lib/buckets.h)
     uint64_t  duration_buckets[BUCKETS_N + 1];
     double    duration_sum_s;
     uint64_t  wait_buckets[BUCKETS_N + 1];
@@ -455,6 +457,8 @@ void progress_publish(server_t *self);
 void progress_event(server_t *self, Shoal__EventType type, uint32_t job_id,
                     const char *worker_id, uint64_t count, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+//  Add a committed batch's cluster counters to the totals.
+void progress_add_counters(server_t *self, const store_counters_t *c);
 //  Record a finished task's figures on its job.
 void progress_task_done(server_t *self, task_t *task, const Shoal__Result *r, bool failed,
                         const char *error);

@@ -479,6 +479,7 @@ s_refresh_job(server_t *self, store_req_t *req)
     job->n_tasks = row->n_tasks > job->n_tasks ? row->n_tasks : job->n_tasks;
     job->ok = row->n_ok;
     job->failed = row->n_failed;
+    job->failed_total = row->n_failed_total;
     job->cancelled = row->n_cancelled;
     job_set_state(self, job, row->state);
     return job;

@@ -51,6 +51,7 @@ job_new(server_t *self, const store_job_t *row)
     job->next_seq = row->n_tasks;
     job->ok = row->n_ok;
     job->failed = row->n_failed;
+    job->failed_total = row->n_failed_total;
     job->cancelled = row->n_cancelled;
     job->retries = row->n_retries;
     job->stale = row->n_stale;

@@ -170,6 +170,8 @@ s_load(server_t *self)
         if (req->status == STORE_OK) {
             self->epoch = req->load.epoch;
             self->lease_tag = req->load.lease_tag;
+            //  the persisted totals: the metrics carry on across restarts
+            progress_add_counters(self, &req->load.counters);
             uint64_t tasks = 0;
             for (size_t i = 0; i < req->n_jobs; i++) {
                 job_t *job = job_new(self, &req->jobs[i]);

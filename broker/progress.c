@@ -32,6 +32,36 @@ s_count(zhashx_t *map, const char *key)
     zhashx_update(map, key, (void *) (n + 1));
 }
 
+//  Count a finished task in the filling batch's cluster counters: they are
+//  persisted with its rows and reach the totals the snapshot shows when the
+//  batch commits (batch_on_written). cls is the HTTP class index or -1.
+static void
+s_count_cluster(server_t *self, int cls, bool timed, int64_t run_us, int64_t wait_us)
+{
+    store_counters_t *c = &self->filling->req->write.counters;
+    if (cls >= 0)
+        c->http_class[cls]++;
+    if (!timed)
+        return;
+    c->duration[buckets_index((double) run_us / 1e6)]++;
+    c->duration_sum_us += (uint64_t) run_us;
+    c->wait[buckets_index((double) wait_us / 1e6)]++;
+    c->wait_sum_us += (uint64_t) wait_us;
+}
+
+void
+progress_add_counters(server_t *self, const store_counters_t *c)
+{
+    for (int i = 0; i <= BUCKETS_N; i++) {
+        self->duration_buckets[i] += c->duration[i];
+        self->wait_buckets[i] += c->wait[i];
+    }
+    for (int i = 0; i < 6; i++)
+        self->http_class_total[i] += c->http_class[i];
+    self->duration_sum_s += (double) c->duration_sum_us / 1e6;
+    self->wait_sum_s += (double) c->wait_sum_us / 1e6;
+}
+
 void
 progress_task_done(server_t *self, task_t *task, const Shoal__Result *r, bool failed, const char *error)
 {
@@ -40,26 +70,22 @@ progress_task_done(server_t *self, task_t *task, const Shoal__Result *r, bool fa
         int64_t latency = clock_wall_us() - task->leased_us;
         hist_add(&job->latency, latency > 0 ? (uint64_t) latency : 0);
     }
+    int cls = -1;
     if (r && r->http) {
         uint32_t status = r->http->has_status ? r->http->status : 0;
-        job->http_class[status >= 100 && status < 600 ? status / 100 : 0]++;
-        self->http_class_total[status >= 100 && status < 600 ? status / 100 : 0]++;
+        cls = status >= 100 && status < 600 ? (int) (status / 100) : 0;
     }
     else
-    if (task->lane && task->lane->kind == SHOAL__TASK_KIND__KIND_HTTP) {
-        job->http_class[0]++;
-        self->http_class_total[0]++;
-    }
-    if (r && r->has_started_us && r->has_finished_us && r->finished_us >= r->started_us) {
-        double run = (double) (r->finished_us - r->started_us) / 1e6;
-        self->duration_buckets[buckets_index(run)]++;
-        self->duration_sum_s += run;
-        //  worker and broker clocks may differ by a little: never negative
-        double wait = task->queued_us && r->started_us > task->queued_us
-                    ? (double) (r->started_us - task->queued_us) / 1e6 : 0;
-        self->wait_buckets[buckets_index(wait)]++;
-        self->wait_sum_s += wait;
-    }
+    if (task->lane && task->lane->kind == SHOAL__TASK_KIND__KIND_HTTP)
+        cls = 0;
+    if (cls >= 0)
+        job->http_class[cls]++;
+    bool timed = r && r->has_started_us && r->has_finished_us && r->finished_us >= r->started_us;
+    int64_t run_us = timed ? r->finished_us - r->started_us : 0;
+    //  worker and broker clocks may differ by a little: never negative
+    int64_t wait_us = timed && task->queued_us && r->started_us > task->queued_us
+                    ? r->started_us - task->queued_us : 0;
+    s_count_cluster(self, cls, timed, run_us, wait_us);
     if (failed) {
         const char *host = task->lane ? strchr(task->lane->key, ':') : NULL;
         if (host && host[1])
@@ -154,7 +180,7 @@ typedef struct {
     Shoal__JobState state;
     uint32_t priority;
     bool sealed;
-    uint64_t total, ok, failed, cancelled, retries, stale, duplicate;
+    uint64_t total, ok, failed, cancelled, retries, stale, duplicate, failed_total;
     int64_t created_us, finished_us;
 } s_job_figures_t;
 
@@ -171,6 +197,8 @@ s_fill_figures(Shoal__JobInfo *info, const s_job_figures_t *f)
     info->total = f->total, info->ok = f->ok, info->failed = f->failed, info->cancelled = f->cancelled;
     info->retries = f->retries, info->stale = f->stale, info->duplicate = f->duplicate;
     info->created_us = f->created_us;
+    info->has_failed_total = 1;
+    info->failed_total = f->failed_total;
     info->has_finished_us = f->finished_us != 0;
     info->finished_us = f->finished_us;
     uint64_t finished = f->ok + f->failed + f->cancelled;
@@ -185,7 +213,7 @@ progress_fill_job(server_t *self, job_t *job, Shoal__JobInfo *info, int64_t now_
     s_job_figures_t f = {
         job->id, job->name, job->key, job->state, job->priority, job->sealed, job->n_tasks,
         job->ok, job->failed, job->cancelled, job->retries, job->stale, job->duplicate,
-        job->created_us, job->finished_us };
+        job->failed_total, job->created_us, job->finished_us };
     s_fill_figures(info, &f);
     info->has_updated_us = job->updated_us != 0;
     info->updated_us = job->updated_us;
@@ -222,7 +250,7 @@ progress_fill_job_row(const store_job_t *row, Shoal__JobInfo *info)
     s_job_figures_t f = {
         row->id, row->name, row->key, row->state, row->priority, row->sealed, row->n_tasks,
         row->n_ok, row->n_failed, row->n_cancelled, row->n_retries, row->n_stale, row->n_duplicate,
-        row->created_us, row->finished_us };
+        row->n_failed_total, row->created_us, row->finished_us };
     s_fill_figures(info, &f);
     info->has_updated_us = row->updated_us != 0;
     info->updated_us = row->updated_us;

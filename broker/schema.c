@@ -143,6 +143,18 @@ static const migration_t s_migrations[] = {
     { 6, "handler output: what a handler answered, as jsonb",
       "ALTER TABLE results ADD COLUMN output jsonb;"
     },
+    { 7, "counters that never go backwards: jobs.n_failed_total, shoal_counters",
+      //  failed results ever stored: the current ones plus those `retry` moved
+      "ALTER TABLE jobs ADD COLUMN n_failed_total bigint NOT NULL DEFAULT 0;"
+      "UPDATE jobs j SET n_failed_total = j.n_failed"
+      "  + (SELECT count(*) FROM attempts a WHERE a.job_id = j.id AND a.outcome = 'failed');"
+      //  cluster-wide: histogram buckets and sums, HTTP status classes
+      "CREATE TABLE shoal_counters ("
+      "  name   text NOT NULL,"
+      "  bucket int NOT NULL,"
+      "  n      bigint NOT NULL DEFAULT 0,"
+      "  PRIMARY KEY (name, bucket));"
+    },
 };
 
 #define MIGRATION_COUNT (sizeof s_migrations / sizeof s_migrations[0])

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buckets.h"
 #include "pgcopy.h"
 #include "shoal.pb-c.h"
 
@@ -61,6 +62,7 @@ typedef struct {
     uint8_t *defaults;          //  owned, encoded JobDefaults
     size_t   defaults_len;
     uint64_t n_tasks, n_ok, n_failed, n_cancelled, n_retries, n_stale, n_duplicate;
+    uint64_t n_failed_total;    //  failed results ever stored (retry never lowers it)
     int64_t  created_us;        //  unix microseconds
     int64_t  finished_us;       //  0 while running
     int64_t  frontier;          //  highest seq with a result or attempt row, -1: none
@@ -93,6 +95,16 @@ typedef struct {
     uint64_t stale;             //  results refused as stale
 } store_delta_t;
 
+//  Cluster-wide counters that only grow (table shoal_counters): a result
+//  batch adds its figures in the transaction that stores its rows, and the
+//  broker reads the totals at start.
+typedef struct {
+    uint64_t duration[BUCKETS_N + 1];   //  run time buckets (lib/buckets.h)
+    uint64_t wait[BUCKETS_N + 1];       //  queued -> started buckets
+    uint64_t http_class[6];             //  0 = no response, 1..5 = 1xx..5xx
+    uint64_t duration_sum_us, wait_sum_us;
+} store_counters_t;
+
 //  What a result batch did to one job.
 typedef struct {
     uint32_t job_id;
@@ -105,6 +117,7 @@ typedef struct {
 typedef struct {
     uint64_t epoch;                 //  out: this broker run's epoch
     uint64_t lease_tag;             //  out: the database's lease tag (lease.h)
+    store_counters_t counters;      //  out: the cluster counters' totals
 } store_load_t;
 
 //  STORE_OPEN_JOB: create a job or find it by key (out: req->jobs[0]).
@@ -152,6 +165,7 @@ typedef struct {
     size_t           n_deltas;
     store_outcome_t *outcomes;      //  out, owned array
     size_t           n_outcomes;
+    store_counters_t counters;      //  the batch's cluster counters, to add
 } store_write_t;
 
 //  STORE_PAGE: read the next unfinished tasks of a job.

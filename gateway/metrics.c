@@ -1,8 +1,9 @@
 /*  metrics — GET /metrics in the Prometheus text exposition format.
 
     Every scrape asks the broker twice: the job list (the figures the
-    broker keeps in PostgreSQL: ok, failed, cancelled, retries per job) for
-    the counters, and a snapshot for the gauges. The counters are the
+    broker keeps in PostgreSQL: ok, failed ever, cancelled, retries per job)
+    for the counters, and a snapshot for the gauges and the cluster-wide
+    counters (histograms, HTTP classes: the broker's shoal_counters table). The counters are the
     broker's persisted counts, so they do not go backwards when the gateway
     or the broker restarts. Label sets are bounded: the --metrics-jobs most
     recent jobs get their own `job` label, older ones are summed under
@@ -39,7 +40,8 @@ s_counters(FILE *out, const Shoal__JobsReply *jobs, const Shoal__ClusterInfo *cl
     bool folded = false;
     for (size_t i = 0; i < jobs->n_jobs; i++) {
         const Shoal__JobInfo *j = jobs->jobs[i];
-        uint64_t v[3] = { j->ok, j->failed, j->cancelled };
+        //  failed_total: retry moves failed results to attempts, the counter keeps them
+        uint64_t v[3] = { j->ok, j->has_failed_total ? j->failed_total : j->failed, j->cancelled };
         retries += j->retries;
         for (size_t c = 0; c < j->n_http_class && c < 6; c++)
             http[c] += j->http_class[c];
@@ -59,11 +61,11 @@ s_counters(FILE *out, const Shoal__JobsReply *jobs, const Shoal__ClusterInfo *cl
                     (unsigned long long) other[k]);
     s_help(out, "shoal_task_retries_total", "counter", "Attempts that failed and were retried, all jobs.");
     fprintf(out, "shoal_task_retries_total %llu\n", (unsigned long long) retries);
-    //  a broker that counts them itself (since it started, every job)
+    //  a broker that counts them itself (persisted, every job ever)
     if (cluster && cluster->n_http_class_total == 6)
         memcpy(http, cluster->http_class_total, sizeof http);
     s_help(out, "shoal_http_responses_total", "counter",
-           "Responses to HTTP tasks by status class (none: no response), since the broker started.");
+           "Responses to HTTP tasks by status class (none: no response).");
     static const char *classes[] = { "none", "1xx", "2xx", "3xx", "4xx", "5xx" };
     for (int c = 0; c < 6; c++)
         if (c != 1)
@@ -178,10 +180,10 @@ metrics_get(req_t *req)
         s_gauges(out, snap->snapshot, jobs->jobs_reply, own);
         if (c && c->n_duration_buckets && c->n_wait_buckets) {
             s_histogram(out, "shoal_task_duration_seconds", "Run time of finished tasks (their last attempt,"
-                        " as the worker measured it), since the broker started.", c->duration_buckets,
+                        " as the worker measured it).", c->duration_buckets,
                         c->n_duration_buckets, c->duration_sum_s);
             s_histogram(out, "shoal_task_wait_seconds", "Time finished tasks waited from entering the broker's"
-                        " queue to starting at a worker (last attempt), since the broker started.",
+                        " queue to starting at a worker (last attempt).",
                         c->wait_buckets, c->n_wait_buckets, c->wait_sum_s);
         }
     }
