@@ -284,9 +284,9 @@ struct _server_t {
     //  finished tasks, all time: the persisted shoal_counters, read at start and
     //  added to as batches commit (the gateway's histograms, lib/buckets.h)
     uint64_t  duration_buckets[BUCKETS_N + 1];
-    double    duration_sum_s;
+    uint64_t  duration_sum_us;
     uint64_t  wait_buckets[BUCKETS_N + 1];
-    double    wait_sum_s;
+    uint64_t  wait_sum_us;
     uint64_t  http_class_total[6];  //  0 = no response, 1..5 = 1xx..5xx
     uint64_t  lost_workers;
     uint64_t  stale_hellos;     //  late Hellos of a live worker, ignored

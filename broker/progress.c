@@ -58,8 +58,8 @@ progress_add_counters(server_t *self, const store_counters_t *c)
     }
     for (int i = 0; i < 6; i++)
         self->http_class_total[i] += c->http_class[i];
-    self->duration_sum_s += (double) c->duration_sum_us / 1e6;
-    self->wait_sum_s += (double) c->wait_sum_us / 1e6;
+    self->duration_sum_us += c->duration_sum_us;
+    self->wait_sum_us += c->wait_sum_us;
 }
 
 void
@@ -451,8 +451,8 @@ progress_snapshot(server_t *self)
     cluster->http_class_total = self->http_class_total;
     cluster->n_http_class_total = 6;
     cluster->has_duration_sum_s = cluster->has_wait_sum_s = 1;
-    cluster->duration_sum_s = self->duration_sum_s;
-    cluster->wait_sum_s = self->wait_sum_s;
+    cluster->duration_sum_s = (double) self->duration_sum_us / 1e6;
+    cluster->wait_sum_s = (double) self->wait_sum_us / 1e6;
     return snap;
 }
 
