@@ -6,6 +6,7 @@
 
 #include "pgcopy.h"
 #include "store_ops.h"
+#include "store_counters.h"
 #include "store_sql.h"
 
 #define JOB_COLUMNS \
@@ -17,7 +18,8 @@
     "                   (SELECT max(seq) FROM attempts a WHERE a.job_id = jobs.id AND a.seq < 1073741824)), -1)," \
     " pipeline::text, n_children," \
     " coalesce((SELECT max(seq) FROM tasks t WHERE t.job_id = jobs.id AND t.seq >= 1073741824), 1073741823)," \
-    " coalesce((extract(epoch FROM updated_at) * 1000000)::int8, 0), update_note"
+    " coalesce((extract(epoch FROM updated_at) * 1000000)::int8, 0), update_note," \
+    " n_failed_total"
 
 //  The encoded defaults of column `col` (bytea, text format) into the job.
 static void
@@ -75,6 +77,7 @@ s_read_jobs(const PGresult *res, store_req_t *req)
         j->child_top = store_sql_i64(res, i, 19);
         j->updated_us = store_sql_i64(res, i, 20);
         j->update_note = PQgetisnull(res, i, 21) ? NULL : strdup(PQgetvalue(res, i, 21));
+        j->n_failed_total = store_sql_u64(res, i, 22);
     }
     return 0;
 }
@@ -153,6 +156,8 @@ store_jobs_load(PGconn *conn, store_req_t *req)
     req->load.epoch = PQntuples(res) ? store_sql_u64(res, 0, 0) : 1;
     req->load.lease_tag = PQntuples(res) ? store_sql_u64(res, 0, 1) : 0;
     PQclear(res);
+    if (store_counters_load(conn, req, &req->load.counters))
+        return;
     res = store_sql_query(conn, req, "reading active jobs",
         "SELECT " JOB_COLUMNS " FROM jobs WHERE state IN ('active', 'paused') ORDER BY id", 0, NULL, 0);
     if (!res)

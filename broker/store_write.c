@@ -8,6 +8,7 @@
 
 #include "pgcopy.h"
 #include "store_ops.h"
+#include "store_counters.h"
 #include "store_sql.h"
 
 //  '{1,2,3}' literals of one column of the deltas (integers only).
@@ -57,8 +58,14 @@ static int
 s_write_counters_and_commit(PGconn *conn, store_req_t *req, bool outcomes)
 {
     store_write_t *w = &req->write;
-    if (!w->n_deltas)
+    char counters[4096];
+    store_counters_sql(&w->counters, counters, sizeof counters);
+    if (!w->n_deltas) {
+        //  (cluster counters come with result rows, which come with deltas)
+        if (counters[0] && store_sql_command(conn, req, "adding the cluster counters", counters))
+            return -1;
         return store_sql_command(conn, req, "committing results", "COMMIT");
+    }
     char *cols[6] = {
         s_delta_array(w, offsetof(store_delta_t, job_id), true),
         s_delta_array(w, offsetof(store_delta_t, ok), false),
@@ -72,7 +79,7 @@ s_write_counters_and_commit(PGconn *conn, store_req_t *req, bool outcomes)
     for (int i = 0; i < 6; i++)
         if (!cols[i])
             goto done;
-    size_t cap = 2048;
+    size_t cap = 2048 + strlen(counters);
     for (int i = 0; i < 6; i++)
         cap += strlen(cols[i]);
     sql = malloc(cap);
@@ -80,19 +87,19 @@ s_write_counters_and_commit(PGconn *conn, store_req_t *req, bool outcomes)
         goto done;
     if (outcomes)
         snprintf(sql, cap,
-            "UPDATE jobs j SET n_ok = j.n_ok + d.ok, n_failed = j.n_failed + d.failed,"
-            "  n_cancelled = j.n_cancelled + d.cancelled,"
+            "%sUPDATE jobs j SET n_ok = j.n_ok + d.ok, n_failed = j.n_failed + d.failed,"
+            "  n_failed_total = j.n_failed_total + d.failed, n_cancelled = j.n_cancelled + d.cancelled,"
             "  n_retries = j.n_retries + d.retries, n_stale = j.n_stale + d.stale,"
             STORE_SQL_SET_DONE("j.sealed", " + d.ok + d.failed + d.cancelled")
             " FROM unnest('%s'::int[], '%s'::int8[], '%s'::int8[], '%s'::int8[], '%s'::int8[], '%s'::int8[])"
             "   AS d(id, ok, failed, cancelled, retries, stale)"
             " WHERE j.id = d.id RETURNING j.id, d.ok, d.failed, d.cancelled, j.state; COMMIT",
-            cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]);
+            counters, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]);
     else
         snprintf(sql, cap,
-            "UPDATE jobs j SET n_retries = j.n_retries + d.retries, n_stale = j.n_stale + d.stale"
+            "%sUPDATE jobs j SET n_retries = j.n_retries + d.retries, n_stale = j.n_stale + d.stale"
             " FROM unnest('%s'::int[], '%s'::int8[], '%s'::int8[]) AS d(id, retries, stale)"
-            " WHERE j.id = d.id; COMMIT", cols[0], cols[4], cols[5]);
+            " WHERE j.id = d.id; COMMIT", counters, cols[0], cols[4], cols[5]);
     if (!PQsendQuery(conn, sql)) {
         store_sql_fail(conn, NULL, req, "counting results");
         goto done;
@@ -262,7 +269,7 @@ s_write_careful(PGconn *conn, store_req_t *req)
             "           coalesce(g.failed, 0) AS failed, coalesce(g.cancelled, 0) AS cancelled"
             "         FROM staged s LEFT JOIN got g USING (job_id))"
             " UPDATE jobs j SET n_ok = j.n_ok + agg.ok, n_failed = j.n_failed + agg.failed,"
-            "   n_cancelled = j.n_cancelled + agg.cancelled,"
+            "   n_failed_total = j.n_failed_total + agg.failed, n_cancelled = j.n_cancelled + agg.cancelled,"
             "   n_duplicate = j.n_duplicate + (agg.n - agg.ok - agg.failed - agg.cancelled),"
             STORE_SQL_SET_DONE("j.sealed", " + agg.ok + agg.failed + agg.cancelled")
             " FROM agg WHERE j.id = agg.job_id"
