@@ -1,7 +1,6 @@
 /*  results — export every result of a job, page by page, in constant
     memory: JSON lines (every field) or CSV (the columns people sort by). */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,78 +8,8 @@
 #include "cli.h"
 #include "config.h"
 #include "report.h"
+#include "result_csv.h"
 #include "wire.h"
-
-static void
-s_csv_field(FILE *out, const char *s, size_t len)
-{
-    bool quote = false;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
-            quote = true;
-    if (!quote) {
-        fwrite(s, 1, len, out);
-        return;
-    }
-    fputc('"', out);
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"')
-            fputc('"', out);
-        fputc(s[i], out);
-    }
-    fputc('"', out);
-}
-
-static void
-s_csv_str(FILE *out, const char *s, bool comma)
-{
-    if (s)
-        s_csv_field(out, s, strlen(s));
-    if (comma)
-        fputc(',', out);
-}
-
-static void
-s_csv_row(FILE *out, const Shoal__ResultRow *row, uint32_t job_id, bool with_body)
-{
-    const Shoal__Result *r = row->result;
-    const Shoal__HttpResult *h = r ? r->http : NULL;
-    const Shoal__ExecResult *x = r ? r->exec : NULL;
-    fprintf(out, "%u,%u,", job_id, row->seq);
-    s_csv_str(out, row->outcome, true);
-    fprintf(out, "%u,", row->attempt);
-    s_csv_str(out, row->target, true);
-    s_csv_str(out, row->tag, true);
-    s_csv_str(out, row->worker, true);
-    s_csv_str(out, r ? r->error : NULL, true);
-    if (h && h->has_status) fprintf(out, "%u", h->status);
-    fputc(',', out);
-    if (h && h->has_bytes) fprintf(out, "%llu", (unsigned long long) h->bytes);
-    fputc(',', out);
-    s_csv_str(out, h ? h->sha256 : NULL, true);
-    s_csv_str(out, h ? h->final_url : NULL, true);
-    s_csv_str(out, h ? h->body_path : NULL, true);
-    if (h && h->has_total_us) fprintf(out, "%.3f", (double) h->total_us / 1000.0);
-    fputc(',', out);
-    if (x && x->has_exit_code) fprintf(out, "%d", x->exit_code);
-    fputc(',', out);
-    if (r && r->has_started_us) fprintf(out, "%lld", (long long) r->started_us);
-    fputc(',', out);
-    if (r && r->has_finished_us) fprintf(out, "%lld", (long long) r->finished_us);
-    if (with_body) {
-        fputc(',', out);
-        if (h && h->has_body && h->body.len) {
-            size_t cap = 4 * ((h->body.len + 2) / 3) + 1;
-            char *b64 = malloc(cap);
-            if (b64) {
-                EVP_EncodeBlock((unsigned char *) b64, h->body.data, (int) h->body.len);
-                fputs(b64, out);
-                free(b64);
-            }
-        }
-    }
-    fputc('\n', out);
-}
 
 //  How to export: the job, the format and which rows.
 typedef struct {
@@ -126,7 +55,7 @@ s_export(client_t *client, const export_t *x, uint64_t *rows_out)
         }
         for (size_t i = 0; i < p->n_rows; i++) {
             if (csv)
-                s_csv_row(stdout, p->rows[i], job_id, with_body);
+                result_csv_row(stdout, p->rows[i], job_id, with_body);
             else {
                 json_t *o = report_result_json(p->rows[i], job_id);
                 char *text = json_dumps(o, JSON_COMPACT);
@@ -218,8 +147,7 @@ cmd_results(cli_globals_t *g, int argc, char **argv)
     }
     wire_free(status);
     if (csv)
-        printf("job,seq,outcome,attempt,target,tag,worker,error,http_status,bytes,sha256,final_url,"
-               "body_path,total_ms,exit_code,started_us,finished_us%s\n", with_body ? ",body_b64" : "");
+        printf(RESULT_CSV_HEADER "%s\n", with_body ? ",body_b64" : "");
     uint64_t rows = 0;
     export_t x = { job_id, csv, failed, with_body, page };
     code = s_export(client, &x, &rows);
