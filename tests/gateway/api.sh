@@ -86,7 +86,9 @@ t_assert_eq "workers" w1 "$(jq -r '.[].id' "$T_DIR/workers.body")"
 t_assert_eq "worker slots" 16 "$(jq -r '.[0].slots' "$T_DIR/workers.body")"
 
 # ---- control: pause, resume, cancel; retry of failed tasks
-seq 1 400 | awk '{ print "{\"kind\":\"noop\",\"sleep_ms\":50}" }' > "$T_DIR/slow.ndjson"
+#  tasks that outlast the test (the broker cancels them at the workers), so
+#  the job cannot finish before the cancel however slow the machine is
+seq 1 40 | awk '{ print "{\"kind\":\"noop\",\"sleep_ms\":600000}" }' > "$T_DIR/slow.ndjson"
 t_http slow POST "/v1/jobs?name=slow" -H 'Content-Type: application/x-ndjson' --data-binary @"$T_DIR/slow.ndjson"
 t_code "POST slow job" 201
 slow=$(jq -r .job "$T_DIR/slow.body")
