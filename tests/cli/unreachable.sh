@@ -27,18 +27,31 @@ commands=(
     "submit --url-template https://u.example/{1..5}"
 )
 
-# all_unreachable ENDPOINT LABEL: each command exits 4 with a message naming the endpoint
+# all_unreachable ENDPOINT LABEL: each command exits 4 with a message naming
+# the endpoint. The commands run side by side (each waits out its own
+# timeout), each into files of its own.
 all_unreachable() {
-    local ep=$1 label=$2
-    for c in "${commands[@]}"; do
-        local t0; t0=$(date +%s%N)
-        # shellcheck disable=SC2086
-        t_run unreach timeout 60 "$SHOAL_BIN/shoal" --broker "$ep" --broker-timeout-ms $TIMEOUT_MS $c
-        local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-        [ "$RC" != 124 ] || t_fail "$label: 'shoal $c' hung"
-        t_rc "$label: 'shoal $c' (${ms} ms)" 4
-        t_grep "$label: 'shoal $c' names the broker" "(cannot reach|no answer from) the broker at $ep" "$T_DIR/unreach.err"
+    local ep=$1 label=$2 i pids=()
+    for i in "${!commands[@]}"; do
+        (
+            t0=$(date +%s%N)
+            set +e
+            # shellcheck disable=SC2086
+            timeout 60 "$SHOAL_BIN/shoal" --broker "$ep" --broker-timeout-ms $TIMEOUT_MS ${commands[$i]} \
+                > "$T_DIR/unreach$i.out" 2> "$T_DIR/unreach$i.err"
+            echo "$? $(( ($(date +%s%N) - t0) / 1000000 ))" > "$T_DIR/unreach$i.rc"
+        ) &
+        pids+=($!)
     done
+    wait "${pids[@]}"
+    for i in "${!commands[@]}"; do
+        local c=${commands[$i]} ms
+        read -r RC ms < "$T_DIR/unreach$i.rc"
+        [ "$RC" != 124 ] || t_fail "$label: 'shoal $c' hung"
+        T_LAST=unreach$i t_rc "$label: 'shoal $c' (${ms} ms)" 4
+        t_grep "$label: 'shoal $c' names the broker" "(cannot reach|no answer from) the broker at $ep" "$T_DIR/unreach$i.err"
+    done
+    cp "$T_DIR/unreach0.err" "$T_DIR/unreach.err"
 }
 
 # ---------------------------------------------------------------- nothing listening

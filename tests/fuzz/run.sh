@@ -22,4 +22,5 @@ echo "fuzz build in $dir (clang, -DSHOAL_FUZZ=ON), ${seconds}s per target" >&2
 CC=clang cmake -S "$src" -B "$dir" -DSHOAL_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DSHOAL_FUZZ_SECONDS="$seconds" >/dev/null
 cmake --build "$dir" -j "$(nproc)" >"$probe/build.log" 2>&1 || { tail -n 40 "$probe/build.log" >&2; exit 1; }
-ctest --test-dir "$dir" -L fuzz --output-on-failure
+# the targets are single-threaded: run them side by side, one per core
+ctest --test-dir "$dir" -L fuzz --output-on-failure -j "$(nproc)"
