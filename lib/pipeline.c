@@ -109,6 +109,7 @@ pipeline_destroy(pipeline_t **self_p)
         free(s->each);
         json_decref(s->task);
         json_decref(s->extract);
+        json_decref(s->sets);
     }
     free(self->source);
     json_decref(self->key_lines);
@@ -166,6 +167,20 @@ s_templates_parse(json_t *v, char *err, size_t errlen)
     return 0;
 }
 
+//  0 when v is a list of variable names.
+static int
+s_sets(json_t *v)
+{
+    if (!json_is_array(v))
+        return -1;
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x)
+        if (!json_is_string(x) || !s_name_ok(json_string_value(x)))
+            return -1;
+    return 0;
+}
+
 //  Fill step i from its JSON object.
 static int
 s_step(pipeline_t *self, size_t i, json_t *obj, char *err, size_t errlen)
@@ -208,6 +223,13 @@ s_step(pipeline_t *self, size_t i, json_t *obj, char *err, size_t errlen)
                 return errbuf_set(err, errlen, "out of memory");
         }
         else
+        if (!strcmp(key, "sets")) {
+            if (s_sets(v))
+                return errbuf_set(err, errlen, "%sstep '%s': \"sets\" is a list of variable names (letters,"
+                                  " digits, _ - .)", where, s->name);
+            s->sets = json_incref(v);
+        }
+        else
         if (!strcmp(key, "delay_ms")) {
             if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > PIPELINE_MAX_DELAY_MS)
                 return errbuf_set(err, errlen, "%sstep '%s': \"delay_ms\" must be an integer 0..%u", where,
@@ -227,6 +249,11 @@ s_step(pipeline_t *self, size_t i, json_t *obj, char *err, size_t errlen)
     if (json_object_size(s->task) == 0)
         return errbuf_set(err, errlen, "%sstep '%s': no task fields (url, argv, or \"kind\": \"noop\")", where,
                           s->name);
+    if (s->sets && !json_object_get(s->task, "handler")) {
+        s_where(self, i, "sets", where, sizeof where);
+        return errbuf_set(err, errlen, "%sstep '%s': \"sets\" is for handler steps (their answer's vars)", where,
+                          s->name);
+    }
     if (s->each) {
         //  the list must come from an earlier all: rule
         bool found = false;
@@ -377,6 +404,8 @@ pipeline_json(const pipeline_t *self)
             json_object_set_new(o, "each", json_string(s->each));
         if (s->delay_ms)
             json_object_set_new(o, "delay_ms", json_integer(s->delay_ms));
+        if (s->sets)
+            json_object_set(o, "sets", s->sets);
         json_array_append_new(steps, o);
     }
     return json_pack("{s:o, s:i}", "steps", steps, "max_each", (json_int_t) self->max_each);
@@ -432,6 +461,7 @@ pipeline_check_vars(const pipeline_t *self, json_t *item_vars, char *err, size_t
 {
     json_t *known = json_is_object(item_vars) ? json_deep_copy(item_vars) : json_object();
     int rc = 0;
+    bool after_handler = false;     //  for the hint: its vars need "sets"
     for (size_t i = 0; i < self->n_steps && !rc; i++) {
         const pipeline_step_t *s = &self->steps[i];
         if (s->each)
@@ -445,12 +475,18 @@ pipeline_check_vars(const pipeline_t *self, json_t *item_vars, char *err, size_t
             json_decref(names);
             if (bad) {
                 s_where(self, i, key, where, sizeof where);
-                rc = errbuf_set(err, errlen, "%sstep '%s': %s in %s", where, s->name, inner, key);
+                rc = errbuf_set(err, errlen, "%sstep '%s': %s in %s%s", where, s->name, inner, key,
+                                after_handler ? " (the vars of a handler's answer are named in its step's"
+                                                " \"sets\")" : "");
                 break;
             }
         }
         json_object_foreach(s->extract, key, v)
             json_object_set_new(known, key, json_true());
+        after_handler = after_handler || json_object_get(s->task, "handler");
+        size_t k;
+        json_array_foreach(s->sets, k, v)
+            json_object_set_new(known, json_string_value(v), json_true());
     }
     json_decref(known);
     return rc;

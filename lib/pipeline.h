@@ -32,6 +32,7 @@ typedef struct {
     char     *name;         //  unique in the pipeline
     json_t   *task;         //  task fields with templates (owned)
     json_t   *extract;      //  name -> rule, or NULL
+    json_t   *sets;         //  handler steps: names its answer's vars carry, or NULL
     char     *each;         //  the list variable to fan out over, or NULL
     uint32_t  delay_ms;     //  due this long after the previous step
     uint64_t  line;         //  line of the step in its file (0 when not from a file)

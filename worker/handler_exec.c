@@ -16,6 +16,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "clock.h"
 #include "guard.h"
 #include "handler.h"
@@ -79,6 +81,28 @@ s_arm(hexec_t *x)
 }
 
 //  A pool's answer for a run.
+//  The variables after a pipeline step run by a handler: the task's
+//  (`known`, JSON object text) with the answer's vars over them; a new
+//  string, or NULL when the answer has none (the task's stand).
+static char *
+s_merged_vars(const char *known, const char *answer)
+{
+    if (!answer)
+        return NULL;
+    json_t *all = known ? json_loads(known, 0, NULL) : NULL;
+    json_t *mine = json_loads(answer, 0, NULL);
+    if (!json_is_object(all)) {
+        json_decref(all);
+        all = json_object();
+    }
+    char *text = NULL;
+    if (all && json_is_object(mine) && json_object_update(all, mine) == 0)
+        text = json_dumps(all, JSON_COMPACT);
+    json_decref(all);
+    json_decref(mine);
+    return text;
+}
+
 static void
 s_on_done(void *arg, uint64_t ref, const handler_outcome_t *o)
 {
@@ -106,7 +130,11 @@ s_on_done(void *arg, uint64_t ref, const handler_outcome_t *o)
         r.has_permanent = r.permanent = !o->retry;
     }
     r.error = o->ok ? NULL : (char *) o->error;
+    const Shoal__PipelineStep *ps = run->spec ? run->spec->pipeline : NULL;
+    char *vars = o->ok && ps ? s_merged_vars(ps->vars, o->vars) : NULL;
+    r.vars = vars;
     executor_finish(&x->base, run, &r);
+    free(vars);
 }
 
 static handler_t *
@@ -138,7 +166,10 @@ s_start(executor_t *base, run_t *run)
         return;
     }
     run->state = h;
-    if (handler_submit(h, run->id, id, run->attempt, deadline, spec->payload, spec->vars, err, sizeof err)) {
+    //  a pipeline step's handler sees every variable known at that step
+    const Shoal__PipelineStep *ps = run->spec->pipeline;
+    const char *vars = ps && ps->vars ? ps->vars : spec->vars;
+    if (handler_submit(h, run->id, id, run->attempt, deadline, spec->payload, vars, err, sizeof err)) {
         u64map_remove(x->runs, run->id);
         run->state = NULL;
         executor_fail(base, run, SHOAL__OUTCOME__OUTCOME_REJECTED, true, err);

@@ -218,9 +218,43 @@ test_bad_files(void)
                          "{\"name\": \"a2\", \"kind\": \"noop\"}]}"), "OK");
 }
 
+//  handler steps name the vars of their answer in "sets"
+static void
+test_handler_sets(void)
+{
+    CHECK_STR(s_bad("{\"steps\": [\n  {\"name\": \"a\", \"kind\": \"noop\",\n   \"sets\": [\"x\"]}]}"),
+              "p.json:3: step 'a': \"sets\" is for handler steps (their answer's vars)");
+    CHECK_STR(s_bad("{\"steps\": [\n  {\"name\": \"a\", \"handler\": \"h\",\n   \"sets\": [\"x y\"]}]}"),
+              "p.json:3: step 'a': \"sets\" is a list of variable names (letters, digits, _ - .)");
+    const char *text = "{\"steps\": [\n  {\"name\": \"a\", \"handler\": \"ocr\", \"sets\": [\"text\"]},\n"
+                       "  {\"name\": \"b\",\n   \"url\": \"https://h/{{text}}/{{lang}}\"}]}";
+    char err[512];
+    pipeline_t *p = pipeline_parse(text, strlen(text), "p.json", err, sizeof err);
+    CHECK(p != NULL);
+    if (p) {
+        json_t *item = json_pack("{s:s}", "lang", "de");
+        CHECK(pipeline_check_vars(p, item, err, sizeof err) == 0);
+        CHECK(pipeline_check_vars(p, NULL, err, sizeof err) == -1);
+        CHECK_STR(err, "p.json:4: step 'b': unknown variable 'lang' in url (the vars of a handler's answer are"
+                       " named in its step's \"sets\")");
+        json_decref(item);
+        //  the stored form keeps "sets": a pipeline rebuilt from it checks the same
+        json_t *stored = pipeline_json(p);
+        pipeline_t *q = pipeline_from_json(stored, err, sizeof err);
+        CHECK(q != NULL);
+        json_t *lang = json_pack("{s:s}", "lang", "de");
+        CHECK(q && pipeline_check_vars(q, lang, err, sizeof err) == 0);
+        json_decref(lang);
+        json_decref(stored);
+        pipeline_destroy(&q);
+    }
+    pipeline_destroy(&p);
+}
+
 int
 main(void)
 {
+    test_handler_sets();
     test_check_example();
     test_fanout();
     test_s3_key();
