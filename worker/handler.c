@@ -13,8 +13,10 @@
     handler broken, and its tasks are refused so they run elsewhere.
     Restarts after a failure wait 100 ms, doubling to 10 s (30 s while
     broken: a broken handler is still probed, and mends itself when a
-    process starts). */
+    process starts). What the pool does when a process speaks or exits is
+    handler_events.c; the state both share is handler_pool.h. */
 #include "handler.h"
+#include "handler_pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,32 +32,9 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "handler_proto.h"
 #include "handler_proc.h"
+#include "handler_proto.h"
 #include "log.h"
-
-#define BACKOFF_FIRST_MS   100
-#define BACKOFF_MAX_MS     10000
-#define BACKOFF_BROKEN_MS  30000
-#define STARTED_AFTER_MS   1000     //  without `ready`: alive this long = started
-
-struct _handler_t {
-    handler_config_t cfg;       //  own copy (command owned)
-    guard_t  *guard;            //  borrowed, may be NULL
-    handler_done_fn *done;
-    void     *arg;
-    int       epfd;
-    hproc_t  *procs;            //  every process not yet reaped (list)
-    htask_t  *queue_head, *queue_tail;  //  tasks waiting for a process
-    uint32_t  n_queued;
-    uint32_t  fails;            //  failures in a row (backoff)
-    uint32_t  startup_fails;    //  start-up failures in a row (broken)
-    bool      broken;
-    bool      stopping;         //  handler_stop was called
-    int64_t   restart_at_ms;    //  no new process before this
-    uint64_t  spawned, served;
-    char      last_failure[256];
-};
 
 const char *
 handler_name(const handler_t *self)
@@ -80,8 +59,8 @@ s_task_free(htask_t *t)
 }
 
 //  Tell the caller how a task ended and free it.
-static void
-s_complete(handler_t *self, htask_t *t, const handler_outcome_t *o)
+void
+hpool_complete(handler_t *self, htask_t *t, const handler_outcome_t *o)
 {
     uint64_t ref = t->ref;
     s_task_free(t);
@@ -89,12 +68,12 @@ s_complete(handler_t *self, htask_t *t, const handler_outcome_t *o)
 }
 
 //  End a task with an error.
-static void
-s_fail(handler_t *self, htask_t *t, pid_t pid, const char *error, bool crashed, bool refused)
+void
+hpool_fail(handler_t *self, htask_t *t, pid_t pid, const char *error, bool crashed, bool refused)
 {
     handler_outcome_t o = { .ok = false, .error = error, .retry = true, .crashed = crashed,
                             .refused = refused, .pid = pid };
-    s_complete(self, t, &o);
+    hpool_complete(self, t, &o);
 }
 
 static uint32_t
@@ -112,8 +91,8 @@ s_active(const handler_t *self, uint32_t *busy)
 }
 
 //  Refuse every queued task: the handler is broken (they can run elsewhere).
-static void
-s_refuse_queue(handler_t *self)
+void
+hpool_refuse_queue(handler_t *self)
 {
     char why[400];
     snprintf(why, sizeof why, "handler %s is broken on this worker: %s", self->cfg.name, self->last_failure);
@@ -123,13 +102,13 @@ s_refuse_queue(handler_t *self)
         if (!self->queue_head)
             self->queue_tail = NULL;
         self->n_queued--;
-        s_fail(self, t, 0, why, false, true);
+        hpool_fail(self, t, 0, why, false, true);
     }
 }
 
 //  Mark a process started: it proved the command works.
-static void
-s_started(handler_t *self, hproc_t *p)
+void
+hpool_started(handler_t *self, hproc_t *p)
 {
     if (p->started)
         return;
@@ -200,8 +179,8 @@ s_dispatch(handler_t *self)
 }
 
 //  Ask a process to go: end of input, SIGTERM to its group, SIGKILL later.
-static void
-s_stop(handler_t *self, hproc_t *p, const char *why)
+void
+hpool_stop(handler_t *self, hproc_t *p, const char *why)
 {
     if (p->state == HP_STOPPING)
         return;
@@ -214,8 +193,8 @@ s_stop(handler_t *self, hproc_t *p, const char *why)
 }
 
 //  A failure that calls for a slower restart.
-static void
-s_failure(handler_t *self, const char *what)
+void
+hpool_failure(handler_t *self, const char *what)
 {
     self->fails++;
     snprintf(self->last_failure, sizeof self->last_failure, "%s", what);
@@ -227,184 +206,6 @@ s_failure(handler_t *self, const char *what)
     if (self->broken)
         delay = BACKOFF_BROKEN_MS;
     self->restart_at_ms = clock_mono_ms() + delay;
-}
-
-//  The process broke the protocol: fail its task (retryable) and recycle it.
-static void
-s_protocol_error(handler_t *self, hproc_t *p, const char *why)
-{
-    char msg[512];
-    snprintf(msg, sizeof msg, "handler %s (pid %d) broke the protocol: %s", self->cfg.name, (int) p->pid, why);
-    char q[600];
-    log_warn("handler_protocol_error", "handler=%s pid=%d error=%s", self->cfg.name, (int) p->pid,
-             log_quote(why, q, sizeof q));
-    htask_t *t = p->task;
-    p->task = NULL;
-    s_stop(self, p, "protocol error");
-    s_failure(self, msg);
-    if (t)
-        s_fail(self, t, p->pid, msg, true, false);
-}
-
-//  After an answer: recycle the process if it is past a limit.
-static void
-s_maybe_recycle(handler_t *self, hproc_t *p, int64_t now)
-{
-    const handler_config_t *c = &self->cfg;
-    char why[96] = "";
-    if (self->stopping)
-        snprintf(why, sizeof why, "worker stopping");
-    else
-    if (c->max_tasks && p->served >= c->max_tasks)
-        snprintf(why, sizeof why, "max_tasks %llu", (unsigned long long) c->max_tasks);
-    else
-    if (c->max_age_ms && now - p->started_ms >= c->max_age_ms)
-        snprintf(why, sizeof why, "max_age %lld ms", (long long) c->max_age_ms);
-    else
-    if (c->max_rss) {
-        uint64_t rss = hproc_rss(p);
-        if (rss > c->max_rss)
-            snprintf(why, sizeof why, "rss %llu > max_rss %llu", (unsigned long long) rss,
-                     (unsigned long long) c->max_rss);
-    }
-    if (why[0])
-        s_stop(self, p, why);
-}
-
-//  One complete stdout line.
-static void
-s_on_line(hproc_t *p, const char *line, size_t len)
-{
-    handler_t *self = p->h;
-    if (p->state == HP_STOPPING)
-        return;     //  it is going; nothing it says counts any more
-    hanswer_t a;
-    handler_proto_parse(line, len, &a);
-    bool first = !p->heard;
-    p->heard = true;
-    if (a.kind == HANSWER_BAD) {
-        s_protocol_error(self, p, a.error ? a.error : "bad line");
-    }
-    else
-    if (a.kind == HANSWER_READY) {
-        if (!first)
-            s_protocol_error(self, p, "{\"ready\": true} after the first line");
-        else {
-            s_started(self, p);
-            if (p->state == HP_STARTING)
-                p->state = HP_IDLE;
-        }
-    }
-    else
-    if (!p->task || p->state != HP_BUSY || strcmp(a.id, p->task->id) != 0) {
-        char why[256];
-        if (p->task)
-            snprintf(why, sizeof why, "an answer for id \"%.64s\" while running \"%.64s\"", a.id, p->task->id);
-        else
-            snprintf(why, sizeof why, "an answer for id \"%.64s\" with no task running", a.id);
-        s_protocol_error(self, p, why);
-    }
-    else {
-        htask_t *t = p->task;
-        p->task = NULL;
-        p->state = HP_IDLE;
-        p->served++;
-        self->served++;
-        self->fails = 0;
-        s_started(self, p);
-        handler_outcome_t o = { .pid = p->pid };
-        if (a.kind == HANSWER_OK) {
-            o.ok = true;
-            o.output = a.output;
-            o.vars = a.vars;
-        }
-        else {
-            o.error = a.error;
-            o.retry = a.retry;
-        }
-        s_maybe_recycle(self, p, clock_mono_ms());
-        s_complete(self, t, &o);
-    }
-    handler_proto_clear(&a);
-}
-
-//  One complete stderr line: into the worker's log.
-static void
-s_on_err_line(hproc_t *p, const char *line, size_t len, bool truncated)
-{
-    char text[HPROC_MAX_ERR_LINE + 1], quoted[2 * HPROC_MAX_ERR_LINE + 8];
-    if (len > HPROC_MAX_ERR_LINE)
-        len = HPROC_MAX_ERR_LINE;
-    memcpy(text, line, len);
-    text[len] = '\0';
-    log_info("handler_stderr", "handler=%s pid=%d%s line=%s", p->h->cfg.name, (int) p->pid,
-             truncated ? " truncated=1" : "", log_quote(text, quoted, sizeof quoted));
-}
-
-//  The line-too-long case of stdout.
-static void
-s_on_overflow(hproc_t *p)
-{
-    char why[96];
-    snprintf(why, sizeof why, "a line longer than %zu bytes (max_line)", p->max_line);
-    s_protocol_error(p->h, p, why);
-}
-
-static const hproc_ops_t s_ops = { s_on_line, s_on_err_line, s_on_overflow };
-
-//  The process exited (reaped): account for it and its task.
-static void
-s_on_exit(handler_t *self, hproc_t *p)
-{
-    int64_t now = clock_mono_ms();
-    char status[96];
-    hproc_describe_status(p->status, status, sizeof status);
-    bool planned = p->state == HP_STOPPING && !p->startup_timed_out;
-    if (!p->started && !planned && self->cfg.ready == false && now - p->started_ms >= STARTED_AFTER_MS)
-        s_started(self, p);
-    log_info("handler_exited", "handler=%s pid=%d served=%llu status=\"%s\"%s", self->cfg.name, (int) p->pid,
-             (unsigned long long) p->served, status, planned ? "" : " unexpected=1");
-    htask_t *t = p->task;
-    p->task = NULL;
-    if (!planned) {
-        char what[400];
-        if (!p->started) {
-            snprintf(what, sizeof what, "%s at start-up (%s)", p->startup_timed_out ? "no {\"ready\": true} in time"
-                     : "exited", status);
-            self->startup_fails++;
-            if (self->startup_fails >= HANDLER_BROKEN_AFTER && !self->broken) {
-                self->broken = true;
-                char q[900];
-                log_error("handler_broken", "handler=%s failures=%u last=%s", self->cfg.name,
-                          self->startup_fails, log_quote(what, q, sizeof q));
-            }
-            s_failure(self, what);
-            if (t) {
-                //  not the task's fault: first in line for the next process
-                t->next = self->queue_head;
-                self->queue_head = t;
-                if (!self->queue_tail)
-                    self->queue_tail = t;
-                self->n_queued++;
-                t = NULL;
-            }
-            if (self->broken)
-                s_refuse_queue(self);
-        }
-        else {
-            snprintf(what, sizeof what, "handler %s (pid %d) %s during the task", self->cfg.name, (int) p->pid,
-                     status);
-            s_failure(self, what);
-        }
-        if (t)
-            s_fail(self, t, p->pid, what, true, false);
-    }
-    else
-    if (t) {
-        //  stopped while busy (recycled for a protocol error is handled there)
-        s_fail(self, t, p->pid, "handler process stopped during the task", true, false);
-    }
-    p->dead = true;
 }
 
 //  Start processes and feed them (never frees one: safe inside callbacks).
@@ -526,7 +327,7 @@ handler_submit(handler_t *self, uint64_t ref, const char *id, uint32_t attempt, 
     self->queue_tail = t;
     self->n_queued++;
     if (self->broken)
-        s_refuse_queue(self);
+        hpool_refuse_queue(self);
     else
         s_feed(self);
     return 0;
@@ -549,7 +350,7 @@ handler_cancel(handler_t *self, uint64_t ref)
         if (p->task && p->task->ref == ref) {
             s_task_free(p->task);
             p->task = NULL;
-            s_stop(self, p, "its task was cancelled or timed out");
+            hpool_stop(self, p, "its task was cancelled or timed out");
             return;
         }
 }
@@ -567,13 +368,13 @@ handler_after_poll(handler_t *self)
             if (p->dead)
                 continue;
             if (pass == 0 && s->kind != HFD_PID)
-                hproc_io(p, s->kind, self->epfd, &s_ops);
+                hproc_io(p, s->kind, self->epfd, &hpool_ops);
             else
             if (pass == 1 && s->kind == HFD_PID && hproc_reap(p)) {
-                hproc_io(p, HFD_OUT, self->epfd, &s_ops);
-                hproc_io(p, HFD_ERR, self->epfd, &s_ops);
+                hproc_io(p, HFD_OUT, self->epfd, &hpool_ops);
+                hproc_io(p, HFD_ERR, self->epfd, &hpool_ops);
                 if (!p->dead)
-                    s_on_exit(self, p);
+                    hpool_on_exit(self, p);
             }
         }
     s_sweep(self);
@@ -626,14 +427,14 @@ handler_timers(handler_t *self, int64_t now_ms)
         else
         if (p->state == HP_STARTING && now_ms >= p->started_ms + self->cfg.startup_timeout_ms) {
             p->startup_timed_out = true;
-            s_stop(self, p, "no {\"ready\": true} within startup_timeout");
+            hpool_stop(self, p, "no {\"ready\": true} within startup_timeout");
         }
         else
         if (!p->started && !self->cfg.ready && p->state != HP_STOPPING && now_ms >= p->started_ms + STARTED_AFTER_MS)
-            s_started(self, p);
+            hpool_started(self, p);
         else
         if (p->state == HP_IDLE && self->cfg.max_age_ms && now_ms >= p->started_ms + self->cfg.max_age_ms)
-            s_stop(self, p, "max_age");
+            hpool_stop(self, p, "max_age");
     }
     s_sweep(self);
 }
@@ -644,7 +445,7 @@ handler_stop(handler_t *self)
     self->stopping = true;
     for (hproc_t *p = self->procs; p; p = p->next)
         if (p->state != HP_BUSY)
-            s_stop(self, p, "worker stopping");
+            hpool_stop(self, p, "worker stopping");
 }
 
 bool
