@@ -4,12 +4,14 @@
 
 #include <czmq.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "schema.h"
 #include "store_ops.h"
+#include "store_sql.h"
 
 struct _store_t {
     zactor_t *actor;        //  the thread
@@ -80,10 +82,42 @@ s_run_op(PGconn *conn, store_req_t *req)
     }
 }
 
+//  Whether an idle connection is still there: reads what the server sent
+//  meanwhile without waiting, so a server that closed it (a restart, a
+//  primary stopped before a failover) is found out before a request is
+//  sent down it and refused for nothing.
+static bool
+s_thread_alive(thread_t *t)
+{
+    //  a server that goes away sends a FATAL message, then closes: read
+    //  (and parse, so the notice processor logs it) while there is input
+    for (int i = 0; i < 8 && PQstatus(t->conn) == CONNECTION_OK; i++) {
+        struct pollfd pfd = { .fd = PQsocket(t->conn), .events = POLLIN };
+        if (poll(&pfd, 1, 0) <= 0)
+            return true;
+        if (PQconsumeInput(t->conn) == 0)
+            break;
+        (void) PQisBusy(t->conn);
+    }
+    if (PQstatus(t->conn) == CONNECTION_OK)
+        return true;
+    if (!t->was_down) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(t->conn));
+        msg[strcspn(msg, "\n")] = 0;
+        char q[600];
+        log_warn("db_down", "store=%s error=%s", t->name, log_quote(msg, q, sizeof q));
+    }
+    t->was_down = true;
+    return false;
+}
+
+//  Connect, or reconnect when the connection is gone; t->conn is then
+//  NULL or not CONNECTION_OK if the database cannot be reached.
 static void
 s_thread_connect(thread_t *t)
 {
-    if (t->conn && PQstatus(t->conn) == CONNECTION_OK)
+    if (t->conn && s_thread_alive(t))
         return;
     if (t->conn) {
         PQfinish(t->conn);
@@ -91,9 +125,7 @@ s_thread_connect(thread_t *t)
     }
     char appname[64];
     snprintf(appname, sizeof appname, "shoal-broker:%s", t->name);
-    const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
-    const char *values[] = { t->conninfo, appname, "5", NULL };
-    t->conn = PQconnectdbParams(keys, values, 1);
+    t->conn = store_sql_connect(t->conninfo, appname);
     if (PQstatus(t->conn) != CONNECTION_OK) {
         if (!t->was_down) {
             char msg[512];
@@ -326,9 +358,7 @@ store_req_destroy(store_req_t **req_p)
 int
 store_migrate(const char *conninfo, int *version, int *applied, char *err, size_t errlen)
 {
-    const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
-    const char *values[] = { conninfo, "shoal-broker:migrate", "5", NULL };
-    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    PGconn *conn = store_sql_connect(conninfo, "shoal-broker:migrate");
     if (PQstatus(conn) != CONNECTION_OK) {
         snprintf(err, errlen, "cannot connect to the database: %s", PQerrorMessage(conn));
         err[strcspn(err, "\n")] = 0;

@@ -12,6 +12,19 @@
 
 #include "pgcopy.h"
 
+PGconn *
+store_sql_connect(const char *conninfo, const char *appname)
+{
+    //  keys before "dbname" are defaults the expanded conninfo overrides;
+    //  application_name after it is ours whatever conninfo says
+    const char *keys[] = {
+        "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout", "dbname", "application_name", NULL
+    };
+    const char *values[] = { "5", "1", "10", "3", "3", "20000", conninfo, appname, NULL };
+    return PQconnectdbParams(keys, values, 1);
+}
+
 //  Record why a statement failed: connection trouble is STORE_ERR_DOWN (the
 //  broker keeps what it holds and retries), a unique violation is a conflict.
 void

@@ -21,6 +21,15 @@
     " state = CASE WHEN " STORE_SQL_COMPLETE(sealed, added) " THEN 'done' ELSE j.state END," \
     " finished_at = CASE WHEN " STORE_SQL_COMPLETE(sealed, added) " THEN now() ELSE j.finished_at END"
 
+//  Connect to the database `conninfo` (a libpq connection string or URI,
+//  multi-host ones included) as application `appname`. TCP keepalives and
+//  a TCP user timeout notice a host that vanished (no FIN, no RST) within
+//  about 20 s, so the broker moves on to the next host of a multi-host URI
+//  (docs/postgres-ha.md); settings in `conninfo` override these defaults.
+//  Returns the connection (caller PQfinish-es), never NULL unless out of
+//  memory; check PQstatus.
+PGconn *store_sql_connect(const char *conninfo, const char *appname);
+
 //  Record why a statement failed in req: connection trouble is
 //  STORE_ERR_DOWN (the broker keeps what it holds and retries), a unique
 //  violation a conflict (STORE_ERR_APPLIED on shoal_batches).
