@@ -17,6 +17,7 @@ T_DIR=$(mktemp -d "/tmp/shoal-test-$T_NAME.XXXXXX")
 chmod 755 "$T_DIR"
 declare -A PID=()
 T_PRIVATE_PG=""
+T_PG_DIRS=()    # more private PostgreSQL servers (t_db_replicated)
 # under the sanitizer build, every report lands in a file the test checks
 if [ "${SHOAL_SANITIZED:-0}" = 1 ]; then
     export ASAN_OPTIONS="detect_leaks=1:log_path=$T_DIR/sanitizer"
@@ -50,6 +51,9 @@ t_cleanup() {
     if [ -n "${T_NGINX:-}" ]; then
         "$T_SCRIPTS/nginx-sandbox.sh" stop "$T_NGINX" >/dev/null 2>&1 || true
     fi
+    for d in "${T_PG_DIRS[@]}"; do
+        "$T_SCRIPTS/pg-sandbox.sh" stop "$d" immediate >/dev/null 2>&1 || true
+    done
     if [ -n "$T_PRIVATE_PG" ]; then
         "$T_SCRIPTS/pg-sandbox.sh" stop "$T_PRIVATE_PG" immediate >/dev/null 2>&1 || true
     elif [ -n "${DB_NAME:-}" ] && [ -n "${SHOAL_TEST_PG:-}" ]; then
@@ -91,6 +95,19 @@ t_db() {
 }
 
 t_sql() { psql "$DB" -qAtX -c "$1"; }
+
+# A private primary ($T_PG_PRIMARY) and a synchronous streaming standby
+# ($T_PG_STANDBY), docs/postgres-ha.md; DB is the multi-host URI of both,
+# the standby first, so libpq skips it only while it is read-only.
+t_db_replicated() {
+    T_PG_PRIMARY="$T_DIR/pg-primary"; T_PG_STANDBY="$T_DIR/pg-standby"
+    T_PG_DIRS+=("$T_PG_PRIMARY")
+    "$T_SCRIPTS/pg-sandbox.sh" primary "$T_PG_PRIMARY" >/dev/null
+    T_PG_DIRS+=("$T_PG_STANDBY")
+    "$T_SCRIPTS/pg-sandbox.sh" standby "$T_PG_STANDBY" "$T_PG_PRIMARY" standby1 >/dev/null
+    DB="postgresql://shoal@127.0.0.1:$(cat "$T_PG_STANDBY/port"),127.0.0.1:$(cat "$T_PG_PRIMARY/port")/shoal?target_session_attrs=read-write"
+    export DB T_PG_PRIMARY T_PG_STANDBY
+}
 
 # A random free port below the kernel's ephemeral range, for a server that
 # cannot bind port 0 and say which port it got (Prometheus). Probed, so

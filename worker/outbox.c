@@ -127,6 +127,9 @@ outbox_ack(outbox_t *self, uint64_t task_id, uint64_t lease)
     u64map_remove(self->held, lease);
     zlist_remove(self->to_send, o);
     s_free(self, o);
+    //  the broker committed it: what a failover test holds the database to
+    log_debug("result_acked", "task=%u/%u lease=%llx", (uint32_t) (task_id >> 32),
+              (uint32_t) task_id, (unsigned long long) lease);
 }
 
 void
