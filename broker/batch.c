@@ -76,6 +76,7 @@ batch_destroy(batch_t **batch_p)
     zhashx_destroy(&batch->acks);
     zhashx_destroy(&batch->deltas);
     pipeline_batch_free(batch);
+    steps_batch_free(batch);
     free(batch);
     *batch_p = NULL;
 }
@@ -263,7 +264,8 @@ batch_on_written(server_t *self, store_req_t *req)
         &&  job->state != SHOAL__JOB_STATE__JOB_CANCELLED)
             job_set_state(self, job, SHOAL__JOB_STATE__JOB_DONE);
     }
-    //  the pipeline steps these rows created join their jobs
+    //  per-step counts, then the pipeline steps these rows created join their jobs
+    steps_on_written(self, batch);
     pipeline_on_written(self, batch);
     //  finished tasks leave memory (remembered a while, for resends)
     task_t *task;

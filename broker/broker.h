@@ -65,6 +65,7 @@ typedef struct {
     uint64_t id;            //  job_id << 32 | seq
     uint8_t *spec;          //  encoded TaskSpec (owned)
     uint32_t spec_len;
+    uint32_t step;          //  its step index (steps.c counts it when created)
 } pchild_t;
 
 //  Settings from flags and environment.
@@ -197,6 +198,12 @@ struct _job_t {
     int64_t   child_top;    //  highest child seq allocated (STORE_CHILD_BASE - 1: none)
     int64_t   child_cursor; //  highest child seq paged in
     bool      child_more;   //  the store may hold unfinished children past child_cursor
+    //  per-step counts of a pipeline job (steps.c)
+    store_step_t *steps;    //  owned, index = step; NULL: not read from the store yet
+    size_t    n_steps;
+    bool      steps_asked;  //  a STORE_STEPS is with the writer
+    bool      steps_stale;  //  the counts must be read afresh (retry, cancel, duplicates)
+    bool      steps_failed; //  the last read failed: try again at the next snapshot
 };
 
 struct _peer_t {
@@ -239,6 +246,7 @@ typedef struct {
     size_t       results;   //  result rows
     int64_t      first_ms;  //  when the oldest row was added
     zlist_t     *children;  //  pipeline steps created with these rows (pchild_t *)
+    zhashx_t    *step_deltas;   //  job id -> steps_delta_t (steps.c): results per step
 } batch_t;
 
 struct _server_t {
@@ -308,6 +316,7 @@ struct _server_t {
     int64_t   cron_period_ms;       //  heartbeats, losses and lease deadlines this often
     int64_t   last_turn_ms;         //  the loop's previous turn (a long gap: the broker was frozen)
     retry_rng_t rng;        //  retry jitter, seeded per run
+    bool      steps_wanted; //  some pipeline job's per-step counts must be read (steps.c)
 };
 
 //  ---- loop.c
@@ -480,5 +489,34 @@ int pipeline_on_ok(server_t *self, job_t *job, uint32_t seq, const Shoal__Result
 void pipeline_on_written(server_t *self, batch_t *batch);
 //  Free a batch's children (batch_destroy).
 void pipeline_batch_free(batch_t *batch);
+
+// steps.c: per-step counts of pipeline jobs (docs/pipelines.md, "Seeing it")
+//  A pipeline job came into memory: counts of zero for a new job, else
+//  read from the store.
+void steps_job_new(server_t *self, job_t *job, const store_job_t *row);
+//  A final result of `task` (NULL: not in memory) with what the worker said
+//  (r, may lack the step) goes into the batch: count it under its step.
+void steps_count_result(batch_t *batch, job_t *job, task_t *task, const Shoal__Result *r, char outcome);
+//  A child of step `step` was created (its batch committed).
+void steps_count_child(job_t *job, uint32_t step);
+//  A batch committed: add its per-step results to the jobs' counts (or
+//  mark a job's counts stale when the store refused some of its rows).
+void steps_on_written(server_t *self, batch_t *batch);
+//  The job's counts must be read afresh from the store (retry, cancel).
+void steps_mark_stale(server_t *self, job_t *job);
+//  Ask the writer for the counts of pipeline jobs that need them (FIFO with
+//  the result batches, so what comes back matches what was committed):
+//  at once when some were marked, and every snapshot for those whose read failed.
+void steps_refresh(server_t *self, bool retry_failed);
+//  A STORE_STEPS came back.
+void steps_on_read(server_t *self, store_req_t *req);
+//  Fill info->steps from the counts (rows: `steps` per index; step 0's task
+//  count is the job's submitted tasks). Free with steps_free_info.
+void steps_fill_info(const pipeline_t *pipeline, const store_step_t *steps, size_t n_steps,
+                     uint64_t submitted, Shoal__JobInfo *info);
+void steps_free_info(Shoal__JobInfo *info);
+//  Free a batch's per-step deltas / a job's counts.
+void steps_batch_free(batch_t *batch);
+void steps_job_free(job_t *job);
 
 #endif

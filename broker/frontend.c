@@ -494,6 +494,8 @@ s_done_control(server_t *self, store_req_t *req)
         return;
     }
     job_t *job = s_refresh_job(self, req);
+    if (job && req->op == STORE_CONTROL)
+        steps_mark_stale(self, job);          //  retry and cancel change result rows in the store
     const char *action = req->op == STORE_SEAL ? "seal"
                        : req->control.action == SHOAL__CONTROL_ACTION__CONTROL_PAUSE ? "pause"
                        : req->control.action == SHOAL__CONTROL_ACTION__CONTROL_RESUME ? "resume"

@@ -61,8 +61,10 @@ job_new(server_t *self, const store_job_t *row)
     job->frontier = row->frontier;
     job->page_more = row->n_tasks > row->n_ok + row->n_failed + row->n_cancelled;
     //  a pipeline's counts mix items and their steps: page to find out
-    if (pipeline_job_load(job, row) == 0 && job->pipeline)
+    if (pipeline_job_load(job, row) == 0 && job->pipeline) {
         job->page_more = true;
+        steps_job_new(self, job, row);
+    }
     job->lanes = zhashx_new();
     job->fail_hosts = zhashx_new();
     job->fail_errors = zhashx_new();
@@ -119,6 +121,7 @@ job_destroy(server_t *self, job_t **job_p)
     if (job->defaults)
         shoal__job_defaults__free_unpacked(job->defaults, NULL);
     pipeline_job_free(job);
+    steps_job_free(job);
     free(job->update_note);
     free(job->name);
     free(job->key);

@@ -261,6 +261,10 @@ s_on_store(server_t *self, store_t *store)
         case STORE_PAGE:
             job_on_page(self, req);
             break;
+        case STORE_STEPS:
+            steps_on_read(self, req);
+            store_req_destroy(&req);
+            break;
         default:
             frontend_on_store(self, req);
             break;
@@ -482,8 +486,11 @@ s_turn(server_t *self)
     }
     if (now >= self->next_snapshot_ms) {
         progress_publish(self);
+        steps_refresh(self, true);
         self->next_snapshot_ms = now + self->cfg.snapshot_ms;
     }
+    if (self->steps_wanted)
+        steps_refresh(self, false);
     //  before sleeping: page in, dispatch, write
     if (!self->stopping) {
         job_page_all(self);

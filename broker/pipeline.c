@@ -72,6 +72,7 @@ s_add_child(server_t *self, job_t *job, Shoal__TaskSpec *spec, uint32_t root, ui
     }
     shoal__task_spec__pack(spec, child->spec);
     child->spec_len = (uint32_t) len;
+    child->step = step;
     child->id = ((uint64_t) job->id << 32) | seq;
     zlist_append(batch->children, child);
     char target[2048];
@@ -186,6 +187,11 @@ pipeline_on_written(server_t *self, batch_t *batch)
     while ((child = zlist_pop(batch->children))) {
         job_t *job = job_lookup(self, (uint32_t) (child->id >> 32));
         bool created = inserted && u64map_get(inserted, child->id);
+        if (job && created)
+            steps_count_child(job, child->step);
+        else
+        if (job)
+            steps_mark_stale(self, job);      //  stored by an earlier try or run: count it from the store
         if (job && created && job->state == SHOAL__JOB_STATE__JOB_ACTIVE
         &&  job_in_memory(job) < 2 * (size_t) self->cfg.window) {
             store_page_row_t row = { .seq = (uint32_t) child->id, .spec = child->spec,

@@ -242,6 +242,7 @@ progress_fill_job(server_t *self, job_t *job, Shoal__JobInfo *info, int64_t now_
     s_top(job->fail_errors, &info->top_errors, &info->n_top_errors);
     s_held_hosts(job, info, now_ms);
     routing_waiting(self, job, &info->waiting, &info->n_waiting);
+    steps_fill_info(job->pipeline, job->steps, job->n_steps, job->n_tasks, info);
 }
 
 void
@@ -255,11 +256,20 @@ progress_fill_job_row(const store_job_t *row, Shoal__JobInfo *info)
     info->has_updated_us = row->updated_us != 0;
     info->updated_us = row->updated_us;
     info->last_update = row->update_note;      //  borrowed
+    if (row->pipeline && row->steps) {
+        json_t *doc = json_loads(row->pipeline, 0, NULL);
+        char err[256];
+        pipeline_t *p = doc ? pipeline_from_json(doc, err, sizeof err) : NULL;
+        json_decref(doc);
+        steps_fill_info(p, row->steps, row->n_steps, row->n_tasks, info);
+        pipeline_destroy(&p);
+    }
 }
 
 void
 progress_free_job(Shoal__JobInfo *info)
 {
+    steps_free_info(info);
     free(info->http_class);
     for (size_t i = 0; i < info->n_top_hosts; i++) {
         free(info->top_hosts[i]->name);

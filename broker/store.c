@@ -72,7 +72,13 @@ s_run_op(PGconn *conn, store_req_t *req)
         case STORE_WRITE:         store_write_batch(conn, req); break;
         case STORE_PAGE:          store_page_read(conn, req); break;
         case STORE_CONTROL:       store_control_run(conn, req); break;
-        case STORE_QUERY_JOB:     store_jobs_read(conn, req, req->job_id); break;
+        case STORE_QUERY_JOB:
+            if (store_jobs_read(conn, req, req->job_id) == 0 && req->n_jobs && req->jobs[0].pipeline)
+                store_steps_read(conn, req, req->job_id, &req->jobs[0].steps, &req->jobs[0].n_steps);
+            break;
+        case STORE_STEPS:
+            store_steps_read(conn, req, req->job_id, &req->steps.rows, &req->steps.n);
+            break;
         case STORE_QUERY_JOBS:    store_jobs_list(conn, req); break;
         case STORE_QUERY_RESULTS: store_export_page(conn, req); break;
         case STORE_UPDATE:
@@ -300,6 +306,9 @@ store_job_free(store_job_t *job)
     job->pipeline = NULL;
     free(job->update_note);
     job->update_note = NULL;
+    free(job->steps);
+    job->steps = NULL;
+    job->n_steps = 0;
     job->name = job->key = NULL;
     job->defaults = NULL;
 }
@@ -347,6 +356,9 @@ store_req_destroy(store_req_t **req_p)
             break;
         case STORE_UPDATE:
             free(req->update.change);
+            break;
+        case STORE_STEPS:
+            free(req->steps.rows);
             break;
         default:
             break;

@@ -38,7 +38,8 @@ typedef enum {
     STORE_QUERY_JOB,        //  one job's row
     STORE_QUERY_JOBS,       //  the newest jobs
     STORE_QUERY_RESULTS,    //  a page of results, packed as a reply
-    STORE_UPDATE            //  change a job's defaults (store_lifecycle.c)
+    STORE_UPDATE,           //  change a job's defaults (store_lifecycle.c)
+    STORE_STEPS             //  a pipeline job's tasks and outcomes per step (store_steps.c)
 } store_op_t;
 
 typedef enum {
@@ -50,6 +51,11 @@ typedef enum {
     STORE_ERR_FAILED,       //  any other database error
     STORE_ERR_APPLIED       //  (internal) this result batch was committed before
 } store_status_t;
+
+//  A pipeline step's tasks as stored: one grouped query (store_steps.c).
+typedef struct {
+    uint64_t tasks, ok, failed, cancelled;
+} store_step_t;
 
 //  A job as stored in the jobs table.
 typedef struct {
@@ -71,6 +77,8 @@ typedef struct {
     int64_t  child_top;         //  highest child seq so far (STORE_CHILD_BASE - 1: none)
     int64_t  updated_us;        //  last shoal update, unix microseconds; 0: never
     char    *update_note;       //  owned, what it changed; NULL: never
+    store_step_t *steps;        //  owned, per step index (STORE_QUERY_JOB of a pipeline job), else NULL
+    size_t   n_steps;
 } store_job_t;
 
 //  Seqs of the tasks pipeline steps create start here (submitted tasks
@@ -210,6 +218,12 @@ typedef struct {
     uint32_t priority;              //  0: unchanged
 } store_update_t;
 
+//  STORE_STEPS: the counts per step of job req->job_id.
+typedef struct {
+    store_step_t *rows;             //  out, owned: index = step
+    size_t        n;
+} store_steps_t;
+
 //  One request: who asked, the outcome, and the payload of its operation.
 typedef struct store_req {
     store_op_t     op;
@@ -234,6 +248,7 @@ typedef struct store_req {
         store_control_t control;
         store_query_t   query;      //  QUERY_JOBS, QUERY_RESULTS
         store_update_t  update;
+        store_steps_t   steps;
     };
 } store_req_t;
 

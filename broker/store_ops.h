@@ -30,6 +30,10 @@ void store_page_read(PGconn *conn, store_req_t *req);
 //  store_export.c: STORE_QUERY_RESULTS
 void store_export_page(PGconn *conn, store_req_t *req);
 
+//  store_steps.c: a pipeline job's tasks and outcomes per step (one grouped
+//  query, O(the job's tasks)) into *rows (owned, index = step). 0, or -1 recorded.
+int store_steps_read(PGconn *conn, store_req_t *req, uint32_t job_id, store_step_t **rows, size_t *n);
+
 //  store_lifecycle.c: STORE_UPDATE's change of the job row; 0 when it
 //  committed (the caller then reads the row back), else -1 with req->status.
 int store_lifecycle_update(PGconn *conn, store_req_t *req);

@@ -3,12 +3,38 @@
     request both ask the broker. Shared by status.c and follow.c. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "cli.h"
 #include "report.h"
 #include "text.h"
 #include "wire.h"
+
+//  A pipeline job's steps, one line each: tasks (children of a fan-out
+//  included), ok, failed, cancelled, pending.
+static void
+s_print_steps(FILE *out, const Shoal__JobInfo *j)
+{
+    size_t width = 4;
+    for (size_t i = 0; i < j->n_steps; i++)
+        if (j->steps[i]->name && strlen(j->steps[i]->name) > width)
+            width = strlen(j->steps[i]->name);
+    if (width > 32)
+        width = 32;
+    for (size_t i = 0; i < j->n_steps; i++) {
+        const Shoal__StepInfo *s = j->steps[i];
+        char tasks[32], ok[32], failed[32], cancelled[32], pending[32], each[96] = "";
+        if (s->each)
+            snprintf(each, sizeof each, "  (each %.64s)", s->each);
+        fprintf(out, "  %s %-*.*s  tasks %s  ok %s  failed %s  cancelled %s  pending %s%s\n",
+                i ? "          " : "steps     ", (int) width, (int) width, s->name ? s->name : "",
+                text_thousands(s->tasks, tasks, sizeof tasks), text_thousands(s->ok, ok, sizeof ok),
+                text_thousands(s->failed, failed, sizeof failed),
+                text_thousands(s->cancelled, cancelled, sizeof cancelled),
+                text_thousands(report_step_pending(s), pending, sizeof pending), each);
+    }
+}
 
 void
 cli_print_job(cli_globals_t *g, FILE *out, const Shoal__JobInfo *j)
@@ -72,6 +98,7 @@ cli_print_job(cli_globals_t *g, FILE *out, const Shoal__JobInfo *j)
     for (size_t i = 0; i < j->n_waiting; i++)
         fprintf(out, "  %s %6llu  %s\n", i ? "          " : "waiting   ",
                 (unsigned long long) j->waiting[i]->count, j->waiting[i]->name);
+    s_print_steps(out, j);
 }
 
 void

@@ -86,7 +86,33 @@ report_job_json(const Shoal__JobInfo *j)
     json_object_set_new(o, "held_hosts", held);
     if (j->n_waiting)
         json_object_set_new(o, "waiting", s_counts(j->waiting, j->n_waiting));
+    if (j->has_failed_total)
+        json_object_set_new(o, "failed_total", json_integer((json_int_t) j->failed_total));
+    if (j->n_steps) {
+        json_t *steps = json_array();
+        for (size_t i = 0; i < j->n_steps; i++) {
+            const Shoal__StepInfo *s = j->steps[i];
+            json_t *x = json_object();
+            json_object_set_new(x, "name", json_string(s->name ? s->name : ""));
+            if (s->each)
+                json_object_set_new(x, "each", json_string(s->each));
+            json_object_set_new(x, "tasks", json_integer((json_int_t) s->tasks));
+            json_object_set_new(x, "ok", json_integer((json_int_t) s->ok));
+            json_object_set_new(x, "failed", json_integer((json_int_t) s->failed));
+            json_object_set_new(x, "cancelled", json_integer((json_int_t) s->cancelled));
+            json_object_set_new(x, "pending", json_integer((json_int_t) report_step_pending(s)));
+            json_array_append_new(steps, x);
+        }
+        json_object_set_new(o, "steps", steps);
+    }
     return o;
+}
+
+uint64_t
+report_step_pending(const Shoal__StepInfo *s)
+{
+    uint64_t done = s->ok + s->failed + s->cancelled;
+    return s->tasks > done ? s->tasks - done : 0;
 }
 
 const char *

@@ -12,6 +12,8 @@
 //  "active", "paused", "done", "cancelled".
 const char *report_state_name(Shoal__JobState state);
 json_t *report_job_json(const Shoal__JobInfo *job);
+//  A pipeline step's tasks without a result yet (tasks - ok - failed - cancelled).
+uint64_t report_step_pending(const Shoal__StepInfo *step);
 json_t *report_worker_json(const Shoal__WorkerInfo *worker);
 json_t *report_cluster_json(const Shoal__ClusterInfo *cluster);
 //  "region=eu,gpu=1" of a worker's labels into buf ("" when none); returns buf.

@@ -10,6 +10,9 @@
 #   t_sql "select ..."        # one value from the database
 # Everything started is killed when the test exits.
 set -euo pipefail
+# sourced once per test, even when two helper files both source it
+if [ -n "${T_LIB_LOADED:-}" ]; then return 0; fi
+T_LIB_LOADED=1
 
 : "${SHOAL_BIN:?SHOAL_BIN must point at the build directory}"
 T_NAME=$(basename "$0" .sh)

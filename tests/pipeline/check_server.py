@@ -33,6 +33,7 @@ PDFS = {}               # path -> calls
 UPLOADS = {}            # check -> calls
 LINKS = int(sys.argv[2]) if len(sys.argv) > 2 else 40
 COOKIE = "session=job-cookie-1"
+GATE = {"open": False}  # /gate answers 404 until /open is called, then as /list
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -84,7 +85,12 @@ class Handler(BaseHTTPRequestHandler):
                 cid = "C-%d" % n
                 CAPTCHAS[cid] = "img-%d" % n
             return self.reply(200, json.dumps({"captcha_id": cid, "image": CAPTCHAS[cid]}))
-        if u.path == "/list":
+        if u.path == "/open":
+            GATE["open"] = True
+            return self.reply(200, '{"open": true}')
+        if u.path == "/gate" and not GATE["open"]:
+            return self.reply(404, '{"error": "gate closed"}')
+        if u.path in ("/list", "/gate"):
             page = parse_qs(u.query).get("page", ["0"])[0]
             with LOCK:
                 STATS["list"] += 1

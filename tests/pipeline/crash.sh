@@ -53,6 +53,12 @@ t_assert_eq "no step created twice: (root, step, element) unique" 0 \
     "$(t_sql "SELECT count(*) FROM (SELECT root, step, element FROM tasks WHERE job_id = $job AND root IS NOT NULL
               GROUP BY 1, 2, 3 HAVING count(*) > 1) d")"
 t_assert_eq "every step ok" 0 "$(t_sql "SELECT count(*) FROM results WHERE job_id = $job AND outcome <> 'ok'")"
+# the per-step counts of shoal status survive the crashes: loaded at the
+# restart, added to per batch, read afresh after resent (duplicate) results
+status_steps() { shoal -o json status "$job" | jq -r '[.steps[] | "\(.name) \(.tasks) \(.ok) \(.pending)"] | join(" | ")'; }
+want="upload $N $N 0 | captcha $N $N 0 | solve $N $N 0 | submit $N $N 0"
+t_wait "per-step counts: $want" 10 t_test_eq "$want" status_steps
+t_log "ok: per-step counts after the crashes"
 # every server call is an attempt the broker recorded (a result or an
 # attempt row of a lost lease): a committed step never ran again
 lost=$(t_sql "SELECT count(*) FROM attempts WHERE job_id = $job")

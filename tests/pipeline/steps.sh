@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Per-step counts of a pipeline job (issue 10 "Seeing it", issue 12's job
+# status) and `shoal retry` of failed steps. Ten items of three steps:
+# `first` (noop), `page` (a listing page; two items ask /gate, which
+# answers 404 until it is opened), `pdf` (a fan-out over the page's five
+# links). Checked, each against SQL over tasks and results:
+#   - `shoal status` (text and -o json) and GET /v1/jobs/{id} of the
+#     gateway list every step with tasks/ok/failed/cancelled/pending
+#     (8 pages ok, 2 failed; 40 fan-out children), and failed_total;
+#   - `shoal retry` re-runs the two failed `page` steps (not their items
+#     from the first step), their items go on to their `pdf` children and
+#     complete; the counts follow (read afresh after the retry), while
+#     failed_total keeps the two failures;
+#   - after a broker restart the counts are the same (read from the store).
+# Small on purpose (70 tasks, a few seconds): the counting is the same
+# for 16.9M tasks, its cost is in docs/pipelines.md.
+. "$(dirname "$0")/helpers.bash"
+. "$(dirname "$0")/../gateway/helpers.bash"
+
+t_db
+p_server 5
+t_broker
+t_worker w1 --slots 8
+t_wait_workers 1
+t_gateway
+
+{ echo path; for i in 1 2 3 4 5 6 7 8; do echo "list?page=$i"; done; echo "gate?page=g1"; echo "gate?page=g2"; } \
+    > "$T_DIR/items.csv"
+cat > "$T_DIR/steps.json" <<JSON
+{"steps": [
+  {"name": "first", "kind": "noop"},
+  {"name": "page", "url": "$S/{{path}}",
+   "extract": {"links": "all:regex:href=\"(/pdf/[^\"]+\\\\.pdf)\""}},
+  {"name": "pdf", "each": "links", "url": "$S{{links}}"}
+]}
+JSON
+job=$(shoal submit --pipeline "$T_DIR/steps.json" -q "$T_DIR/items.csv")
+t_wait_done "$job" 60
+
+# the counts as SQL sees them: "name tasks ok failed cancelled pending" per step
+sql_steps() {
+    t_sql "SELECT string_agg(format('%s %s %s %s %s %s', s.name, coalesce(c.tasks, 0), coalesce(c.ok, 0),
+                                     coalesce(c.failed, 0), coalesce(c.cancelled, 0), coalesce(c.pending, 0)),
+                             ' | ' ORDER BY s.i)
+           FROM (SELECT e.i - 1 AS i, e.step->>'name' AS name
+                 FROM jobs j, jsonb_array_elements(j.pipeline::jsonb->'steps') WITH ORDINALITY AS e(step, i)
+                 WHERE j.id = $job) s
+           LEFT JOIN (SELECT coalesce(t.step, 0) AS step, count(*) AS tasks,
+                             count(*) FILTER (WHERE r.outcome = 'ok') AS ok,
+                             count(*) FILTER (WHERE r.outcome = 'failed') AS failed,
+                             count(*) FILTER (WHERE r.outcome = 'cancelled') AS cancelled,
+                             count(*) FILTER (WHERE r.seq IS NULL) AS pending
+                      FROM tasks t LEFT JOIN results r USING (job_id, seq)
+                      WHERE t.job_id = $job GROUP BY 1) c ON c.step = s.i"
+}
+json_steps() { jq -r '[.steps[] | "\(.name) \(.tasks) \(.ok) \(.failed) \(.cancelled) \(.pending)"] | join(" | ")'; }
+cli_steps() { shoal -o json status "$job" | json_steps; }
+gw_steps() { curl -sf -H "Authorization: Bearer $TOKEN" "$GW/v1/jobs/$job" | json_steps; }
+
+want="first 10 10 0 0 0 | page 10 8 2 0 0 | pdf 40 40 0 0 0"
+t_assert_eq "SQL: 8 pages ok, 2 failed, 40 children" "$want" "$(sql_steps)"
+t_assert_eq "shoal -o json status: the same per-step counts" "$want" "$(cli_steps)"
+t_assert_eq "GET /v1/jobs/{id}: the same per-step counts" "$want" "$(gw_steps)"
+t_assert_eq "GET /v1/jobs/{id}: failed_total" 2 \
+    "$(curl -sf -H "Authorization: Bearer $TOKEN" "$GW/v1/jobs/$job" | jq .failed_total)"
+t_assert_eq "the fan-out step says what it fans out over" links \
+    "$(shoal -o json status "$job" | jq -r '.steps[2].each')"
+t_run status shoal status "$job"
+t_grep "text: one line per step" '^  steps      first  tasks 10  ok 10  failed 0  cancelled 0  pending 0$' "$T_DIR/status.out"
+t_grep "text: the failed step" '^             page   tasks 10  ok 8  failed 2  cancelled 0  pending 0$' "$T_DIR/status.out"
+t_grep "text: the fan-out step" '^             pdf    tasks 40  ok 40  failed 0  cancelled 0  pending 0  \(each links\)$' \
+    "$T_DIR/status.out"
+
+# retry: the failed `page` steps run again (the gate is open now) and their
+# items carry on with their children; `first` does not run again
+curl -sf "$S/open" >/dev/null
+calls_before=$(p_stat list)
+shoal retry "$job" >/dev/null
+t_wait_done "$job" 60
+t_assert_eq "retried pages ran once each, nothing else re-ran" "$((calls_before + 2))" "$(p_stat list)"
+t_assert_eq "every item complete after the retry" "10|10" \
+    "$(t_sql "SELECT count(*), count(*) FILTER (WHERE outcome = 'complete') FROM items WHERE job_id = $job")"
+t_assert_eq "one result per task, the first steps not re-created" "70|10" \
+    "$(t_sql "SELECT count(*), count(*) FILTER (WHERE coalesce(step, 0) = 0) FROM tasks t JOIN results r USING (job_id, seq) WHERE t.job_id = $job")"
+want="first 10 10 0 0 0 | page 10 10 0 0 0 | pdf 50 50 0 0 0"
+t_assert_eq "SQL after the retry" "$want" "$(sql_steps)"
+t_wait "status counts after the retry" 10 t_test_eq "$want" cli_steps
+t_assert_eq "gateway counts after the retry" "$want" "$(gw_steps)"
+t_assert_eq "failed_total keeps the two failures" 2 "$(shoal -o json status "$job" | jq .failed_total)"
+
+# a broker restart: the same counts, read from the store
+kill -TERM "${PID[broker]}"
+t_wait "broker exit" 30 t_exited "${PID[broker]}"
+t_broker
+t_assert_eq "counts after a broker restart" "$want" "$(cli_steps)"
+t_log "pass"
