@@ -546,6 +546,9 @@ s_draw_jobs(view_t *v, const state_t *s, bool live, int y, int h)
 
 //  ---------------------------------------------------------------- detail
 
+//  Pipeline steps shown in the detail pane (a pipeline has at most 32).
+#define DETAIL_STEPS 8
+
 //  Lines the detail pane wants for job j (without its rule).
 static int
 s_detail_lines(const Shoal__JobInfo *j)
@@ -560,7 +563,38 @@ s_detail_lines(const Shoal__JobInfo *j)
         n++;
     size_t fails = j->n_top_errors > j->n_top_hosts ? j->n_top_errors : j->n_top_hosts;
     n += fails ? (int) (fails < 3 ? fails : 3) : 1;
+    n += (int) (j->n_steps < DETAIL_STEPS ? j->n_steps : DETAIL_STEPS);
     return n;
+}
+
+//  A pipeline job's steps, one row each from `row` (at most DETAIL_STEPS
+//  and up to `last`): name, tasks (children of a fan-out included), ok,
+//  failed, cancelled, pending. Returns the next free row.
+static int
+s_draw_steps(view_t *v, const Shoal__JobInfo *j, bool live, int row, int last)
+{
+    kind_t k = live ? K_NORMAL : K_DIM;
+    for (size_t i = 0; i < j->n_steps && i < DETAIL_STEPS && row <= last; i++, row++) {
+        const Shoal__StepInfo *st = j->steps[i];
+        char tasks[32], ok[32], failed[32], cancelled[32], pending[32], name[48];
+        s_num(st->tasks, tasks, sizeof tasks);
+        s_num(st->ok, ok, sizeof ok);
+        s_num(st->failed, failed, sizeof failed);
+        s_num(st->cancelled, cancelled, sizeof cancelled);
+        s_num(report_step_pending(st), pending, sizeof pending);
+        snprintf(name, sizeof name, "%.24s%s", st->name ? st->name : "", st->each ? " (each)" : "");
+        pair_t pairs[] = {
+            { "tasks", tasks, k }, { "ok", ok, live ? K_OK : K_DIM },
+            { "failed", failed, st->failed && live ? K_BAD : k },
+            { "cancelled", st->cancelled ? cancelled : NULL, live ? K_WARN : k },
+            { "pending", pending, k },
+        };
+        if (i == 0)
+            s_text(v, row, 1, 9, K_DIM, "steps");
+        s_text(v, row, 10, 32, k, name);
+        s_pairs(v, row, 43, COLS - 43, pairs, sizeof pairs / sizeof *pairs);
+    }
+    return row;
 }
 
 //  The selected job's detail pane in rows y..y+h-1.
@@ -641,6 +675,7 @@ s_draw_detail(view_t *v, const state_t *s, bool live, int y, int h, int64_t now_
         s_pairs(v, row, 10, COLS - 10, pairs, sizeof pairs / sizeof *pairs);
         row++;
     }
+    row = s_draw_steps(v, j, live, row, last);
     if (row > last)
         return;
     if (j->n_top_errors == 0 && j->n_top_hosts == 0) {
