@@ -42,6 +42,15 @@ try {
   const first = await done();
   await until(`the job's progress moves (from ${first})`, async () => (await done()) > first);
   await until("the workers are listed", async () => (await page.locator("#workerlist tr[data-worker]").count()) === 2);
+  // the pipeline job: one row per step under its row, with the step's counts
+  const stepCells = async (name) => {
+    const tr = page.locator(`#jobs tr.step[data-step-of="${env.PJOB}"][data-step="${name}"]`);
+    return [await tr.locator("td.name").textContent(), await tr.locator("td.done").textContent(),
+            await tr.locator("td").nth(5).textContent(), await tr.locator("td.pending").textContent()].join(" | ");
+  };
+  await until("the pipeline job has a row per step", async () => (await page.locator(`#jobs tr.step[data-step-of="${env.PJOB}"]`).count()) === 2);
+  await until("step one: 10 of 10 done", async () => (await stepCells("one")) === "step one | 10 / 10 | 0 | pending 0");
+  await until("step two: 10 done, 10 failed", async () => (await stepCells("two")) === "step two | 10 / 10 | 10 | pending 0");
   await page.screenshot({ path: `${shots}/1-progress.png`, fullPage: true });
 
   // keyboard: focus the row, Enter selects it

@@ -4,7 +4,7 @@
 # page against a running cluster, see a job's progress move, pause it from
 # the page and see `shoal status` agree, kill a worker and see it marked
 # lost, stop the broker and see the outage, start it and see the page
-# recover; keyboard selection, a confirmed cancel, phone width. The
+# recover; a pipeline job's per-step rows; keyboard selection, a confirmed cancel, phone width. The
 # screenshots are kept in $SHOAL_BIN/Testing/dashboard (test artefacts).
 . "$(dirname "$0")/helpers.bash"
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -36,10 +36,18 @@ seq 1 3000 | awk '{ print "{\"kind\":\"noop\",\"sleep_ms\":150}" }' > "$T_DIR/ta
 t_http submit POST "/v1/jobs?name=dashboard" -H 'Content-Type: application/x-ndjson' --data-binary @"$T_DIR/tasks.ndjson"
 t_code "submit" 201
 JOB=$(jq -r .job "$T_DIR/submit.body")
+# a pipeline job (ten items, two noop steps, the second failing): its steps
+# get a row each under the job's row
+cat > "$T_DIR/p.json" <<'JSON'
+{"steps": [{"name": "one", "kind": "noop"},
+           {"name": "two", "kind": "noop", "fail_until_attempt": 5, "max_attempts": 1}]}
+JSON
+{ echo n; seq 1 10; } > "$T_DIR/items.csv"
+PJOB=$(shoal submit --pipeline "$T_DIR/p.json" --name steps -q "$T_DIR/items.csv")
 
 cp "$HERE/dashboard.mjs" "$PW/dashboard.mjs"
 set +e
-SHOTS=$SHOTS JOB=$JOB GW=$GW TOKEN=$TOKEN CHROMIUM=$(command -v chromium) W2_PID=${PID[w2]} BROKER_PID=${PID[broker]} \
+SHOTS=$SHOTS JOB=$JOB PJOB=$PJOB GW=$GW TOKEN=$TOKEN CHROMIUM=$(command -v chromium) W2_PID=${PID[w2]} BROKER_PID=${PID[broker]} \
     DB=$DB FRONTEND=$FRONTEND BACKEND=$BACKEND PROGRESS=$PROGRESS T_DIR=$T_DIR \
     timeout 300 node "$PW/dashboard.mjs"
 rc=$?
