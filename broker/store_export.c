@@ -233,13 +233,17 @@ s_page_fill(page_t *pg, PGresult *res, uint32_t job_id)
     return pg->n;
 }
 
-//  The job's committed task count into *n_tasks. 0, or -1 recorded.
+//  The job's committed task count into *n_tasks, and the highest seq of a
+//  task its pipeline steps created into *child_top (STORE_CHILD_BASE - 1:
+//  none; the primary key's index finds it). 0, or -1 recorded.
 static int
-s_job_tasks(PGconn *conn, store_req_t *req, const char *id, int64_t *n_tasks)
+s_job_tasks(PGconn *conn, store_req_t *req, const char *id, int64_t *n_tasks, int64_t *child_top)
 {
     const char *p1[] = { id };
-    PGresult *res = store_sql_query(conn, req, "reading the job", "SELECT n_tasks FROM jobs WHERE id = $1",
-                                    1, p1, 0);
+    PGresult *res = store_sql_query(conn, req, "reading the job",
+        "SELECT n_tasks, coalesce((SELECT max(seq) FROM tasks t WHERE t.job_id = jobs.id"
+        "                          AND t.seq >= 1073741824), 1073741823)"
+        " FROM jobs WHERE id = $1", 1, p1, 0);
     if (!res)
         return -1;
     int rc = 0;
@@ -247,8 +251,10 @@ s_job_tasks(PGconn *conn, store_req_t *req, const char *id, int64_t *n_tasks)
         store_sql_error(req, STORE_ERR_NOT_FOUND, "no job %u", req->job_id);
         rc = -1;
     }
-    else
+    else {
         *n_tasks = store_sql_i64(res, 0, 0);
+        *child_top = store_sql_i64(res, 0, 1);
+    }
     PQclear(res);
     return rc;
 }
@@ -260,8 +266,8 @@ store_export_page(PGconn *conn, store_req_t *req)
     char id[16], after[24], limit[16], span_end[24];
     snprintf(id, sizeof id, "%u", req->job_id);
     uint32_t count = q->limit ? q->limit : 1000;
-    int64_t n_tasks = 0;
-    if (s_job_tasks(conn, req, id, &n_tasks))
+    int64_t n_tasks = 0, child_top = (int64_t) STORE_CHILD_BASE - 1;
+    if (s_job_tasks(conn, req, id, &n_tasks, &child_top))
         return;
     //  how far this page may look: a bounded seq range keeps the query cheap
     //  whatever the planner knows about the table
@@ -300,7 +306,15 @@ store_export_page(PGconn *conn, store_req_t *req)
     page.n_rows = (size_t) kept;
     page.has_last = page.has_next_after_seq = 1;
     page.next_after_seq = cut || (uint32_t) n >= count ? pg.rows[kept - 1].seq : end;
-    page.last = !cut && (uint32_t) n < count && end >= n_tasks - 1;
+    //  two ranges: the submitted tasks, then the tasks pipeline steps
+    //  created (seqs from STORE_CHILD_BASE up)
+    bool in_children = q->after_seq >= (int64_t) STORE_CHILD_BASE - 1;
+    bool range_done = !cut && (uint32_t) n < count && end >= (in_children ? child_top : n_tasks - 1);
+    page.last = range_done;
+    if (range_done && !in_children && child_top >= (int64_t) STORE_CHILD_BASE) {
+        page.last = false;
+        page.next_after_seq = (int64_t) STORE_CHILD_BASE - 1;
+    }
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
     env.has_version = 1;
     env.version = SHOAL_PROTO_MAJOR;
