@@ -7,6 +7,10 @@
                             length, read as it arrives in constant memory;
                             the job options come as query parameters
                             (?name=&key=&priority=&defaults={json}).
+    With "pipeline" (the body's field, or ?pipeline={json} for NDJSON: the
+    steps of a pipeline file, docs/pipelines.md) every task is an item, a
+    JSON object of variables, as the lines of `shoal submit --pipeline`:
+    the first step is rendered here, unknown variables are the item's 400.
     Either answers 201 {"job", "tasks", "key", "resumed"} once every task is
     committed and the job sealed. A bad task answers 400 naming its index
     (JSON) or line (NDJSON) and why; the tasks before it are committed and
@@ -24,12 +28,15 @@
 #include "clock.h"
 #include "ingest.h"
 #include "input.h"
+#include "pipeline.h"
 #include "text.h"
 
 typedef struct {
     bool        ndjson;             //  streamed body, else one JSON document
     Shoal__JobOpen open;            //  name, key, priority, defaults
     Shoal__JobDefaults *defaults;   //  owned
+    pipeline_t *pipeline;           //  owned: tasks are items of its steps; NULL: plain tasks
+    char       *pipeline_text;      //  owned: its canonical JSON, for the broker
     char       *name;               //  owned strings of `open`
     char       *key;
     ingest_t   *ingest;
@@ -54,6 +61,8 @@ s_free(void *arg)
     if (s->defaults)
         shoal__job_defaults__free_unpacked(s->defaults, NULL);
     json_decref(s->pending);
+    pipeline_destroy(&s->pipeline);
+    free(s->pipeline_text);
     free(s->name);
     free(s->key);
     free(s->buf);
@@ -63,7 +72,7 @@ s_free(void *arg)
 //  The job's options from a JSON object (body or query), into s->open.
 static int
 s_options(req_t *req, submit_t *s, const char *name, const char *key, json_t *priority, json_t *defaults,
-          char *err, size_t errlen)
+          json_t *pipeline, char *err, size_t errlen)
 {
     char auto_key[64];
     if (key && (!*key || strlen(key) > 200)) {
@@ -116,7 +125,45 @@ s_options(req_t *req, submit_t *s, const char *name, const char *key, json_t *pr
     s->open.has_priority = 1;
     s->open.priority = (uint32_t) prio;
     s->open.defaults = s->defaults;
+    if (pipeline) {
+        char inner[512];
+        s->pipeline = pipeline_from_json(pipeline, inner, sizeof inner);
+        json_t *canon = s->pipeline ? pipeline_json(s->pipeline) : NULL;
+        s->pipeline_text = canon ? json_dumps(canon, JSON_COMPACT) : NULL;
+        json_decref(canon);
+        if (!s->pipeline_text) {
+            snprintf(err, errlen, "pipeline: %s", s->pipeline ? "out of memory" : inner);
+            return -1;
+        }
+        s->open.pipeline = s->pipeline_text;
+    }
     return 0;
+}
+
+//  One task of the body (a task object, or a pipeline's item of variables)
+//  into a spec; NULL with why in err (without the item's place: the caller adds it).
+static Shoal__TaskSpec *
+s_task(submit_t *s, json_t *v, char *err, size_t errlen)
+{
+    if (!json_is_object(v)) {
+        snprintf(err, errlen, "%s", s->pipeline ? "an item is a JSON object of variables"
+                                                : "a task must be a JSON object");
+        return NULL;
+    }
+    if (!s->pipeline)
+        return input_task_from_json(v, false, err, errlen);
+    Shoal__TaskSpec *spec = NULL;
+    char inner[700];
+    json_t *vars = json_deep_copy(v);   //  input_item_spec turns numbers into text in place
+    if (!vars || input_item_spec(s->pipeline, vars, "item", 0, &spec, inner, sizeof inner) < 0)
+        spec = NULL;
+    json_decref(vars);
+    if (!spec) {
+        //  "item:0: why": the caller says which item
+        const char *why = !vars ? "out of memory" : strncmp(inner, "item:0: ", 8) ? inner : inner + 8;
+        snprintf(err, errlen, "%s", why);
+    }
+    return spec;
 }
 
 //  Open the job at the broker; answers the error itself.
@@ -217,7 +264,7 @@ s_line(req_t *req, submit_t *s, char *line, size_t len)
         s_stop(req, s, 400, "line", s->line_no, inner);
         return;
     }
-    Shoal__TaskSpec *spec = input_task_from_json(obj, false, inner, sizeof inner);
+    Shoal__TaskSpec *spec = s_task(s, obj, inner, sizeof inner);
     json_decref(obj);
     if (!spec) {
         s_stop(req, s, 400, "line", s->line_no, inner);
@@ -299,20 +346,20 @@ s_json_document(req_t *req, submit_t *s)
         if (strcmp(k, "name") && strcmp(k, "key") && strcmp(k, "priority") && strcmp(k, "defaults")
         &&  strcmp(k, "tasks") && strcmp(k, "pipeline"))
             bad = k;
-    if (!json_is_object(doc) || bad || json_object_get(doc, "pipeline") || !json_is_array(tasks)
+    if (!json_is_object(doc) || bad || !json_is_array(tasks)
     ||  (json_object_get(doc, "name") && !json_is_string(json_object_get(doc, "name")))
     ||  (json_object_get(doc, "key") && !json_is_string(json_object_get(doc, "key")))) {
         gw_respond_error(req, 400, "%s%s%s", !json_is_object(doc) ? "the body must be a JSON object"
-                         : bad ? "unknown field: " : json_object_get(doc, "pipeline")
-                         ? "pipelines are not supported by this broker yet" : !json_is_array(tasks)
-                         ? "\"tasks\" must be an array of task objects" : "name and key must be strings",
+                         : bad ? "unknown field: " : !json_is_array(tasks)
+                         ? "\"tasks\" must be an array of task objects (of items with a pipeline)"
+                         : "name and key must be strings",
                          bad ? bad : "", "");
         json_decref(doc);
         return;
     }
     if (s_options(req, s, json_string_value(json_object_get(doc, "name")),
                   json_string_value(json_object_get(doc, "key")), json_object_get(doc, "priority"),
-                  json_object_get(doc, "defaults"), err, sizeof err)) {
+                  json_object_get(doc, "defaults"), json_object_get(doc, "pipeline"), err, sizeof err)) {
         gw_respond_error(req, 400, "%s", err);
         json_decref(doc);
         return;
@@ -324,9 +371,9 @@ s_json_document(req_t *req, submit_t *s)
     size_t i;
     json_array_foreach(tasks, i, v) {
         char inner[700];
-        Shoal__TaskSpec *spec = json_is_object(v) ? input_task_from_json(v, false, inner, sizeof inner) : NULL;
+        Shoal__TaskSpec *spec = s_task(s, v, inner, sizeof inner);
         if (!spec) {
-            s_stop(req, s, 400, "index", i, json_is_object(v) ? inner : "a task must be a JSON object");
+            s_stop(req, s, 400, "index", i, inner);
             break;
         }
         int status = 0;
@@ -383,7 +430,7 @@ s_json_body(req_t *req, const char *data, size_t size, bool end)
 static int
 s_query_options(req_t *req, submit_t *s, char *err, size_t errlen)
 {
-    json_t *prio = NULL, *defaults = NULL;
+    json_t *prio = NULL, *defaults = NULL, *pipeline = NULL;
     const char *p = gw_query(req, "priority");
     if (p) {
         char *end;
@@ -400,10 +447,20 @@ s_query_options(req_t *req, submit_t *s, char *err, size_t errlen)
             rc = -1;
         }
     }
+    const char *pl = gw_query(req, "pipeline");
+    if (!rc && pl) {
+        json_error_t jerr;
+        pipeline = json_loads(pl, JSON_REJECT_DUPLICATES, &jerr);
+        if (!pipeline) {
+            snprintf(err, errlen, "pipeline= is not valid JSON: %s", jerr.text);
+            rc = -1;
+        }
+    }
     if (!rc)
-        rc = s_options(req, s, gw_query(req, "name"), gw_query(req, "key"), prio, defaults, err, errlen);
+        rc = s_options(req, s, gw_query(req, "name"), gw_query(req, "key"), prio, defaults, pipeline, err, errlen);
     json_decref(prio);
     json_decref(defaults);
+    json_decref(pipeline);
     return rc;
 }
 
