@@ -7,7 +7,8 @@
 #                              wrk (bench/gateway_ingest.sh), chromium (the dashboard is tested in a
 #                              real browser; playwright-core comes from npm, the npm of Node.js),
 #                              python3-boto3 and moto_server (the S3 tests; moto is not packaged
-#                              in Debian 12, so it comes from PyPI through pipx into /usr/local/bin)
+#                              in Debian 12, so it comes from PyPI through pipx into /usr/local/bin),
+#                              dpkg-dev and adduser (the .deb: dpkg-shlibdeps, tests/deploy/deb_install.sh)
 set -euo pipefail
 what=${1:-test}
 pkgs=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-dev libczmq-dev
@@ -18,7 +19,7 @@ if [ "$what" = test ] || [ "$what" = demo ]; then
 fi
 if [ "$what" = test ]; then
     pkgs+=(tmux iproute2 iptables clang libclang-rt-dev docker-compose python3-yaml prometheus
-           python3-boto3 pipx wrk chromium)
+           python3-boto3 pipx wrk chromium dpkg-dev adduser)
 fi
 # moto_server for tests/s3 (after the Debian packages, which bring pipx)
 s_moto() {

@@ -21,6 +21,7 @@ chmod 755 "$T_DIR"
 declare -A PID=()
 T_PRIVATE_PG=""
 T_PG_DIRS=()    # more private PostgreSQL servers (t_db_replicated)
+T_ON_EXIT=()    # commands t_cleanup runs after killing the processes (t_on_exit)
 # under the sanitizer build, every report lands in a file the test checks
 if [ "${SHOAL_SANITIZED:-0}" = 1 ]; then
     export ASAN_OPTIONS="detect_leaks=1:log_path=$T_DIR/sanitizer"
@@ -46,6 +47,8 @@ t_cleanup() {
         kill -9 "${PID[$name]}" 2>/dev/null || true
     done
     wait 2>/dev/null || true
+    local c
+    for c in "${T_ON_EXIT[@]}"; do eval "$c" || rc=1; done
     if compgen -G "$T_DIR/sanitizer.*" >/dev/null; then
         t_log "FAIL: sanitizer reports:"
         cat "$T_DIR"/sanitizer.* >&2
@@ -70,6 +73,10 @@ t_cleanup() {
     exit $rc
 }
 trap t_cleanup EXIT
+
+# Run a command (a string, eval-ed) when the test exits, pass or fail,
+# after the processes it started are gone: t_on_exit "undo something"
+t_on_exit() { T_ON_EXIT+=("$1"); }
 
 # Poll a condition: t_wait "description" TIMEOUT_S command args...
 t_wait() {
