@@ -9,6 +9,10 @@
 #                              python3-boto3 and moto_server (the S3 tests; moto is not packaged
 #                              in Debian 12, so it comes from PyPI through pipx into /usr/local/bin),
 #                              dpkg-dev and adduser (the .deb: dpkg-shlibdeps, tests/deploy/deb_install.sh)
+#   scripts/deps.sh peers   -> build + what bench/peers.sh runs beside shoal (../shared/peers/README.md):
+#                              gearmand and its C library, Redis (BullMQ), psycopg2, Node.js and npm
+#                              (graphile-worker and bullmq come from npm), nginx, wrk, PostgreSQL;
+#                              never installed by the test suite
 set -euo pipefail
 what=${1:-test}
 pkgs=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-dev libczmq-dev
@@ -16,6 +20,11 @@ pkgs=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev lib
       libpcre2-dev libmicrohttpd-dev)
 if [ "$what" = test ] || [ "$what" = demo ]; then
     pkgs+=(postgresql postgresql-client jq python3 nginx curl procps util-linux)
+fi
+if [ "$what" = peers ]; then
+    pkgs+=(postgresql postgresql-client nginx wrk curl time gearman-job-server libgearman-dev redis-server
+           python3-psycopg2 nodejs)
+    command -v npm >/dev/null 2>&1 || pkgs+=(npm)     #  a Node.js from elsewhere may bring its own npm
 fi
 if [ "$what" = test ]; then
     pkgs+=(tmux iproute2 iptables clang libclang-rt-dev docker-compose python3-yaml prometheus
