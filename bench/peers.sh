@@ -43,12 +43,27 @@ n_shoal_http=$(grep -c '^  shoal/bench.py http 50000 64 ' "$s" || true)
 n_bench=$(grep -c '| tee -a $out$' "$s" || true)
 [ "$n_shoal_http" = 1 ] && [ "$n_bench" -ge 10 ] || {
     echo "peers.sh: $peers/side_by_side.sh no longer has the lines this script patches (shoal http runs: $n_shoal_http)" >&2; exit 2; }
-sed -i -e "s/ null 200000 / null $(scale 200000) /; s/ null 100000 / null $(scale 100000) /" \
-       -e "s/ http 50000 / http $(scale 50000) /; s/ http_discard 50000 / http_discard $(scale 50000) /" \
+# (each size is replaced before the larger one it could be scaled to)
+sed -i -e "s/ null 100000 / null $(scale 100000) /; s/ null 200000 / null $(scale 200000) /" \
        -e "s/ http 20000 / http $(scale 20000) /" \
+       -e "s/ http 50000 / http $(scale 50000) /; s/ http_discard 50000 / http_discard $(scale 50000) /" \
        -e "/| tee -a \$out\$/s/^  /  $(printf '%s' "$load" | sed 's/[&/\]/\\&/g')/" \
        -e "/shoal\/bench.py http [0-9]* 64 /a\\
 $(printf '%s' "$curl_line" | sed 's/[&/\]/\\&/g')" "$s"
+# shoal/bench.py draws its three ports at random in 30000-49999, inside the
+# kernel's ephemeral range that every other test's connections use: draw
+# again until the three can be bound (a broker that cannot bind its port
+# stops the run, and a port taken by another helper's broker would receive
+# this run's requests).
+b=$src/shoal/bench.py
+grep -q '^base = 30000 + random.randrange(20000)$' "$b" || { echo "peers.sh: $b no longer draws its ports as this script expects" >&2; exit 2; }
+sed -i 's/^base = 30000 + random.randrange(20000)$/import socket\
+def free(b):\
+    try:\
+        for i in range(3): socket.socket().bind(("127.0.0.1", b + i))\
+    except OSError: return False\
+    return True\
+base = next(b for b in iter(lambda: 30000 + random.randrange(20000), None) if free(b))/' "$b"
 echo "# peers.sh: HTTP_N=$HTTP_N, shoal $(git rev-parse --short HEAD), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 PEERS_WORK=$PEERS_WORK "$s" | sed 's/^/  /'
 /usr/bin/python3 bench/peers_table.py "$PEERS_WORK/results/side_by_side.jsonl"

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Where the CPU of an HTTP task goes, per process (issue 16): N tasks of a
+# 2 KB file from a local nginx (bodies in the rows, the default store), 2
+# workers x 64 slots, one broker, a throwaway PostgreSQL (fsync on). Prints
+# the CPU microseconds per task of the workers, the broker, the PostgreSQL
+# processes and nginx (from /proc/PID/stat, before and after), the workers'
+# and broker's system calls (strace -c -f on one worker and the broker when
+# SHOAL_PROFILE_STRACE=1), and with perf (when perf_event_open is allowed)
+# the top symbols of each process.
+#
+#   bench/http_profile.sh [TASKS]        default 50,000
+#   SHOAL_PROFILE_PERF=0                 skip perf record
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+N=${1:-50000}
+SLOTS=64
+bench_setup http-profile test
+mkdir -p "$work/www"
+head -c 1536 /dev/urandom | base64 -w 0 > "$work/www/file.txt"       # 2,048 bytes
+port=$(scripts/nginx-sandbox.sh start "$work/nginx" "$work/www" 1)
+URL="http://127.0.0.1:$port/file.txt"
+hz=$(getconf CLK_TCK)
+ticks() { local p; for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null; done | awk '{ s += $1 } END { print s + 0 }'; }
+per_task() { awk -v t="$1" -v hz="$hz" -v n="$N" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }'; }
+
+"$bin/shoal-broker" --db "$DB" --frontend tcp://127.0.0.1:* --backend tcp://127.0.0.1:* --progress tcp://127.0.0.1:* \
+    --recovery-ms 0 2>"$work/broker.log" &
+broker=$!; pids+=($broker)
+until grep -qs broker_started "$work/broker.log"; do sleep 0.05; done
+export SHOAL_BROKER=$(grep 'socket=frontend' "$work/broker.log" | sed 's/.*endpoint=//')
+BE=$(grep 'socket=backend' "$work/broker.log" | sed 's/.*endpoint=//')
+job=$("$bin/shoal" submit --url-template "$URL?i={1..$N}" --chunk 5000 -q)
+pm=$(head -1 "$work/pg/data/postmaster.pid")
+pg=($pm $(pgrep -P "$pm")); ngx=($(cat "$work/nginx/nginx.pid") $(pgrep -P "$(cat "$work/nginx/nginx.pid")" || true))
+wp=()
+for i in 1 2; do
+    wrap=()
+    [ "$i" = 1 ] && [ "${SHOAL_PROFILE_STRACE:-0}" = 1 ] && wrap=(strace -c -f -o "$work/strace-worker.txt")
+    "${wrap[@]}" "$bin/shoal-worker" --broker "$BE" --slots $SLOTS --kinds http --worker-id "prof-$i" 2>"$work/worker-$i.log" &
+    wp+=($!); pids+=($!)
+done
+t0=$(ms); b0=$(ticks $broker); p0=$(ticks "${pg[@]}"); n0=$(ticks "${ngx[@]}")
+perf_pids=""
+if [ "${SHOAL_PROFILE_PERF:-1}" = 1 ] && perf record -o "$work/probe.data" -- true >/dev/null 2>&1; then
+    sleep 0.3   # the workers' processes exist (and their PostgreSQL-side backends, already: the broker's)
+    wk=$(for p in "${wp[@]}"; do pgrep -x -P "$p" shoal-worker || echo "$p"; done | tr '\n' ',')
+    perf record -F 999 ${SHOAL_PROFILE_CALLGRAPH:--g} -o "$work/perf.data" -p "${wk}$broker,$(IFS=,; echo "${pg[*]}")" >/dev/null 2>"$work/perf.log" &
+    perf_pids=$!
+fi
+"$bin/shoal" status "$job" --wait --interval-ms 100 >/dev/null 2>&1 || true
+t1=$(ms)
+w=$(ticks "${wp[@]}" $(for p in "${wp[@]}"; do pgrep -P "$p" || true; done)); b=$(( $(ticks $broker) - b0 )); p=$(( $(ticks "${pg[@]}") - p0 )); n=$(( $(ticks "${ngx[@]}") - n0 ))
+[ -n "$perf_pids" ] && kill -INT "$perf_pids" && wait "$perf_pids" 2>/dev/null || true
+ok=$(psql "$DB" -qAtc "SELECT count(*) FROM results WHERE job_id = $job AND outcome = 'ok' AND http_status = 200")
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg); tasks $N ($ok ok) in $((t1 - t0)) ms = $(rate "$N" $((t1 - t0))) tasks/s, 2 workers x $SLOTS slots"
+echo "CPU us per task: workers $(per_task "$w"), broker $(per_task "$b"), PostgreSQL $(per_task "$p"), nginx $(per_task "$n")"
+# (strace -c, on TERM, would detach and leave its worker running: the worker is told)
+for p in "${wp[@]}"; do kill -TERM $(pgrep -x -P "$p" shoal-worker || echo "$p") 2>/dev/null || true; done
+wait "${wp[@]}" 2>/dev/null || true
+[ -s "$work/strace-worker.txt" ] && { echo "strace -c -f, worker 1:"; head -20 "$work/strace-worker.txt"; }
+if [ -s "$work/perf.data" ]; then
+    [ -n "${SHOAL_PROFILE_KEEP:-}" ] && cp "$work/perf.data" "$SHOAL_PROFILE_KEEP"
+    perf report -i "$work/perf.data" --no-children --sort comm --stdio > "$work/comm.txt" 2>/dev/null || true
+    echo "perf, samples by process:"; grep -E '^ +[0-9]' "$work/comm.txt" | head -5
+    for c in shoal-worker shoal-broker postgres; do
+        echo "perf, $c: top symbols (self, % of the process's samples)"
+        perf report -i "$work/perf.data" --comm "$c" --no-children --sort dso,sym --stdio --percentage relative \
+            > "$work/top.txt" 2>/dev/null || true
+        grep -E '^ +[0-9]' "$work/top.txt" | head -"${SHOAL_PROFILE_TOP:-25}"
+        perf report -i "$work/perf.data" --comm "$c" --no-children --sort dso --stdio --percentage relative \
+            > "$work/top.txt" 2>/dev/null || true
+        echo "  by library:"; grep -E '^ +[0-9]' "$work/top.txt" | head -8
+    done
+fi
