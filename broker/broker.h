@@ -84,6 +84,7 @@ typedef struct {
     int64_t hwm;                //  send high-water mark of the ROUTER sockets (messages)
     int64_t recovery_ms;        //  after start, wait this long for workers to resend before dispatching
     int64_t retry_after_max_ms; //  cap on a server's Retry-After (a job may set its own)
+    int64_t delete_batch;       //  seqs of a job deleted per transaction (shoal delete)
     const keys_t *keys;         //  CURVE server keys + zauth (borrowed), NULL: plaintext
 } broker_config_t;
 
@@ -193,6 +194,7 @@ struct _job_t {
     int64_t   finished_ms;  //  monotonic, to forget finished jobs after a while
     uint32_t  lane_timers;  //  wake-ups of this job's lanes in the timer heap
     bool      announced;    //  JOB_FINISHED event sent
+    bool      deleted;      //  its rows are deleted: invisible, freed once its timers fired
     //  pipelines (broker/pipeline.c)
     pipeline_t *pipeline;   //  the steps (owned), NULL for a plain job
     int64_t   child_top;    //  highest child seq allocated (STORE_CHILD_BASE - 1: none)
@@ -259,6 +261,8 @@ struct _server_t {
     store_t  *pager;        //  paging above the frontier
     store_t  *ingest;       //  job opens, submitted chunks, seals: in order
     store_t  *reader;       //  client queries
+    store_t  *janitor;      //  deletions (shoal delete, prune): their own connection
+    zlist_t  *deletes_waiting;  //  STORE_DELETE requests whose job still has results on the way
     uint64_t  epoch;        //  from the database, +1 per start
     uint64_t  lease_tag;    //  names the database in every lease (lease.h)
     char      broker_id[64];
@@ -362,6 +366,23 @@ void lifecycle_on_update(server_t *self, const uint8_t *rid, size_t rid_len, uin
 void lifecycle_on_updated(server_t *self, store_req_t *req);
 //  Take a job row's defaults (and what the last update changed) into job.
 void lifecycle_apply_defaults(job_t *job, const store_job_t *row);
+//  ---- deletion.c: shoal delete / prune
+//  Work of one janitor slice before the request comes back (ms).
+#define DELETION_SLICE_MS 500
+//  A JobDelete from a client: cancel first if asked, then delete on the janitor.
+void deletion_on_request(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,
+                         const Shoal__JobDelete *m);
+//  A STORE_CONTROL cancel that a deletion waited for came back (the
+//  deletion is taken from it).
+void deletion_on_cancelled(server_t *self, store_req_t *cancel);
+//  A STORE_DELETE slice came back: send the next, or answer.
+void deletion_on_store(server_t *self, store_req_t *req);
+//  Start deletions whose job has nothing left on its way to the database.
+void deletion_cron(server_t *self);
+//  At start: finish the deletions an earlier run began (job_deletions).
+void deletion_resume(server_t *self);
+//  At shutdown: answer the deletions still waiting.
+void deletion_drop_waiting(server_t *self);
 //  Send a reply to a client.
 int frontend_send(server_t *self, const uint8_t *rid, size_t rid_len, Shoal__Envelope *env);
 void frontend_send_error(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr,

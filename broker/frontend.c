@@ -240,7 +240,7 @@ static void
 s_on_status(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, uint32_t job_id)
 {
     job_t *job = job_lookup(self, job_id);
-    if (job) {
+    if (job && !job->deleted) {
         Shoal__JobInfo info = SHOAL__JOB_INFO__INIT;
         progress_fill_job(self, job, &info, clock_mono_ms());
         s_reply_job(self, rid, rid_len, corr, &info);
@@ -317,7 +317,8 @@ frontend_on_message(server_t *self, const uint8_t *rid, size_t rid_len, const vo
                  || env->body_case == SHOAL__ENVELOPE__BODY_SUBMIT_CHUNK
                  || env->body_case == SHOAL__ENVELOPE__BODY_JOB_SEAL
                  || env->body_case == SHOAL__ENVELOPE__BODY_JOB_CONTROL
-                 || env->body_case == SHOAL__ENVELOPE__BODY_JOB_UPDATE;
+                 || env->body_case == SHOAL__ENVELOPE__BODY_JOB_UPDATE
+                 || env->body_case == SHOAL__ENVELOPE__BODY_JOB_DELETE;
     if (mutation && self->stopping) {
         frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_SHUTDOWN,
                             "broker is shutting down; nothing was stored, try again shortly");
@@ -340,14 +341,23 @@ frontend_on_message(server_t *self, const uint8_t *rid, size_t rid_len, const vo
         case SHOAL__ENVELOPE__BODY_JOB_UPDATE:
             lifecycle_on_update(self, rid, rid_len, corr, env->job_update);
             break;
+        case SHOAL__ENVELOPE__BODY_JOB_DELETE:
+            deletion_on_request(self, rid, rid_len, corr, env->job_delete);
+            break;
         case SHOAL__ENVELOPE__BODY_STATUS_REQUEST:
             s_on_status(self, rid, rid_len, corr, env->status_request->job_id);
             break;
         case SHOAL__ENVELOPE__BODY_JOBS_REQUEST: {
             store_req_t *req = s_req(STORE_QUERY_JOBS, rid, rid_len, corr);
             if (req) {
-                req->query.limit = env->jobs_request->has_limit && env->jobs_request->limit
-                           ? env->jobs_request->limit : 100;
+                const Shoal__JobsRequest *m = env->jobs_request;
+                req->query.limit = m->has_limit && m->limit ? m->limit : 100;
+                req->query.finished_before_us = m->has_finished_before_us ? m->finished_before_us : 0;
+                for (size_t i = 0; i < m->n_ended; i++) {
+                    req->query.ended_done |= !strcmp(m->ended[i], "done");
+                    req->query.ended_failed |= !strcmp(m->ended[i], "failed");
+                    req->query.ended_cancelled |= !strcmp(m->ended[i], "cancelled");
+                }
                 s_submit(self, self->reader, req);
             }
             break;
@@ -573,6 +583,19 @@ frontend_on_store(server_t *self, store_req_t *req)
 {
     if (req->op == STORE_UPDATE) {
         lifecycle_on_updated(self, req);
+        store_req_destroy(&req);
+        return;
+    }
+    if (req->op == STORE_DELETE) {
+        deletion_on_store(self, req);
+        return;
+    }
+    if (req->op == STORE_CONTROL && req->control.then_delete) {
+        //  shoal delete --cancel: the job's memory follows the cancel, the
+        //  reply is the deletion's
+        if (req->status == STORE_OK)
+            s_refresh_job(self, req);
+        deletion_on_cancelled(self, req);
         store_req_destroy(&req);
         return;
     }

@@ -161,7 +161,8 @@ s_load(server_t *self)
     self->pager = store_new(self->cfg.db, "pager");
     self->ingest = store_new(self->cfg.db, "ingest");
     self->reader = store_new(self->cfg.db, "reader");
-    if (!self->writer || !self->pager || !self->ingest || !self->reader)
+    self->janitor = store_new(self->cfg.db, "janitor");
+    if (!self->writer || !self->pager || !self->ingest || !self->reader || !self->janitor)
         return -1;
     while (true) {
         store_req_t *req = s_store_call(self->writer, store_req_new(STORE_LOAD));
@@ -194,6 +195,7 @@ s_load(server_t *self)
     }
     self->db_up = true;
     self->loaded = true;
+    deletion_resume(self);      //  deletions a stopped broker left unfinished
     return 0;
 }
 
@@ -308,13 +310,15 @@ s_server_new(const broker_config_t *cfg)
     self->timers = heap_new();
     self->peers = zhashx_new();
     self->filling = batch_new();
+    self->deletes_waiting = zlist_new();
     self->started_ms = clock_mono_ms();
     retry_rng_seed(&self->rng, 0);
     char host[48] = "";
     gethostname(host, sizeof host - 1);
     snprintf(self->broker_id, sizeof self->broker_id, "%s:%d", host, (int) getpid());
     if (!self->jobs || !self->job_list || !self->tasks || !self->recovered || !self->held
-    ||  !self->answered || !self->answered_ring || !self->timers || !self->peers || !self->filling)
+    ||  !self->answered || !self->answered_ring || !self->timers || !self->peers || !self->filling
+    ||  !self->deletes_waiting)
         s_server_destroy(&self);
     return self;
 }
@@ -326,8 +330,8 @@ s_server_destroy(server_t **self_p)
     if (!self)
         return;
     //  stores first: take back what their threads still hold
-    store_t *stores[] = { self->writer, self->pager, self->ingest, self->reader };
-    for (int i = 0; i < 4; i++)
+    store_t *stores[] = { self->writer, self->pager, self->ingest, self->reader, self->janitor };
+    for (int i = 0; i < 5; i++)
         while (stores[i] && store_pending(stores[i])) {
             store_req_t *req = store_recv(stores[i]);
             if (req && req->op != STORE_WRITE)     //  write requests belong to their batch
@@ -337,6 +341,13 @@ s_server_destroy(server_t **self_p)
     store_destroy(&self->pager);
     store_destroy(&self->ingest);
     store_destroy(&self->reader);
+    store_destroy(&self->janitor);
+    if (self->deletes_waiting) {
+        store_req_t *req;
+        while ((req = zlist_pop(self->deletes_waiting)))
+            store_req_destroy(&req);
+        zlist_destroy(&self->deletes_waiting);
+    }
     peer_t *peer;
     while ((peer = zhashx_first(self->peers)))
         backend_drop_peer(self, peer, false, "broker exit");
@@ -411,16 +422,17 @@ s_poll(server_t *self)
     int64_t now = clock_mono_ms();
     int64_t deadline = s_next_deadline(self, now);
     long timeout = deadline <= now ? 0 : (long) (deadline - now);
-    zmq_pollitem_t items[9] = {
+    zmq_pollitem_t items[10] = {
         { self->backend_raw, 0, ZMQ_POLLIN, 0 },
         { self->frontend_raw, 0, ZMQ_POLLIN, 0 },
         { zsock_resolve(store_sock(self->writer)), 0, ZMQ_POLLIN, 0 },
         { zsock_resolve(store_sock(self->ingest)), 0, ZMQ_POLLIN, 0 },
         { zsock_resolve(store_sock(self->reader)), 0, ZMQ_POLLIN, 0 },
         { zsock_resolve(store_sock(self->pager)), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve(store_sock(self->janitor)), 0, ZMQ_POLLIN, 0 },
     };
     //  a socket without a monitor is left out of the poll
-    int n_items = 6;
+    int n_items = 7;
     for (int m = 0; m < 3; m++)
         if (self->monitor_raw[m])
             items[n_items++] = (zmq_pollitem_t) { self->monitor_raw[m], 0, ZMQ_POLLIN, 0 };
@@ -437,15 +449,15 @@ s_poll(server_t *self)
     }
     if (rc <= 0)
         return 0;
-    store_t *stores[] = { self->writer, self->ingest, self->reader, self->pager };
-    for (int k = 0; k < 4; k++)
+    store_t *stores[] = { self->writer, self->ingest, self->reader, self->pager, self->janitor };
+    for (int k = 0; k < 5; k++)
         if (items[2 + k].revents & ZMQ_POLLIN)
             s_on_store(self, stores[k]);
     if (items[0].revents & ZMQ_POLLIN)
         s_drain_router(self, self->backend_raw, true, 1000);
     if (items[1].revents & ZMQ_POLLIN)
         s_drain_router(self, self->frontend_raw, false, 1000);
-    for (int k = 6; k < n_items; k++)
+    for (int k = 7; k < n_items; k++)
         if (items[k].revents & ZMQ_POLLIN)
             for (int m = 0; m < 3; m++)
                 if (items[k].socket == self->monitor_raw[m])
@@ -482,6 +494,7 @@ s_turn(server_t *self)
     job_timers(self, now);
     if (now >= self->next_cron_ms && !stalled) {
         backend_cron(self, now);
+        deletion_cron(self);
         self->next_cron_ms = now + self->cron_period_ms;
     }
     if (now >= self->next_snapshot_ms) {
@@ -504,7 +517,7 @@ static bool
 s_stopped(server_t *self, int64_t stop_deadline)
 {
     bool idle = batch_held(self) == 0 && store_pending(self->writer) == 0
-             && store_pending(self->ingest) == 0;
+             && store_pending(self->ingest) == 0 && store_pending(self->janitor) == 0;
     if (idle) {
         log_info("shutdown_complete", "reason=signal");
         return true;
@@ -555,6 +568,7 @@ broker_run(const broker_config_t *cfg)
             self->stopping = true;
             stop_deadline = clock_mono_ms() + 10000;
             log_info("shutdown_started", "held_results=%zu", batch_held(self));
+            deletion_drop_waiting(self);
         }
         s_turn(self);
         if (self->stopping && s_stopped(self, stop_deadline))

@@ -31,7 +31,8 @@ s_settle(broker_config_t *cfg, const config_t *config, const char *log_level)
     if (cfg->heartbeat_ms < 10 || cfg->heartbeat_ms > 600000 || cfg->liveness < 2 || cfg->liveness > 1000
     ||  cfg->window < 16 || cfg->snapshot_ms < 50 || cfg->hwm < 100 || cfg->lease_grace_ms < 0
     ||  cfg->progress_hwm < 1 || cfg->progress_hwm > 1000000
-    ||  cfg->retry_after_max_ms < 0 || cfg->retry_after_max_ms > 86400000) {
+    ||  cfg->retry_after_max_ms < 0 || cfg->retry_after_max_ms > 86400000
+    ||  cfg->delete_batch < 1 || cfg->delete_batch > 2000000000) {
         fprintf(stderr, "shoal-broker: a timing or size flag is out of range (see --help)\n");
         return -1;
     }
@@ -80,6 +81,7 @@ main(int argc, char **argv)
         .progress_hwm = 1000,
         .recovery_ms = -1,
         .retry_after_max_ms = RETRY_AFTER_MAX_DEFAULT_MS,
+        .delete_batch = STORE_DELETE_BATCH,
     };
     const char *log_level = "info";
     const char *curve_secret = NULL;
@@ -121,6 +123,8 @@ main(int argc, char **argv)
           " (default 3 heartbeats, at least 500)" },
         { "retry-after-max-ms", 0, "SHOAL_RETRY_AFTER_MAX_MS", OPT_INT, &cfg.retry_after_max_ms, "MS",
           "longest Retry-After honoured; a job's retry_after_max_ms overrides (default 300000)" },
+        { "delete-batch", 0, "SHOAL_DELETE_BATCH", OPT_INT, &cfg.delete_batch, "N",
+          "task seqs deleted per transaction by shoal delete/prune (default 10000; docs/lifecycle.md)" },
         { "log-level", 0, "SHOAL_LOG_LEVEL", OPT_STRING, &log_level, "LEVEL",
           "debug, info, warn or error (default info)" },
         { NULL }

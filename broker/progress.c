@@ -414,6 +414,8 @@ progress_snapshot(server_t *self)
     snap->cluster = cluster;
     size_t i = 0;
     for (job_t *job = zlist_first(self->job_list); job; job = zlist_next(self->job_list)) {
+        if (job->deleted)
+            continue;
         progress_fill_job(self, job, &jobs[i], now);
         job_ptrs[i] = &jobs[i];
         i++;

@@ -155,6 +155,13 @@ static const migration_t s_migrations[] = {
       "  n      bigint NOT NULL DEFAULT 0,"
       "  PRIMARY KEY (name, bucket));"
     },
+    { 8, "shoal delete: jobs whose rows are being deleted (a restarted broker finishes them)",
+      "CREATE TABLE job_deletions ("
+      "  job_id       int PRIMARY KEY,"
+      "  name         text,"
+      "  state        text,"
+      "  requested_at timestamptz NOT NULL DEFAULT now());"
+    },
 };
 
 #define MIGRATION_COUNT (sizeof s_migrations / sizeof s_migrations[0])

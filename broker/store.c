@@ -16,7 +16,7 @@
 struct _store_t {
     zactor_t *actor;        //  the thread
     char     *conninfo;     //  libpq connection string or URI
-    char     *name;         //  "writer", "pager", "ingest", "reader"
+    char     *name;         //  "writer", "pager", "ingest", "reader", "janitor"
     size_t    pending;      //  requests in the thread's hands
 };
 
@@ -81,6 +81,7 @@ s_run_op(PGconn *conn, store_req_t *req)
             break;
         case STORE_QUERY_JOBS:    store_jobs_list(conn, req); break;
         case STORE_QUERY_RESULTS: store_export_page(conn, req); break;
+        case STORE_DELETE:        store_delete_run(conn, req); break;
         case STORE_UPDATE:
             if (store_lifecycle_update(conn, req) == 0)
                 store_jobs_read(conn, req, req->job_id);
@@ -349,6 +350,10 @@ store_req_destroy(store_req_t **req_p)
         case STORE_CONTROL:
             free(req->control.retry_status);
             free(req->control.retry_class);
+            store_req_destroy(&req->control.then_delete);
+            break;
+        case STORE_DELETE:
+            free(req->del.name);
             break;
         case STORE_QUERY_JOBS:
         case STORE_QUERY_RESULTS:

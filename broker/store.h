@@ -34,12 +34,13 @@ typedef enum {
     STORE_SEAL,             //  mark a job's task list complete
     STORE_WRITE,            //  commit a batch of results and attempts
     STORE_PAGE,             //  read the next unfinished tasks of a job
-    STORE_CONTROL,          //  pause / resume / cancel / retry a job
+    STORE_CONTROL,          //  pause / resume / cancel / retry a job (then_delete: shoal delete --cancel)
     STORE_QUERY_JOB,        //  one job's row
     STORE_QUERY_JOBS,       //  the newest jobs
     STORE_QUERY_RESULTS,    //  a page of results, packed as a reply
     STORE_UPDATE,           //  change a job's defaults (store_lifecycle.c)
-    STORE_STEPS             //  a pipeline job's tasks and outcomes per step (store_steps.c)
+    STORE_STEPS,            //  a pipeline job's tasks and outcomes per step (store_steps.c)
+    STORE_DELETE            //  delete a finished job's rows, a slice at a time (store_delete.c)
 } store_op_t;
 
 typedef enum {
@@ -199,11 +200,14 @@ typedef struct {
     size_t    n_retry_class;
     uint64_t  affected;             //  out: tasks cancelled or requeued
     Shoal__JobState new_state;      //  out
+    struct store_req *then_delete;  //  (dispatcher) a STORE_DELETE waiting for this cancel, owned
 } store_control_t;
 
-//  STORE_QUERY_JOBS (limit only) and STORE_QUERY_RESULTS.
+//  STORE_QUERY_JOBS (limit, prune filter) and STORE_QUERY_RESULTS.
 typedef struct {
     uint32_t limit;                 //  rows at most (0: the default)
+    int64_t  finished_before_us;    //  (jobs) finished before this unix time; 0: no filter
+    bool     ended_done, ended_failed, ended_cancelled; //  (jobs) how they ended; none set: any
     int64_t  after_seq;             //  results above this seq
     bool     failed_only;           //  results not ok only
     bool     with_body;             //  include stored bodies
@@ -223,6 +227,33 @@ typedef struct {
     store_step_t *rows;             //  out, owned: index = step
     size_t        n;
 } store_steps_t;
+
+//  Seqs per transaction of a deletion, unless the broker says otherwise
+//  (--delete-batch).
+#define STORE_DELETE_BATCH 10000
+
+//  STORE_DELETE: delete a finished job (job_id), or finish a deletion an
+//  earlier broker run began (resume; job_id 0: the oldest pending one).
+//  The first slice claims the job in one transaction (refused while it is
+//  active or paused; the jobs row goes, the id is recorded in
+//  job_deletions); every slice then deletes `batch` seqs of tasks, results
+//  and attempts per transaction for about `budget_ms`, and says whether
+//  rows are left (`more`: send the same request again). Counts add up.
+typedef struct {
+    uint32_t batch;                 //  seqs per transaction (store_delete_batch)
+    int64_t  budget_ms;             //  run slices of work this long, then answer
+    bool     resume;                //  the job was claimed by an earlier broker run
+    bool     claimed;               //  out: the jobs row is gone (from the first slice on)
+    bool     more;                  //  out: rows left, submit again
+    bool     cancel;                //  (dispatcher) cancel an active job first
+    bool     cancelled;             //  (dispatcher) ... and it was
+    int64_t  next_seq;              //  where the next slice starts
+    char    *name;                  //  out, owned: the job's name
+    Shoal__JobState state;          //  out: its state when claimed
+    uint64_t tasks, results, attempts, updates; //  out: rows deleted so far
+    uint32_t batches;               //  out: transactions so far
+    uint32_t longest_ms;            //  out: the longest of them
+} store_delete_t;
 
 //  One request: who asked, the outcome, and the payload of its operation.
 typedef struct store_req {
@@ -249,6 +280,7 @@ typedef struct store_req {
         store_query_t   query;      //  QUERY_JOBS, QUERY_RESULTS
         store_update_t  update;
         store_steps_t   steps;
+        store_delete_t  del;
     };
 } store_req_t;
 

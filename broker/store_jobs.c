@@ -279,11 +279,23 @@ store_jobs_seal(PGconn *conn, store_req_t *req)
 void
 store_jobs_list(PGconn *conn, store_req_t *req)
 {
-    char limit[16];
-    snprintf(limit, sizeof limit, "%u", req->query.limit ? req->query.limit : 100);
-    const char *params[] = { limit };
+    const store_query_t *q = &req->query;
+    char limit[16], before[24];
+    snprintf(limit, sizeof limit, "%u", q->limit ? q->limit : 100);
+    snprintf(before, sizeof before, "%lld", (long long) q->finished_before_us);
+    bool any = !q->ended_done && !q->ended_failed && !q->ended_cancelled;
+    bool filter = q->finished_before_us > 0 || !any;
+    //  prune's filter (JobsRequest): finished jobs, by when and how they ended
+    const char *params[] = { limit, filter ? "t" : "f", before,
+                             any || q->ended_done ? "t" : "f", any || q->ended_failed ? "t" : "f",
+                             any || q->ended_cancelled ? "t" : "f" };
     PGresult *res = store_sql_query(conn, req, "listing jobs",
-        "SELECT " JOB_COLUMNS " FROM jobs ORDER BY id DESC LIMIT $1", 1, params, 0);
+        "SELECT " JOB_COLUMNS " FROM jobs WHERE NOT $2::boolean OR ("
+        "  ($3::bigint = 0 OR finished_at < to_timestamp($3::bigint / 1e6))"
+        "  AND ((state = 'done' AND n_failed = 0 AND $4::boolean)"
+        "    OR (state = 'done' AND n_failed > 0 AND $5::boolean)"
+        "    OR (state = 'cancelled' AND $6::boolean)))"
+        " ORDER BY id DESC LIMIT $1", 6, params, 0);
     if (!res)
         return;
     s_read_jobs(res, req);

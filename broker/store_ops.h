@@ -37,5 +37,7 @@ int store_steps_read(PGconn *conn, store_req_t *req, uint32_t job_id, store_step
 //  store_lifecycle.c: STORE_UPDATE's change of the job row; 0 when it
 //  committed (the caller then reads the row back), else -1 with req->status.
 int store_lifecycle_update(PGconn *conn, store_req_t *req);
+//  store_delete.c: STORE_DELETE, one slice of a job's deletion
+void store_delete_run(PGconn *conn, store_req_t *req);
 
 #endif

@@ -282,6 +282,22 @@ wire_validate(const envelope_t *env, char *err, size_t errlen)
                 return errbuf_set(err, errlen, "job_update: nothing to change");
             return taskspec_validate_defaults(m->defaults, err, errlen);
         }
+        case SHOAL__ENVELOPE__BODY_JOB_DELETE:
+            return s_need_job("job_delete", env->job_delete->has_job_id, env->job_delete->job_id,
+                              err, errlen);
+        case SHOAL__ENVELOPE__BODY_JOBS_REQUEST: {
+            const Shoal__JobsRequest *m = env->jobs_request;
+            if (s_count("jobs_request.ended", m->n_ended, 3, err, errlen))
+                return -1;
+            for (size_t i = 0; i < m->n_ended; i++)
+                if (!m->ended[i] || (strcmp(m->ended[i], "done") && strcmp(m->ended[i], "failed")
+                                     && strcmp(m->ended[i], "cancelled")))
+                    return errbuf_set(err, errlen, "jobs_request.ended[%zu]: '%.40s' is not done, failed"
+                                      " or cancelled", i, m->ended[i] ? m->ended[i] : "");
+            if (m->has_finished_before_us && m->finished_before_us < 0)
+                return errbuf_set(err, errlen, "jobs_request.finished_before_us: negative");
+            return 0;
+        }
         case SHOAL__ENVELOPE__BODY_STATUS_REQUEST:
             return s_need_job("status_request", env->status_request->has_job_id,
                               env->status_request->job_id, err, errlen);
@@ -293,10 +309,10 @@ wire_validate(const envelope_t *env, char *err, size_t errlen)
                 return errbuf_set(err, errlen, "results_request.limit: at most 100000");
             return 0;
         }
-        case SHOAL__ENVELOPE__BODY_JOBS_REQUEST:
         case SHOAL__ENVELOPE__BODY_WORKERS_REQUEST:
         case SHOAL__ENVELOPE__BODY_SNAPSHOT_REQUEST:
         case SHOAL__ENVELOPE__BODY_CONTROL_REPLY:
+        case SHOAL__ENVELOPE__BODY_JOB_DELETED:
         case SHOAL__ENVELOPE__BODY_STATUS_REPLY:
         case SHOAL__ENVELOPE__BODY_JOBS_REPLY:
         case SHOAL__ENVELOPE__BODY_RESULTS_PAGE:
