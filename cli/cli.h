@@ -6,6 +6,7 @@
     jobview.c   one job as printed (block, progress line) and the status request
     control.c   shoal pause / resume / cancel / retry
     update.c    shoal update
+    delete.c    shoal delete / prune (archive.c: --archive DIR)
     follow.c    following a job: status --watch, status --wait, submit --wait
     results.c   shoal results
     keygen.c    shoal keygen
@@ -39,6 +40,8 @@ int cmd_control(cli_globals_t *g, int argc, char **argv);
 int cmd_results(cli_globals_t *g, int argc, char **argv);
 int cmd_keygen(cli_globals_t *g, int argc, char **argv);
 int cmd_update(cli_globals_t *g, int argc, char **argv);
+int cmd_delete(cli_globals_t *g, int argc, char **argv);
+int cmd_prune(cli_globals_t *g, int argc, char **argv);
 
 //  ---- main.c
 //  Connect, or print why not and set *code (EXIT_USAGE for an endpoint
@@ -46,6 +49,22 @@ int cmd_update(cli_globals_t *g, int argc, char **argv);
 client_t *cli_connect(cli_globals_t *g, const char *prog, int *code);
 //  Parse a job id argument ("12"); returns 0 and prints on error.
 uint32_t cli_job_id(const char *prog, const char *arg);
+//  ---- results.c
+//  How to export a job's results: the job, the format, which rows.
+typedef struct {
+    const char *prog;           //  for messages
+    uint32_t job_id;
+    bool     csv, failed, with_body;
+    int64_t  page;              //  results per request
+} cli_export_t;
+//  Where each row goes; non-zero stops the export (the sink reports why).
+typedef int (*cli_row_fn)(void *arg, const Shoal__ResultRow *row, uint32_t job_id);
+//  Every page of a job's results through emit, in seq order; *rows counts
+//  them. Returns EXIT_OK, EXIT_INPUT when the sink stopped it, or why the
+//  broker's answers stopped it (reported on stderr).
+int cli_export(client_t *client, const cli_export_t *x, cli_row_fn emit, void *arg, uint64_t *rows);
+//  One result as shoal results' JSON line (without the newline); caller frees.
+char *cli_result_line(const Shoal__ResultRow *row, uint32_t job_id);
 //  ---- jobview.c
 //  Print one job as a block of lines (people) or one JSON line (scripts).
 void cli_print_job(cli_globals_t *g, FILE *out, const Shoal__JobInfo *job);

@@ -28,6 +28,8 @@ static const command_t s_commands[] = {
     { "cancel",  cmd_control, "cancel a job: running tasks are aborted" },
     { "retry",   cmd_control, "run a job's failed tasks again" },
     { "update",  cmd_update,  "change a running job's defaults (headers, timeouts, retries, limits)" },
+    { "delete",  cmd_delete,  "delete finished jobs with their tasks and results (--archive DIR keeps them)" },
+    { "prune",   cmd_prune,   "delete the jobs that finished before an age (--older-than 30d)" },
     { "workers", cmd_workers, "list connected workers" },
     { "keygen",  cmd_keygen,  "write a CURVE key pair (NAME.key, NAME.key_secret)" },
     { "version", s_cmd_version, "print the version of this program and its protocol" },

@@ -11,24 +11,40 @@
 #include "result_csv.h"
 #include "wire.h"
 
-//  How to export: the job, the format and which rows.
-typedef struct {
-    uint32_t job_id;
-    bool     csv, failed, with_body;
-    int64_t  page;
-} export_t;
+char *
+cli_result_line(const Shoal__ResultRow *row, uint32_t job_id)
+{
+    json_t *o = report_result_json(row, job_id);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return text;
+}
 
-//  Every page of results to stdout; *rows counts them. Returns the exit
-//  code (EXIT_OK, or why the export stopped).
+//  shoal results' own sink: each row to stdout, as JSON or CSV.
 static int
-s_export(client_t *client, const export_t *x, uint64_t *rows_out)
+s_to_stdout(void *arg, const Shoal__ResultRow *row, uint32_t job_id)
+{
+    const cli_export_t *x = arg;
+    if (x->csv)
+        result_csv_row(stdout, row, job_id, x->with_body);
+    else {
+        char *text = cli_result_line(row, job_id);
+        if (text)
+            puts(text);
+        free(text);
+    }
+    return ferror(stdout) ? -1 : 0;
+}
+
+int
+cli_export(client_t *client, const cli_export_t *x, cli_row_fn emit, void *arg, uint64_t *rows_out)
 {
     char err[1024];
     int code = EXIT_OK;
     int64_t after = -1;
     uint64_t rows = 0;
     uint32_t job_id = x->job_id;
-    bool csv = x->csv, failed = x->failed, with_body = x->with_body;
+    bool failed = x->failed, with_body = x->with_body;
     int64_t page = x->page;
     while (true) {
         Shoal__ResultsRequest rr = SHOAL__RESULTS_REQUEST__INIT;
@@ -43,27 +59,21 @@ s_export(client_t *client, const export_t *x, uint64_t *rows_out)
         req.results_request = &rr;
         Shoal__Envelope *reply = client_call(client, &req, err, sizeof err, &code);
         if (!reply) {
-            fprintf(stderr, "shoal results: after %llu rows: %s\n", (unsigned long long) rows, err);
+            fprintf(stderr, "%s: results of job %u, after %llu rows: %s\n", x->prog ? x->prog : "shoal results",
+                    job_id, (unsigned long long) rows, err);
             break;
         }
         Shoal__ResultsPage *p = reply->results_page;
         if (reply->body_case != SHOAL__ENVELOPE__BODY_RESULTS_PAGE || !p) {
-            fprintf(stderr, "shoal results: unexpected reply '%s'\n", wire_body_name(reply));
+            fprintf(stderr, "%s: unexpected reply '%s'\n", x->prog ? x->prog : "shoal results",
+                    wire_body_name(reply));
             wire_free(reply);
             code = EXIT_REFUSED;
             break;
         }
-        for (size_t i = 0; i < p->n_rows; i++) {
-            if (csv)
-                result_csv_row(stdout, p->rows[i], job_id, with_body);
-            else {
-                json_t *o = report_result_json(p->rows[i], job_id);
-                char *text = json_dumps(o, JSON_COMPACT);
-                if (text)
-                    puts(text);
-                free(text);
-                json_decref(o);
-            }
+        bool stop = false;
+        for (size_t i = 0; i < p->n_rows && !stop; i++) {
+            stop = emit(arg, p->rows[i], job_id) != 0;
             after = p->rows[i]->seq;
             rows++;
         }
@@ -74,8 +84,10 @@ s_export(client_t *client, const export_t *x, uint64_t *rows_out)
         if (p->n_rows == 0)
             last = true;        //  an older broker: no rows means the end
         wire_free(reply);
-        if (ferror(stdout))
+        if (stop) {
+            code = EXIT_INPUT;      //  the sink said why
             break;
+        }
         if (last)
             break;
     }
@@ -149,8 +161,10 @@ cmd_results(cli_globals_t *g, int argc, char **argv)
     if (csv)
         printf(RESULT_CSV_HEADER "%s\n", with_body ? ",body_b64" : "");
     uint64_t rows = 0;
-    export_t x = { job_id, csv, failed, with_body, page };
-    code = s_export(client, &x, &rows);
+    cli_export_t x = { "shoal results", job_id, csv, failed, with_body, page };
+    code = cli_export(client, &x, s_to_stdout, &x, &rows);
+    if (code == EXIT_INPUT)
+        code = EXIT_OK;             //  a write error: reported below
     if ((fflush(stdout) != 0 || ferror(stdout)) && code == EXIT_OK) {
         fprintf(stderr, "shoal results: cannot write the results after %llu rows: %s\n",
                 (unsigned long long) rows, strerror(errno));

@@ -17,7 +17,7 @@ set -euo pipefail
 what=${1:-test}
 pkgs=(build-essential cmake pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-dev libczmq-dev
       libcurl4-openssl-dev libpq-dev libjansson-dev libncurses-dev libssl-dev libcsv-dev
-      libpcre2-dev libmicrohttpd-dev)
+      libpcre2-dev libmicrohttpd-dev zlib1g-dev)
 if [ "$what" = test ] || [ "$what" = demo ]; then
     pkgs+=(postgresql postgresql-client jq python3 nginx curl procps util-linux)
 fi
