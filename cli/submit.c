@@ -339,6 +339,7 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
         .priority = 1, .count = -1, .sleep_ms = 0, .chunk = 5000, .window = 8, .max_line = 1 << 20,
         .max_attempts = -1, .backoff_ms = -1, .backoff_max_ms = -1, .timeout_ms = -1, .per_host = -1,
         .connect_timeout_ms = -1, .max_redirects = -1, .max_response_bytes = -1, .inline_limit = -1,
+        .rate_per_host = -1,
     };
     opt_t opts[SUBMIT_MAX_OPTS];
     config_t cfg;

@@ -34,7 +34,13 @@ submit_defaults(const submit_opts_t *o, char *err, size_t errlen)
     if (o->backoff_max_ms >= 0) s_set(d, "backoff_max_ms", json_integer(o->backoff_max_ms));
     if (o->timeout_ms >= 0)     s_set(d, "timeout_ms", json_integer(o->timeout_ms));
     if (o->per_host >= 0)       s_set(d, "max_per_host", json_integer(o->per_host));
-    if (o->rate_per_host > 0)   s_set(d, "rate_per_host", json_real(o->rate_per_host));
+    //  -1: not given; 0 is a value (no limit): shoal update --rate-per-host 0 clears one
+    if (o->rate_per_host < 0 && o->rate_per_host != -1) {
+        snprintf(err, errlen, "--rate-per-host: %g is negative (0: no limit)", o->rate_per_host);
+        json_decref(d);
+        return NULL;
+    }
+    if (o->rate_per_host >= 0)  s_set(d, "rate_per_host", json_real(o->rate_per_host));
     if (o->connect_timeout_ms >= 0) s_set(d, "connect_timeout_ms", json_integer(o->connect_timeout_ms));
     if (o->max_redirects >= 0)  s_set(d, "max_redirects", json_integer(o->max_redirects));
     if (o->max_response_bytes >= 0) s_set(d, "max_response_bytes", json_integer(o->max_response_bytes));

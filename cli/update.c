@@ -24,7 +24,7 @@ s_options(submit_opts_t *o, opt_t *opts, size_t room)
         { "backoff-max-ms", 0, NULL, OPT_INT, &o->backoff_max_ms, "MS", "longest retry delay" },
         { "retry-status", 0, NULL, OPT_STRING, &o->retry_status, "LIST", "HTTP statuses to retry (replaces the list)" },
         { "per-host", 0, NULL, OPT_INT, &o->per_host, "N", "at most N requests at once per target host (0: no limit)" },
-        { "rate-per-host", 0, NULL, OPT_DOUBLE, &o->rate_per_host, "R", "at most R requests per second per host" },
+        { "rate-per-host", 0, NULL, OPT_DOUBLE, &o->rate_per_host, "R", "at most R requests per second per host (0: no limit)" },
         { "priority", 'p', NULL, OPT_INT, &o->priority, "N", "share weight against other jobs, 1..1000" },
         { NULL }
     };

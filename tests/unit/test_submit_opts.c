@@ -16,6 +16,7 @@ s_opts(void)
     memset(&o, 0, sizeof o);
     o.max_attempts = o.backoff_ms = o.backoff_max_ms = o.timeout_ms = o.per_host = -1;
     o.connect_timeout_ms = o.max_redirects = o.max_response_bytes = o.inline_limit = -1;
+    o.rate_per_host = -1;
     return o;
 }
 
@@ -99,6 +100,28 @@ test_bad_values(void)
     CHECK_CONTAINS(s_error(o), "job defaults: ");
     CHECK_CONTAINS(s_error(o), "colour");
     CHECK_STR(s_error(s_opts()), "OK");
+    o = s_opts();
+    o.rate_per_host = -2;
+    CHECK_STR(s_error(o), "--rate-per-host: -2 is negative (0: no limit)");
+}
+
+//  --rate-per-host 0 is a value (no limit: shoal update clears a rate
+//  with it); not given, the defaults name no rate at all.
+static void
+test_rate_zero(void)
+{
+    submit_opts_t o = s_opts();
+    char err[256];
+    Shoal__JobDefaults *d = submit_defaults(&o, err, sizeof err);
+    CHECK(d && !d->hosts);
+    if (d)
+        shoal__job_defaults__free_unpacked(d, NULL);
+    o.rate_per_host = 0;
+    d = submit_defaults(&o, err, sizeof err);
+    CHECK(d && d->hosts && d->hosts->has_rate_per_host && d->hosts->rate_per_host == 0);
+    CHECK(d && d->hosts && !d->hosts->has_max_per_host);
+    if (d)
+        shoal__job_defaults__free_unpacked(d, NULL);
 }
 
 static void
@@ -118,6 +141,7 @@ main(void)
 {
     test_flags_over_json();
     test_bad_values();
+    test_rate_zero();
     test_guess_format();
     return check_result("test_submit_opts");
 }
