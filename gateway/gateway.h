@@ -7,6 +7,7 @@
     link.c      request/reply with the broker's frontend (one per connection)
     hub.c       the broker's progress feed and whether the broker is up
     jobs.c      GET /v1/jobs, /v1/jobs/{id}, /v1/workers, control, /healthz
+    lifecycle.c PATCH /v1/jobs/{id} (shoal update), DELETE /v1/jobs/{id} (shoal delete)
     ingest.c    the chunked, acked, idempotent submit window
     submit.c    POST /v1/jobs: a JSON document or a streamed NDJSON body
     results.c   GET /v1/jobs/{id}/results, streamed as JSONL or CSV
@@ -110,6 +111,10 @@ enum MHD_Result jobs_healthz(req_t *req);
 //  POST /v1/jobs: sets req->on_body; the response comes at the body's end.
 enum MHD_Result submit_start(req_t *req);
 enum MHD_Result results_get(req_t *req, uint32_t job_id);
+//  PATCH /v1/jobs/{id}: sets req->on_body; the update is sent at the body's end.
+enum MHD_Result lifecycle_patch_start(req_t *req, uint32_t job_id);
+//  DELETE /v1/jobs/{id}[?cancel=1]: the job and every row of it.
+enum MHD_Result lifecycle_delete(req_t *req, uint32_t job_id);
 enum MHD_Result events_get(req_t *req, uint32_t job_id);
 enum MHD_Result events_cluster(req_t *req);
 //  GET /: the dashboard page, embedded in the binary (dashboard.html).

@@ -170,6 +170,10 @@ s_route(req_t *req, bool first)
             return first ? MHD_YES : jobs_list(req);
         return gw_respond_error(req, 405, "%s /v1/jobs: use GET or POST", req->method);
     }
+    bool patch = !strcmp(req->method, "PATCH");
+    uint32_t patch_id = patch && !strncmp(p, "/v1/jobs/", 9) ? gw_parse_job_id(p + 9, strlen(p + 9)) : 0;
+    if (patch_id)
+        return first ? lifecycle_patch_start(req, patch_id) : MHD_YES;
     if (first)
         return MHD_YES;         //  other routes act once any body was read
     if (!strcmp(p, "/healthz"))
@@ -191,7 +195,9 @@ s_route(req_t *req, bool first)
             return gw_respond_error(req, 404, "no such route: %s (job ids are positive numbers)", p);
         const char *rest = slash ? slash + 1 : "";
         if (!*rest)
-            return get ? jobs_get(req, job_id) : gw_respond_error(req, 405, "%s: use GET", p);
+            return get ? jobs_get(req, job_id)
+                 : !strcmp(req->method, "DELETE") ? lifecycle_delete(req, job_id)
+                 : gw_respond_error(req, 405, "%s: use GET, PATCH or DELETE", p);
         if (!strcmp(rest, "results"))
             return get ? results_get(req, job_id) : gw_respond_error(req, 405, "%s: use GET", p);
         if (!strcmp(rest, "events"))
