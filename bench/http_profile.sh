@@ -10,11 +10,14 @@
 #
 #   bench/http_profile.sh [TASKS]        default 50,000
 #   SHOAL_PROFILE_PERF=0                 skip perf record
+#   SHOAL_PROFILE_SQL="..."              run on the database before the job is submitted
+#   SHOAL_PROFILE_BIN=DIR                the programs from DIR (an A/B against another build)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 N=${1:-50000}
 SLOTS=64
 bench_setup http-profile test
+bin=${SHOAL_PROFILE_BIN:-$bin}
 mkdir -p "$work/www"
 head -c 1536 /dev/urandom | base64 -w 0 > "$work/www/file.txt"       # 2,048 bytes
 port=$(scripts/nginx-sandbox.sh start "$work/nginx" "$work/www" 1)
@@ -29,6 +32,8 @@ broker=$!; pids+=($broker)
 until grep -qs broker_started "$work/broker.log"; do sleep 0.05; done
 export SHOAL_BROKER=$(grep 'socket=frontend' "$work/broker.log" | sed 's/.*endpoint=//')
 BE=$(grep 'socket=backend' "$work/broker.log" | sed 's/.*endpoint=//')
+# an experiment on the schema, e.g. SHOAL_PROFILE_SQL="ALTER TABLE results RESET (toast_tuple_target)"
+[ -n "${SHOAL_PROFILE_SQL:-}" ] && psql "$DB" -qc "$SHOAL_PROFILE_SQL"
 job=$("$bin/shoal" submit --url-template "$URL?i={1..$N}" --chunk 5000 -q)
 pm=$(head -1 "$work/pg/data/postmaster.pid")
 pg=($pm $(pgrep -P "$pm")); ngx=($(cat "$work/nginx/nginx.pid") $(pgrep -P "$(cat "$work/nginx/nginx.pid")" || true))

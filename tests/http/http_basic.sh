@@ -45,6 +45,10 @@ t_assert_eq "small files: sha256" "$small_sha" "$(r small-7 | jq -r .http.sha256
 t_assert_eq "small files: body kept inline" "$(cat "$T_DIR/www/small.txt")" "$(r small-7 | jq -r .http.body)"
 t_assert_eq "small files: content-type" "text/plain" "$(r small-7 | jq -r '.http.headers["content-type"]')"
 t_assert_eq "small files: timings present" true "$(r small-7 | jq '.http.timings.total_ms > 0 and .http.timings.connect_ms >= 0')"
+# 4 KB bodies stay in their rows' heap pages: nothing went to the TOAST table
+# (before migration 9 each was pglz-compressed in vain, then moved there)
+t_assert_eq "inline bodies under 8 KB are not toasted" 0 \
+    "$(t_sql "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE relname = 'results'")"
 t_assert_eq "the database has the columns" "200|$small_size|$small_sha" "$(t_sql "SELECT http_status, bytes, sha256 FROM results WHERE job_id = $job AND seq = 6")"
 
 t_assert_eq "1 MiB default: no body kept, hash and size" "1048576|$big_sha|null" "$(r big-default | jq -r '"\(.http.bytes)|\(.http.sha256)|\(.http.body)"')"
