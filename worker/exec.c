@@ -27,6 +27,7 @@
 #include "contain.h"
 #include "exec_parts.h"
 #include "log.h"
+#include "vars.h"
 
 #define DEFAULT_TAIL (64u * 1024)
 
@@ -49,6 +50,8 @@ struct _proc_t {
     const uint8_t *stdin_data;
     size_t   stdin_len, stdin_off;
     exec_tail_t out, err;
+    capture_t capture;          //  a pipeline step's stdout head, for its extraction rules
+    uint64_t out_total;         //  stdout bytes read
     uint8_t  record[sizeof(contain_record_t)];  //  a partial status record
     size_t   record_len;
     int      exec_errno;        //  the command could not start
@@ -67,6 +70,7 @@ typedef struct {
     int    epfd;
     size_t procs;               //  running commands
     contain_t *contain;         //  cgroup or reaper (contain.c)
+    vars_t *vars;               //  compiled extraction rules of pipeline steps
     reap_t *reap;               //  never wait in the loop: reaped later
     size_t n_reap, alloc_reap;
 } exec_t;
@@ -130,6 +134,7 @@ s_proc_free(exec_t *x, proc_t *p)
         s_close(x, p, (fd_kind_t) k);
     free(p->out.data);
     free(p->err.data);
+    capture_free(&p->capture);
     free(p);
 }
 
@@ -271,6 +276,7 @@ s_start(executor_t *self, run_t *run)
     p->fds[FD_EXIT] = (int) syscall(SYS_pidfd_open, pid, 0);
     size_t tail = t->has_tail_bytes ? t->tail_bytes : d && d->has_tail_bytes ? d->tail_bytes : DEFAULT_TAIL;
     p->out.cap = p->err.cap = tail;
+    p->capture.on = run->spec->pipeline && run->spec->pipeline->extract;
     const ProtobufCBinaryData *in = t->has_stdin ? &t->stdin : d && d->has_stdin ? &d->stdin : NULL;
     p->stdin_data = in ? in->data : NULL;
     p->stdin_len = in ? in->len : 0;
@@ -315,8 +321,13 @@ s_drain(exec_t *x, proc_t *p, fd_kind_t kind)
     while (p->fds[kind] >= 0) {
         ssize_t n = read(p->fds[kind], buf, kind == FD_STATUS ? sizeof p->record - p->record_len : sizeof buf);
         if (n > 0) {
-            if (kind == FD_STDOUT)
+            if (kind == FD_STDOUT) {
                 exec_tail_add(&p->out, buf, (size_t) n);
+                p->out_total += (uint64_t) n;
+                //  the head for extraction (bounded by EXTRACT_MAX_BODY)
+                if (p->capture.on && capture_body(&p->capture, (const char *) buf, (size_t) n) < 0)
+                    p->capture.on = false;
+            }
             else
             if (kind == FD_STDERR)
                 exec_tail_add(&p->err, buf, (size_t) n);
@@ -386,10 +397,23 @@ s_finish(exec_t *x, proc_t *p, int shim_status)
         snprintf(error, sizeof error, "killed by signal %d (%s)", er.signal, strsignal(er.signal));
     }
     r.error = error[0] ? error : NULL;
+    //  a pipeline step: its rules read stdout (status: the exit code)
+    const Shoal__PipelineStep *ps = run->spec->pipeline;
+    char *owned = NULL;
+    if (r.outcome == SHOAL__OUTCOME__OUTCOME_OK && ps && ps->extract) {
+        if (!p->capture.on || !x->vars) {
+            r.outcome = SHOAL__OUTCOME__OUTCOME_ERROR;
+            r.error = "extract: out of memory keeping stdout";
+        }
+        else
+            vars_apply(x->vars, ps->extract, ps->vars, &p->capture, (uint32_t) er.exit_code, "",
+                       p->out_total, &r, &owned);
+    }
     run->state = NULL;
     x->procs--;
     s_proc_free(x, p);
     executor_finish(&x->base, run, &r);
+    free(owned);
     free(out);
     free(err);
 }
@@ -470,6 +494,7 @@ s_destroy(executor_t *self)
     exec_t *x = (exec_t *) self;
     s_reap(x);
     contain_destroy(&x->contain);
+    vars_destroy(&x->vars);
     close(x->epfd);
     free(x->reap);
     free(x);
@@ -496,7 +521,11 @@ exec_executor_new(const executor_host_t *host, const char *containment)
     if (!x->contain)
         log_error("exec_containment_failed", "error=\"%s\"", err);
     x->epfd = x->contain ? epoll_create1(EPOLL_CLOEXEC) : -1;
-    if (x->epfd < 0) {
+    x->vars = vars_new();
+    if (x->epfd < 0 || !x->vars) {
+        if (x->epfd >= 0)
+            close(x->epfd);
+        vars_destroy(&x->vars);
         contain_destroy(&x->contain);
         free(x);
         return NULL;
