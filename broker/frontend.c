@@ -371,6 +371,7 @@ frontend_on_message(server_t *self, const uint8_t *rid, size_t rid_len, const vo
                 req->query.limit = m->has_limit && m->limit ? m->limit : 1000;
                 req->query.failed_only = m->has_failed_only && m->failed_only;
                 req->query.with_body = m->has_with_body && m->with_body;
+                req->query.items = m->has_items && m->items;
                 s_submit(self, self->reader, req);
             }
             break;

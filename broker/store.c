@@ -80,7 +80,12 @@ s_run_op(PGconn *conn, store_req_t *req)
             store_steps_read(conn, req, req->job_id, &req->steps.rows, &req->steps.n);
             break;
         case STORE_QUERY_JOBS:    store_jobs_list(conn, req); break;
-        case STORE_QUERY_RESULTS: store_export_page(conn, req); break;
+        case STORE_QUERY_RESULTS:
+            if (req->query.items)
+                store_items_page(conn, req);
+            else
+                store_export_page(conn, req);
+            break;
         case STORE_DELETE:        store_delete_run(conn, req); break;
         case STORE_UPDATE:
             if (store_lifecycle_update(conn, req) == 0)

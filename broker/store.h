@@ -211,6 +211,7 @@ typedef struct {
     int64_t  after_seq;             //  results above this seq
     bool     failed_only;           //  results not ok only
     bool     with_body;             //  include stored bodies
+    bool     items;                 //  pipelines: a page of items (store_items.c), not of results
     uint8_t *reply;                 //  out: a packed Envelope to send as is
     size_t   reply_len;
 } store_query_t;

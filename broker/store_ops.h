@@ -29,6 +29,8 @@ void store_write_batch(PGconn *conn, store_req_t *req);
 void store_page_read(PGconn *conn, store_req_t *req);
 //  store_export.c: STORE_QUERY_RESULTS
 void store_export_page(PGconn *conn, store_req_t *req);
+//  store_items.c: STORE_QUERY_RESULTS with `items`
+void store_items_page(PGconn *conn, store_req_t *req);
 
 //  store_steps.c: a pipeline job's tasks and outcomes per step (one grouped
 //  query, O(the job's tasks)) into *rows (owned, index = step). 0, or -1 recorded.

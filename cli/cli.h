@@ -56,6 +56,7 @@ typedef struct {
     uint32_t job_id;
     bool     csv, failed, with_body;
     int64_t  page;              //  results per request
+    bool     items;             //  pipelines: one row per input item (shoal results --items)
 } cli_export_t;
 //  Where each row goes; non-zero stops the export (the sink reports why).
 typedef int (*cli_row_fn)(void *arg, const Shoal__ResultRow *row, uint32_t job_id);

@@ -25,10 +25,15 @@ static int
 s_to_stdout(void *arg, const Shoal__ResultRow *row, uint32_t job_id)
 {
     const cli_export_t *x = arg;
+    if (x->csv && x->items)
+        result_csv_item_row(stdout, row, job_id);
+    else
     if (x->csv)
         result_csv_row(stdout, row, job_id, x->with_body);
     else {
-        char *text = cli_result_line(row, job_id);
+        json_t *o = x->items ? report_item_json(row, job_id) : NULL;
+        char *text = o ? json_dumps(o, JSON_COMPACT) : cli_result_line(row, job_id);
+        json_decref(o);
         if (text)
             puts(text);
         free(text);
@@ -54,6 +59,7 @@ cli_export(client_t *client, const cli_export_t *x, cli_row_fn emit, void *arg, 
         rr.limit = (uint32_t) page;
         rr.failed_only = failed;
         rr.with_body = with_body;
+        rr.has_items = rr.items = x->items;
         Shoal__Envelope req = SHOAL__ENVELOPE__INIT;
         req.body_case = SHOAL__ENVELOPE__BODY_RESULTS_REQUEST;
         req.results_request = &rr;
@@ -99,16 +105,17 @@ int
 cmd_results(cli_globals_t *g, int argc, char **argv)
 {
     const char *format = "jsonl";
-    bool failed = false, with_body = false;
+    bool failed = false, with_body = false, items = false;
     int64_t page = 1000;
     opt_t opts[] = {
         { "format", 'f', NULL, OPT_STRING, &format, "FMT", "jsonl (every field) or csv (default jsonl)" },
         { "failed", 0, NULL, OPT_BOOL, &failed, NULL, "only tasks that did not succeed" },
         { "with-body", 0, NULL, OPT_BOOL, &with_body, NULL, "include stored response bodies (CSV: base64)" },
+        { "items", 0, NULL, OPT_BOOL, &items, NULL, "pipelines: one row per input item (outcome, furthest step, variables)" },
         { "page", 0, NULL, OPT_INT, &page, "N", "results per request (default 1000)" },
         { NULL }
     };
-    config_t cfg = { .prog = "shoal results", .usage = "JOB [--format jsonl|csv] [--failed] [--with-body]",
+    config_t cfg = { .prog = "shoal results", .usage = "JOB [--format jsonl|csv] [--failed] [--with-body] [--items]",
         .opts = opts,
         .description =
             "Write every result of a job to stdout in task order (seq), page by page, in\n"
@@ -118,7 +125,10 @@ cmd_results(cli_globals_t *g, int argc, char **argv)
             "csv: job,seq,outcome,attempt,target,tag,worker,error,http_status,bytes,sha256,\n"
             "final_url,body_path,total_ms,exit_code,started_us,finished_us[,body_b64].\n"
             "Bodies are left out unless --with-body: JSON gets text bodies as a string and\n"
-            "binary ones as {\"base64\": ...}; CSV gets a base64 column.",
+            "binary ones as {\"base64\": ...}; CSV gets a base64 column.\n"
+            "--items (pipeline jobs): one row per input item instead, in item order: its\n"
+            "outcome (complete, failed, cancelled, running), tasks, the furthest step, its\n"
+            "variables so far, the failed step and error (csv: " RESULT_CSV_ITEM_HEADER ").",
         .epilog = "Examples:\n  shoal results 3 > results.jsonl\n  shoal results 3 --format csv --failed > failures.csv\n"
                   "  shoal results 3 | jq -r 'select(.http.status == 404) | .target'\n"
                   "  shoal results 3 --with-body | jq -r .http.body" };
@@ -141,6 +151,10 @@ cmd_results(cli_globals_t *g, int argc, char **argv)
         fprintf(stderr, "shoal results: --format must be jsonl or csv (got '%s')\n", format);
         return EXIT_USAGE;
     }
+    if (items && (failed || with_body)) {
+        fprintf(stderr, "shoal results: --items goes without --failed and --with-body (filter items with jq or on 'outcome')\n");
+        return EXIT_USAGE;
+    }
     if (page < 1 || page > 100000) {
         fprintf(stderr, "shoal results: --page must be 1..100000\n");
         return EXIT_USAGE;
@@ -159,9 +173,9 @@ cmd_results(cli_globals_t *g, int argc, char **argv)
     }
     wire_free(status);
     if (csv)
-        printf(RESULT_CSV_HEADER "%s\n", with_body ? ",body_b64" : "");
+        printf("%s%s\n", items ? RESULT_CSV_ITEM_HEADER : RESULT_CSV_HEADER, with_body ? ",body_b64" : "");
     uint64_t rows = 0;
-    cli_export_t x = { "shoal results", job_id, csv, failed, with_body, page };
+    cli_export_t x = { "shoal results", job_id, csv, failed, with_body, page, items };
     code = cli_export(client, &x, s_to_stdout, &x, &rows);
     if (code == EXIT_INPUT)
         code = EXIT_OK;             //  a write error: reported below

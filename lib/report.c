@@ -394,3 +394,26 @@ report_percent(const Shoal__JobInfo *j)
     double done = (double) (j->ok + j->failed + j->cancelled);
     return 100.0 * done / (double) j->total;
 }
+
+json_t *
+report_item_json(const Shoal__ResultRow *row, uint32_t job_id)
+{
+    const Shoal__Result *r = row->result;
+    json_t *o = json_object();
+    json_object_set_new(o, "job", json_integer(job_id));
+    json_object_set_new(o, "item", json_integer(row->seq));
+    json_object_set_new(o, "outcome", json_string(row->outcome ? row->outcome : ""));
+    json_object_set_new(o, "tasks", json_integer(row->tasks));
+    json_object_set_new(o, "last_step", json_integer(row->last_step));
+    if (row->step_name)
+        json_object_set_new(o, "step", json_string(row->step_name));
+    json_t *vars = r && r->vars ? json_loads(r->vars, 0, NULL) : NULL;
+    json_object_set_new(o, "vars", vars ? vars : json_object());
+    if (row->failed_step)
+        json_object_set_new(o, "failed_step", json_string(row->failed_step));
+    if (r && r->error) {
+        json_t *e = json_string(r->error);
+        json_object_set_new(o, "error", e ? e : json_string("(not valid UTF-8)"));
+    }
+    return o;
+}

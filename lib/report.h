@@ -24,6 +24,9 @@ json_t *report_snapshot_json(const Shoal__Snapshot *snap);
 json_t *report_event_json(const Shoal__Event *event);
 //  A result row as JSON; the body as base64 unless it is valid UTF-8 text.
 json_t *report_result_json(const Shoal__ResultRow *row, uint32_t job_id);
+//  shoal results --items: one pipeline item {job, item, outcome, tasks,
+//  last_step, step, vars, failed_step, error} (a new reference).
+json_t *report_item_json(const Shoal__ResultRow *row, uint32_t job_id);
 //  "1.2k/s", "350/s".
 const char *report_rate(double per_second, char *buf, size_t size);
 //  "3h05m", "12m40s", "8.2s", "--" for unknown (< 0).

@@ -66,3 +66,17 @@ result_csv_row(FILE *out, const Shoal__ResultRow *row, uint32_t job_id, bool wit
     }
     fputc('\n', out);
 }
+
+void
+result_csv_item_row(FILE *out, const Shoal__ResultRow *row, uint32_t job_id)
+{
+    const Shoal__Result *r = row->result;
+    fprintf(out, "%u,%u,", job_id, row->seq);
+    s_field(out, row->outcome, true);
+    fprintf(out, "%u,%u,", row->tasks, row->last_step);
+    s_field(out, row->step_name, true);
+    s_field(out, row->failed_step, true);
+    s_field(out, r ? r->error : NULL, true);
+    s_field(out, r ? r->vars : NULL, false);
+    fputc('\n', out);
+}

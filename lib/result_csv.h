@@ -17,4 +17,8 @@
 //  Write one row and its newline; with_body adds the base64 body column.
 void result_csv_row(FILE *out, const Shoal__ResultRow *row, uint32_t job_id, bool with_body);
 
+//  shoal results --items: one pipeline item per record (vars as JSON text).
+#define RESULT_CSV_ITEM_HEADER "job,item,outcome,tasks,last_step,step,failed_step,error,vars"
+void result_csv_item_row(FILE *out, const Shoal__ResultRow *row, uint32_t job_id);
+
 #endif

@@ -71,6 +71,30 @@ t_grep "text: the failed step" '^             page   tasks 10  ok 8  failed 2  c
 t_grep "text: the fan-out step" '^             pdf    tasks 40  ok 40  failed 0  cancelled 0  pending 0  \(each links\)$' \
     "$T_DIR/status.out"
 
+# shoal results --items: one row per item, as the items view has it
+sql_items() {
+    t_sql "SELECT string_agg(format('%s %s %s %s %s', item, outcome, tasks, step_name, coalesce(failed_step, '-')),
+                             ',' ORDER BY item) FROM items WHERE job_id = $job"
+}
+cli_items() { shoal results "$job" --items | jq -rs 'map("\(.item) \(.outcome) \(.tasks) \(.step) \(.failed_step // "-")") | join(",")'; }
+t_assert_eq "--items: item, outcome, tasks, furthest step, failed step as the items view" "$(sql_items)" "$(cli_items)"
+t_assert_eq "--items: 8 complete, 2 failed at page" "8 2" \
+    "$(shoal results "$job" --items | jq -rs '"\(map(select(.outcome == "complete")) | length) \(map(select(.failed_step == "page")) | length)"')"
+t_assert_eq "--items: the furthest variables of an item" \
+    "$(t_sql "SELECT vars FROM items WHERE job_id = $job AND item = 0" | jq -cS .)" \
+    "$(shoal results "$job" --items | jq -cS 'select(.item == 0) | .vars')"
+t_assert_eq "--items: a failed item's error" "HTTP 404" \
+    "$(shoal results "$job" --items | jq -r 'select(.item == 8) | .error')"
+t_run items_csv shoal results "$job" --items --format csv --page 3
+t_rc "--items --format csv, 3 items a page" 0
+t_assert_eq "--items csv: the header and one line per item" "job,item,outcome,tasks,last_step,step,failed_step,error,vars|11" \
+    "$(head -n 1 "$T_DIR/items_csv.out")|$(wc -l < "$T_DIR/items_csv.out")"
+t_grep "--items csv: a complete item" "^$job,0,complete,7,2,pdf,,,\"\\{" "$T_DIR/items_csv.out"
+plain=$(shoal submit --count 2 -q)
+t_run items_plain shoal results "$plain" --items
+t_rc "--items of a plain job is refused" 5
+t_grep "--items of a plain job says why" "not a pipeline job" "$T_DIR/items_plain.err"
+
 # retry: the failed `page` steps run again (the gate is open now) and their
 # items carry on with their children; `first` does not run again
 curl -sf "$S/open" >/dev/null
