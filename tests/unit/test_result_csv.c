@@ -1,5 +1,6 @@
 /*  test_result_csv — result rows as CSV records: quoting of commas, quotes
-    and newlines, empty cells for absent fields, the base64 body column. */
+    and newlines, empty cells for absent fields, the base64 body column, and
+    the rows of --items. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,5 +57,26 @@ main(void)
     for (const char *p = RESULT_CSV_HEADER; *p; p++)
         commas += *p == ',';
     CHECK(commas == 16);
+    //  --items: a pipeline item, its vars as quoted JSON text
+    Shoal__Result ir = SHOAL__RESULT__INIT;
+    ir.vars = "{\"a\":\"x,y\"}";
+    Shoal__ResultRow item = SHOAL__RESULT_ROW__INIT;
+    item.seq = 4;
+    item.outcome = "complete";
+    item.tasks = 3;
+    item.last_step = 2;
+    item.step_name = "pdf";
+    item.result = &ir;
+    char *itext = NULL;
+    size_t ilen = 0;
+    FILE *out = open_memstream(&itext, &ilen);
+    result_csv_item_row(out, &item, 7);
+    fclose(out);
+    CHECK_STR(itext, "7,4,complete,3,2,pdf,,,\"{\"\"a\"\":\"\"x,y\"\"}\"\n");
+    free(itext);
+    commas = 0;
+    for (const char *p = RESULT_CSV_ITEM_HEADER; *p; p++)
+        commas += *p == ',';
+    CHECK(commas == 8);
     return check_result("test_result_csv");
 }
