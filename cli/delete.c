@@ -105,7 +105,7 @@ s_archive(client_t *client, plan_t *p, uint32_t job_id, char *path, size_t pathl
         return EXIT_USAGE;
     }
     snprintf(path, pathlen, "%s", archive_path(a));
-    cli_export_t x = { p->prog, job_id, false, false, false, 1000 };
+    cli_export_t x = { p->prog, job_id, false, false, false, 1000, false };
     int code = cli_export(client, &x, s_to_archive, a, rows);
     if (code != EXIT_OK) {
         archive_destroy(&a);
