@@ -79,7 +79,7 @@ for f in $(sed -n 's/^COPY \(docker\/[^ ]*\|scripts\/[^ ]*\) .*/\1/p' "$D"); do
 done
 # the runtime packages: between "apt-get install" and the list's end
 runtime=$(sed -n '/^FROM debian:bookworm-slim$/,$p' "$D" | sed -n '/apt-get install/,/rm -rf/p' \
-          | tr ' \\' '\n\n' | grep -E '^lib|^ca-certificates$' | sort -u)
+          | tr ' \\' '\n\n' | grep -E '^lib|^zlib1g$|^ca-certificates$' | sort -u)
 t_log "runtime packages: $(echo $runtime)"
 for p in $runtime; do
     apt-cache show "$p" >/dev/null 2>&1 || t_fail "runtime package $p does not exist in this Debian"
