@@ -62,7 +62,12 @@ echo "CPU us per task: workers $(per_task "$w"), broker $(per_task "$b"), Postgr
 # (strace -c, on TERM, would detach and leave its worker running: the worker is told)
 for p in "${wp[@]}"; do kill -TERM $(pgrep -x -P "$p" shoal-worker || echo "$p") 2>/dev/null || true; done
 wait "${wp[@]}" 2>/dev/null || true
-[ -s "$work/strace-worker.txt" ] && { echo "strace -c -f, worker 1:"; head -20 "$work/strace-worker.txt"; }
+if [ -s "$work/strace-worker.txt" ]; then
+    n1=$(psql "$DB" -qAtc "SELECT count(*) FROM results WHERE job_id = $job AND worker = 'prof-1'")
+    echo "strace -c -f, worker 1 ($n1 tasks; calls per task in the last column):"
+    awk -v n="$n1" '$4 ~ /^[0-9]+$/ && NF >= 5 { printf "%s  %.2f\n", $0, $4 / n; next } { print }' \
+        "$work/strace-worker.txt" | head -20
+fi
 if [ -s "$work/perf.data" ]; then
     [ -n "${SHOAL_PROFILE_KEEP:-}" ] && cp "$work/perf.data" "$SHOAL_PROFILE_KEEP"
     perf report -i "$work/perf.data" --no-children --sort comm --stdio > "$work/comm.txt" 2>/dev/null || true

@@ -66,4 +66,10 @@ def free(b):\
 base = next(b for b in iter(lambda: 30000 + random.randrange(20000), None) if free(b))/' "$b"
 echo "# peers.sh: HTTP_N=$HTTP_N, shoal $(git rev-parse --short HEAD), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 PEERS_WORK=$PEERS_WORK "$s" | sed 's/^/  /'
-/usr/bin/python3 bench/peers_table.py "$PEERS_WORK/results/side_by_side.jsonl"
+# side_by_side.sh copies its reference results over results/ at every run:
+# this run's lines (from its header on) are kept in peers_runs.jsonl beside it
+runs=$PEERS_WORK/peers_runs.jsonl
+awk '/^# [0-9-]+T.* shoal / { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' \
+    "$PEERS_WORK/results/side_by_side.jsonl" >> "$runs"
+echo "# raw lines: $runs"
+/usr/bin/python3 bench/peers_table.py "$runs"

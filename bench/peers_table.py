@@ -2,7 +2,8 @@
 """The table of bench/peers.sh: from the last run in a side_by_side.jsonl,
 each measurement with the load average before it, then shoal's ratios to
 the peers and to the bare libcurl loop, run by run (the runs alternate, so
-run k of shoal is compared with run k of the peer)."""
+run k of shoal is compared with run k of the peer).
+    peers_table.py FILE [BACK]     BACK = 1 (default): the last run, 2: the one before"""
 import json
 import sys
 from collections import defaultdict
@@ -22,7 +23,10 @@ for line in open(path):
         cur[(r["system"], r["workload"])].append(r)
 if not runs:
     sys.exit(f"{path}: no run found")
-head, d = runs[-1]
+back = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+if back < 1 or back > len(runs):
+    sys.exit(f"{path}: {len(runs)} runs, no run {back} from the end")
+head, d = runs[-back]
 print(head)
 print()
 print("| system | workload | N | jobs/s | start->first pickup s | load before |")
