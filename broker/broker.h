@@ -85,6 +85,9 @@ typedef struct {
     int64_t recovery_ms;        //  after start, wait this long for workers to resend before dispatching
     int64_t retry_after_max_ms; //  cap on a server's Retry-After (a job may set its own)
     int64_t delete_batch;       //  seqs of a job deleted per transaction (shoal delete)
+    int64_t lease_ttl_ms;       //  leadership lease: lasts this long after a renewal
+    int64_t lease_renew_ms;     //  ... renewed this often
+    int64_t standby_poll_ms;    //  a standby looks at the lease this often
     const keys_t *keys;         //  CURVE server keys + zauth (borrowed), NULL: plaintext
 } broker_config_t;
 
@@ -263,7 +266,13 @@ struct _server_t {
     store_t  *reader;       //  client queries
     store_t  *janitor;      //  deletions (shoal delete, prune): their own connection
     zlist_t  *deletes_waiting;  //  STORE_DELETE requests whose job still has results on the way
-    uint64_t  epoch;        //  from the database, +1 per start
+    uint64_t  epoch;        //  this run's leadership term: from the database, +1 per takeover
+    struct _leader_t *leader;   //  renews the leadership lease (leader.h)
+    int64_t   term_since_us;    //  unix time this broker became the leader
+    char      previous_leader[128]; //  who led before this term ("" when none)
+    int64_t   commit_until_ms;  //  the lease is ours until then (monotonic): no commit after
+    bool      lapsed;       //  the lease ran out on our clock (not renewed in time)
+    bool      deposed;      //  another broker leads now: stop serving, stand by
     uint64_t  lease_tag;    //  names the database in every lease (lease.h)
     char      broker_id[64];
     uint64_t  lease_counter;
@@ -492,6 +501,8 @@ void progress_add_counters(server_t *self, const store_counters_t *c);
 //  Record a finished task's figures on its job.
 void progress_task_done(server_t *self, task_t *task, const Shoal__Result *r, bool failed,
                         const char *error);
+//  Fill a LeaderInfo: this broker, its role and term (strings borrowed from self).
+void progress_fill_leader(server_t *self, Shoal__LeaderInfo *info);
 //  Fill a WorkerInfo for a peer.
 void progress_fill_worker(server_t *self, peer_t *peer, Shoal__WorkerInfo *info, int64_t now_ms);
 void progress_free_worker(Shoal__WorkerInfo *info);

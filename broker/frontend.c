@@ -85,7 +85,10 @@ static void
 s_reply_job(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Shoal__JobInfo *info)
 {
     Shoal__StatusReply reply = SHOAL__STATUS_REPLY__INIT;
+    Shoal__LeaderInfo leader;
+    progress_fill_leader(self, &leader);
     reply.job = info;
+    reply.leader = &leader;
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
     env.body_case = SHOAL__ENVELOPE__BODY_STATUS_REPLY;
     env.status_reply = &reply;
@@ -274,6 +277,9 @@ s_on_workers(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr)
         i++;
     }
     Shoal__WorkersReply reply = SHOAL__WORKERS_REPLY__INIT;
+    Shoal__LeaderInfo leader;
+    progress_fill_leader(self, &leader);
+    reply.leader = &leader;
     reply.workers = ptrs;
     reply.n_workers = i;
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;

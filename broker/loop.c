@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "endpoints.h"
+#include "leader.h"
 #include "lease.h"
 #include "log.h"
 #include "wire.h"
@@ -135,19 +136,27 @@ s_store_call(store_t *store, store_req_t *req)
     return store_recv(store);
 }
 
-static int
-s_load(server_t *self)
+//  True once a signal asked the broker to stop (a standby's wait ends).
+static bool
+s_stop_asked(void)
 {
-    //  the database may not be up yet (compose, systemd): wait for it
+    return s_signals != 0;
+}
+
+//  Create or migrate the schema, waiting for the database to come up
+//  (compose, systemd). 0, or -1 when a migration fails or a signal came.
+static int
+s_migrate(const broker_config_t *cfg)
+{
     int64_t backoff = 200;
     while (true) {
         if (s_signals)
             return -1;
         char err[1024];
         int version = 0, applied = 0;
-        if (store_migrate(self->cfg.db, &version, &applied, err, sizeof err) == 0) {
+        if (store_migrate(cfg->db, &version, &applied, err, sizeof err) == 0) {
             log_info("schema_ready", "version=%d applied=%d", version, applied);
-            break;
+            return 0;
         }
         char q[1100];
         log_warn("db_unavailable", "error=%s retry_ms=%lld", log_quote(err, q, sizeof q),
@@ -157,20 +166,34 @@ s_load(server_t *self)
         usleep((useconds_t) backoff * 1000);
         backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
     }
-    self->writer = store_new(self->cfg.db, "writer");
-    self->pager = store_new(self->cfg.db, "pager");
-    self->ingest = store_new(self->cfg.db, "ingest");
-    self->reader = store_new(self->cfg.db, "reader");
-    self->janitor = store_new(self->cfg.db, "janitor");
+}
+
+//  The leader's state from the database: the store threads (their writes
+//  fenced by this term) and the active jobs. 0 or -1.
+static int
+s_load(server_t *self)
+{
+    self->writer = store_new(self->cfg.db, "writer", self->epoch);
+    self->pager = store_new(self->cfg.db, "pager", self->epoch);
+    self->ingest = store_new(self->cfg.db, "ingest", self->epoch);
+    self->reader = store_new(self->cfg.db, "reader", self->epoch);
+    self->janitor = store_new(self->cfg.db, "janitor", self->epoch);
     if (!self->writer || !self->pager || !self->ingest || !self->reader || !self->janitor)
         return -1;
     while (true) {
-        store_req_t *req = s_store_call(self->writer, store_req_new(STORE_LOAD));
+        store_req_t *req = store_req_new(STORE_LOAD);
+        if (req) {
+            req->load.epoch = self->epoch;
+            req->load.lease_tag = self->lease_tag;
+        }
+        req = req ? s_store_call(self->writer, req) : NULL;
         if (!req)
             return -1;
+        if (req->status == STORE_ERR_FENCED) {
+            store_req_destroy(&req);
+            return -1;
+        }
         if (req->status == STORE_OK) {
-            self->epoch = req->load.epoch;
-            self->lease_tag = req->load.lease_tag;
             //  the persisted totals: the metrics carry on across restarts
             progress_add_counters(self, &req->load.counters);
             uint64_t tasks = 0;
@@ -256,6 +279,12 @@ s_on_store(server_t *self, store_t *store)
         progress_event(self, up ? SHOAL__EVENT_TYPE__EVENT_DB_UP : SHOAL__EVENT_TYPE__EVENT_DB_DOWN,
                        0, NULL, 0, "%s", up ? "database reachable" : req->error);
     }
+    if (req->status == STORE_ERR_FENCED && !self->deposed) {
+        char q[600];
+        log_warn("leadership_lost", "reason=fenced term=%llu error=%s", (unsigned long long) self->epoch,
+                 log_quote(req->error, q, sizeof q));
+        self->deposed = true;
+    }
     switch (req->op) {
         case STORE_WRITE:
             batch_on_written(self, req);
@@ -271,6 +300,55 @@ s_on_store(server_t *self, store_t *store)
             frontend_on_store(self, req);
             break;
     }
+}
+
+//  A report of the lease's renewal thread: the lease is ours a while
+//  longer, or another broker leads now, or the database did not answer.
+static void
+s_on_leader(server_t *self)
+{
+    leader_report_t r;
+    if (leader_recv(self->leader, &r) != 0)
+        return;
+    char q[600];
+    switch (r.type) {
+        case LEADER_RENEWED:
+            self->commit_until_ms = leader_commit_deadline(r.sent_ms, self->cfg.lease_ttl_ms);
+            if (self->lapsed)
+                log_info("lease_renewed", "term=%llu detail=\"committing again\"",
+                         (unsigned long long) self->epoch);
+            self->lapsed = false;
+            break;
+        case LEADER_DEPOSED:
+            if (!self->deposed)
+                log_warn("leadership_lost", "reason=deposed term=%llu leader=%s leader_term=%llu",
+                         (unsigned long long) self->epoch, log_quote(r.holder, q, sizeof q),
+                         (unsigned long long) r.holder_term);
+            self->deposed = true;
+            break;
+        case LEADER_UNREACHABLE:
+            log_warn("lease_renew_failed", "term=%llu error=%s", (unsigned long long) self->epoch,
+                     log_quote(r.error, q, sizeof q));
+            break;
+        case LEADER_RESIGNED:
+            break;
+    }
+}
+
+//  Self-fencing on our own clock: once the lease may have lapsed, nothing
+//  more is committed until a renewal succeeds (a standby may lead by now).
+//  True while commits may go on.
+static bool
+s_may_commit(server_t *self, int64_t now)
+{
+    if (now <= self->commit_until_ms)
+        return true;
+    if (!self->lapsed)
+        log_warn("lease_lapsed", "term=%llu late_ms=%lld held_results=%zu detail=\"no commit"
+                 " until the lease is renewed\"", (unsigned long long) self->epoch,
+                 (long long) (now - self->commit_until_ms), batch_held(self));
+    self->lapsed = true;
+    return false;
 }
 
 static int64_t
@@ -313,9 +391,6 @@ s_server_new(const broker_config_t *cfg)
     self->deletes_waiting = zlist_new();
     self->started_ms = clock_mono_ms();
     retry_rng_seed(&self->rng, 0);
-    char host[48] = "";
-    gethostname(host, sizeof host - 1);
-    snprintf(self->broker_id, sizeof self->broker_id, "%s:%d", host, (int) getpid());
     if (!self->jobs || !self->job_list || !self->tasks || !self->recovered || !self->held
     ||  !self->answered || !self->answered_ring || !self->timers || !self->peers || !self->filling
     ||  !self->deletes_waiting)
@@ -337,6 +412,7 @@ s_server_destroy(server_t **self_p)
             if (req && req->op != STORE_WRITE)     //  write requests belong to their batch
                 store_req_destroy(&req);
         }
+    leader_destroy(&self->leader);
     store_destroy(&self->writer);
     store_destroy(&self->pager);
     store_destroy(&self->ingest);
@@ -422,7 +498,7 @@ s_poll(server_t *self)
     int64_t now = clock_mono_ms();
     int64_t deadline = s_next_deadline(self, now);
     long timeout = deadline <= now ? 0 : (long) (deadline - now);
-    zmq_pollitem_t items[10] = {
+    zmq_pollitem_t items[11] = {
         { self->backend_raw, 0, ZMQ_POLLIN, 0 },
         { self->frontend_raw, 0, ZMQ_POLLIN, 0 },
         { zsock_resolve(store_sock(self->writer)), 0, ZMQ_POLLIN, 0 },
@@ -430,9 +506,10 @@ s_poll(server_t *self)
         { zsock_resolve(store_sock(self->reader)), 0, ZMQ_POLLIN, 0 },
         { zsock_resolve(store_sock(self->pager)), 0, ZMQ_POLLIN, 0 },
         { zsock_resolve(store_sock(self->janitor)), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve(leader_sock(self->leader)), 0, ZMQ_POLLIN, 0 },
     };
     //  a socket without a monitor is left out of the poll
-    int n_items = 7;
+    int n_items = 8;
     for (int m = 0; m < 3; m++)
         if (self->monitor_raw[m])
             items[n_items++] = (zmq_pollitem_t) { self->monitor_raw[m], 0, ZMQ_POLLIN, 0 };
@@ -449,6 +526,8 @@ s_poll(server_t *self)
     }
     if (rc <= 0)
         return 0;
+    if (items[7].revents & ZMQ_POLLIN)
+        s_on_leader(self);
     store_t *stores[] = { self->writer, self->ingest, self->reader, self->pager, self->janitor };
     for (int k = 0; k < 5; k++)
         if (items[2 + k].revents & ZMQ_POLLIN)
@@ -457,7 +536,7 @@ s_poll(server_t *self)
         s_drain_router(self, self->backend_raw, true, 1000);
     if (items[1].revents & ZMQ_POLLIN)
         s_drain_router(self, self->frontend_raw, false, 1000);
-    for (int k = 7; k < n_items; k++)
+    for (int k = 8; k < n_items; k++)
         if (items[k].revents & ZMQ_POLLIN)
             for (int m = 0; m < 3; m++)
                 if (items[k].socket == self->monitor_raw[m])
@@ -509,7 +588,8 @@ s_turn(server_t *self)
         job_page_all(self);
         dispatch_run(self);
     }
-    batch_flush(self, now);
+    if (s_may_commit(self, now))
+        batch_flush(self, now);
 }
 
 //  True when a shutdown is complete or ran out of time.
@@ -531,6 +611,63 @@ s_stopped(server_t *self, int64_t stop_deadline)
     return false;
 }
 
+//  How a leader's run ended.
+typedef enum {
+    SERVE_STOPPED,      //  signal: shut down (resign the lease)
+    SERVE_FAILED,       //  could not go on: exit 1
+    SERVE_DEPOSED       //  another broker leads: stand by again
+} serve_end_t;
+
+//  Serve as the leader of term claim->term until a signal, a failure or
+//  being deposed.
+static serve_end_t
+s_serve(server_t *self, const leader_config_t *lc, const leader_claim_t *claim)
+{
+    self->epoch = claim->term;
+    self->lease_tag = claim->lease_tag;
+    self->term_since_us = claim->since_us;
+    self->commit_until_ms = leader_commit_deadline(clock_mono_ms(), lc->ttl_ms);
+    self->leader = leader_new(lc, claim->term);
+    if (!self->leader)
+        return SERVE_FAILED;
+    log_info("role", "role=leader term=%llu since_us=%lld previous=%s previous_term=%llu",
+             (unsigned long long) claim->term, (long long) claim->since_us,
+             *claim->holder ? claim->holder : "none", (unsigned long long) claim->holder_term);
+    if (s_load(self) != 0) {
+        if (self->deposed || s_signals)
+            return self->deposed ? SERVE_DEPOSED : SERVE_STOPPED;
+        log_error("startup_failed", "error=\"cannot load state from the database\"");
+        return SERVE_FAILED;
+    }
+    snprintf(self->previous_leader, sizeof self->previous_leader, "%s", claim->holder);
+    if (s_start(self) != 0)
+        return SERVE_FAILED;
+    progress_event(self, SHOAL__EVENT_TYPE__EVENT_LEADER, 0, NULL, claim->term, "%s leads (term %llu)%s%s",
+                   self->broker_id, (unsigned long long) claim->term, *claim->holder ? ", after " : "",
+                   claim->holder);
+    int64_t stop_deadline = 0;
+    self->last_turn_ms = clock_mono_ms();
+    while (true) {
+        if (s_poll(self) != 0)
+            return SERVE_FAILED;
+        if (self->deposed) {
+            log_warn("role", "role=standby term=%llu held_results=%zu detail=\"deposed: sockets"
+                     " closed, nothing more is committed; workers resend to the new leader\"",
+                     (unsigned long long) self->epoch, batch_held(self));
+            return SERVE_DEPOSED;
+        }
+        if (s_signals && !self->stopping) {
+            self->stopping = true;
+            stop_deadline = clock_mono_ms() + 10000;
+            log_info("shutdown_started", "held_results=%zu", batch_held(self));
+            deletion_drop_waiting(self);
+        }
+        s_turn(self);
+        if (self->stopping && s_stopped(self, stop_deadline))
+            return SERVE_STOPPED;
+    }
+}
+
 int
 broker_run(const broker_config_t *cfg)
 {
@@ -542,38 +679,37 @@ broker_run(const broker_config_t *cfg)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    server_t *self = s_server_new(cfg);
-    if (!self) {
-        log_error("startup_failed", "error=\"out of memory\"");
-        return 1;
-    }
-    if (s_load(self) != 0) {
+    char host[48] = "", id[64];
+    gethostname(host, sizeof host - 1);
+    snprintf(id, sizeof id, "%s:%d", host, (int) getpid());
+    leader_config_t lc = { .db = cfg->db, .id = id, .ttl_ms = cfg->lease_ttl_ms,
+                           .renew_ms = cfg->lease_renew_ms, .poll_ms = cfg->standby_poll_ms };
+    if (s_migrate(cfg) != 0) {
+        if (s_signals)
+            return 0;
         log_error("startup_failed", "error=\"cannot load state from the database\"");
-        s_server_destroy(&self);
         return 1;
     }
-    if (s_start(self) != 0) {
-        s_server_destroy(&self);
-        return 1;
-    }
-    int exit_code = 0;
-    int64_t stop_deadline = 0;
-    self->last_turn_ms = clock_mono_ms();
     while (true) {
-        if (s_poll(self) != 0) {
-            exit_code = 1;
-            break;
+        leader_claim_t claim;
+        if (leader_wait(&lc, s_stop_asked, &claim) != 0) {
+            log_info("shutdown_complete", "reason=signal role=standby");
+            return 0;
         }
-        if (s_signals && !self->stopping) {
-            self->stopping = true;
-            stop_deadline = clock_mono_ms() + 10000;
-            log_info("shutdown_started", "held_results=%zu", batch_held(self));
-            deletion_drop_waiting(self);
+        server_t *self = s_server_new(cfg);
+        if (!self) {
+            log_error("startup_failed", "error=\"out of memory\"");
+            return 1;
         }
-        s_turn(self);
-        if (self->stopping && s_stopped(self, stop_deadline))
-            break;
+        snprintf(self->broker_id, sizeof self->broker_id, "%s", id);
+        serve_end_t end = s_serve(self, &lc, &claim);
+        if (end == SERVE_STOPPED && self->leader) {
+            //  after the last commit: a standby takes over at once
+            if (leader_resign(self->leader, 2000) == 0)
+                log_info("role", "role=resigned term=%llu", (unsigned long long) self->epoch);
+        }
+        s_server_destroy(&self);
+        if (end != SERVE_DEPOSED)
+            return end == SERVE_STOPPED ? 0 : 1;
     }
-    s_server_destroy(&self);
-    return exit_code;
 }

@@ -5,6 +5,7 @@
 
 #include "broker.h"
 #include "config.h"
+#include "leader.h"
 #include "keys.h"
 #include "log.h"
 
@@ -34,6 +35,13 @@ s_settle(broker_config_t *cfg, const config_t *config, const char *log_level)
     ||  cfg->retry_after_max_ms < 0 || cfg->retry_after_max_ms > 86400000
     ||  cfg->delete_batch < 1 || cfg->delete_batch > 2000000000) {
         fprintf(stderr, "shoal-broker: a timing or size flag is out of range (see --help)\n");
+        return -1;
+    }
+    leader_config_t lc = { .ttl_ms = cfg->lease_ttl_ms, .renew_ms = cfg->lease_renew_ms,
+                           .poll_ms = cfg->standby_poll_ms };
+    const char *bad = leader_check_config(&lc);
+    if (bad) {
+        fprintf(stderr, "shoal-broker: %s (see --help)\n", bad);
         return -1;
     }
     if (cfg->recovery_ms < 0)
@@ -82,6 +90,9 @@ main(int argc, char **argv)
         .recovery_ms = -1,
         .retry_after_max_ms = RETRY_AFTER_MAX_DEFAULT_MS,
         .delete_batch = STORE_DELETE_BATCH,
+        .lease_ttl_ms = LEADER_TTL_MS_DEFAULT,
+        .lease_renew_ms = LEADER_RENEW_MS_DEFAULT,
+        .standby_poll_ms = LEADER_POLL_MS_DEFAULT,
     };
     const char *log_level = "info";
     const char *curve_secret = NULL;
@@ -125,6 +136,13 @@ main(int argc, char **argv)
           "longest Retry-After honoured; a job's retry_after_max_ms overrides (default 300000)" },
         { "delete-batch", 0, "SHOAL_DELETE_BATCH", OPT_INT, &cfg.delete_batch, "N",
           "task seqs deleted per transaction by shoal delete/prune (default 10000; docs/lifecycle.md)" },
+        { "lease-ttl-ms", 0, "SHOAL_LEASE_TTL_MS", OPT_INT, &cfg.lease_ttl_ms, "MS",
+          "leadership lease: a standby takes over this long after the leader's last renewal"
+          " (default 3000; docs/failover.md)" },
+        { "lease-renew-ms", 0, "SHOAL_LEASE_RENEW_MS", OPT_INT, &cfg.lease_renew_ms, "MS",
+          "the leader renews its lease this often, at most half the TTL (default 1000)" },
+        { "standby-poll-ms", 0, "SHOAL_STANDBY_POLL_MS", OPT_INT, &cfg.standby_poll_ms, "MS",
+          "a standby looks at the lease this often; a resigning leader wakes it at once (default 250)" },
         { "log-level", 0, "SHOAL_LOG_LEVEL", OPT_STRING, &log_level, "LEVEL",
           "debug, info, warn or error (default info)" },
         { NULL }

@@ -297,6 +297,18 @@ progress_free_job(Shoal__JobInfo *info)
 }
 
 void
+progress_fill_leader(server_t *self, Shoal__LeaderInfo *info)
+{
+    shoal__leader_info__init(info);
+    info->broker_id = self->broker_id;
+    info->role = self->deposed ? "standby" : "leader";
+    info->has_term = info->has_since_us = 1;
+    info->term = self->epoch;
+    info->since_us = self->term_since_us;
+    info->previous = self->previous_leader;
+}
+
+void
 progress_fill_worker(server_t *self, peer_t *peer, Shoal__WorkerInfo *info, int64_t now_ms)
 {
     shoal__worker_info__init(info);
@@ -436,6 +448,11 @@ progress_snapshot(server_t *self)
     snap->n_workers = i;
     worker_ptrs[i] = (Shoal__WorkerInfo *) workers;
     cluster->broker_id = self->broker_id;
+    Shoal__LeaderInfo *leader = calloc(1, sizeof *leader);
+    if (leader) {
+        progress_fill_leader(self, leader);
+        cluster->leader = leader;
+    }
     cluster->has_epoch = cluster->has_uptime_ms = cluster->has_workers = cluster->has_slots = 1;
     cluster->epoch = self->epoch;
     cluster->uptime_ms = now - self->started_ms;
@@ -483,6 +500,8 @@ progress_free_snapshot(Shoal__Snapshot *snap)
     free(snap->jobs);
     free(snap->workers[snap->n_workers]);
     free(snap->workers);
+    if (snap->cluster)
+        free(snap->cluster->leader);
     free(snap->cluster);
     free(snap);
 }

@@ -169,6 +169,49 @@ static const migration_t s_migrations[] = {
       //  PostgreSQL's CPU per 2 KB HTTP task (docs/benchmarks.md)
       "ALTER TABLE results SET (toast_tuple_target = 8160);"
     },
+    { 10, "leadership: one leader's lease and term; every broker write fenced by the term",
+      //  one row: who leads, under which term (the epoch of its run), until when
+      "CREATE TABLE shoal_leader ("
+      "  id         int PRIMARY KEY CHECK (id = 1),"
+      "  leader     text NOT NULL,"
+      "  term       bigint NOT NULL,"
+      "  since      timestamptz NOT NULL,"
+      "  expires_at timestamptz NOT NULL);"
+      "INSERT INTO shoal_leader VALUES (1, '', 0, now(), '-infinity');"
+      //  the last result batch of each term stays, with its time: what a
+      //  deposed leader committed after the takeover can be counted
+      "ALTER TABLE shoal_batches ADD COLUMN written_at timestamptz NOT NULL DEFAULT now();"
+      //  a broker session names its term in shoal.term; a statement of such
+      //  a session on a broker table fails (SQLSTATE SHF01) once the term
+      //  moved on. FOR KEY SHARE: the renewal (a non-key update) goes on
+      //  beside the writes, a takeover (FOR UPDATE) waits for them.
+      "CREATE FUNCTION shoal_fence() RETURNS trigger LANGUAGE plpgsql AS $$"
+      " DECLARE t text := current_setting('shoal.term', true);"
+      " BEGIN"
+      "  IF t IS NULL OR t = '' THEN RETURN NULL; END IF;"
+      "  PERFORM 1 FROM shoal_leader WHERE id = 1 AND term = t::bigint FOR KEY SHARE;"
+      "  IF NOT FOUND THEN"
+      "   RAISE EXCEPTION 'fenced: term % is no longer the leader''s', t USING ERRCODE = 'SHF01';"
+      "  END IF;"
+      "  RETURN NULL;"
+      " END $$;"
+      "CREATE TRIGGER shoal_fence BEFORE INSERT OR UPDATE OR DELETE ON jobs"
+      "  FOR EACH STATEMENT EXECUTE FUNCTION shoal_fence();"
+      "CREATE TRIGGER shoal_fence BEFORE INSERT OR UPDATE OR DELETE ON tasks"
+      "  FOR EACH STATEMENT EXECUTE FUNCTION shoal_fence();"
+      "CREATE TRIGGER shoal_fence BEFORE INSERT OR UPDATE OR DELETE ON results"
+      "  FOR EACH STATEMENT EXECUTE FUNCTION shoal_fence();"
+      "CREATE TRIGGER shoal_fence BEFORE INSERT OR UPDATE OR DELETE ON attempts"
+      "  FOR EACH STATEMENT EXECUTE FUNCTION shoal_fence();"
+      "CREATE TRIGGER shoal_fence BEFORE INSERT OR UPDATE OR DELETE ON shoal_batches"
+      "  FOR EACH STATEMENT EXECUTE FUNCTION shoal_fence();"
+      "CREATE TRIGGER shoal_fence BEFORE INSERT OR UPDATE OR DELETE ON job_updates"
+      "  FOR EACH STATEMENT EXECUTE FUNCTION shoal_fence();"
+      "CREATE TRIGGER shoal_fence BEFORE INSERT OR UPDATE OR DELETE ON shoal_counters"
+      "  FOR EACH STATEMENT EXECUTE FUNCTION shoal_fence();"
+      "CREATE TRIGGER shoal_fence BEFORE INSERT OR UPDATE OR DELETE ON job_deletions"
+      "  FOR EACH STATEMENT EXECUTE FUNCTION shoal_fence();"
+    },
 };
 
 #define MIGRATION_COUNT (sizeof s_migrations / sizeof s_migrations[0])

@@ -17,6 +17,7 @@ struct _store_t {
     zactor_t *actor;        //  the thread
     char     *conninfo;     //  libpq connection string or URI
     char     *name;         //  "writer", "pager", "ingest", "reader", "janitor"
+    uint64_t  term;         //  leadership term fencing the writes, 0: none
     size_t    pending;      //  requests in the thread's hands
 };
 
@@ -24,6 +25,7 @@ struct _store_t {
 typedef struct {
     const char *conninfo;
     const char *name;
+    uint64_t    term;       //  shoal.term of the connection (0: unfenced)
     PGconn     *conn;       //  NULL or CONNECTION_BAD when down
     bool        was_down;   //  last attempt failed (log transitions only)
 } thread_t;
@@ -39,13 +41,25 @@ s_notice(void *arg, const char *message)
     log_debug("db_notice", "store=%s message=%s", (const char *) arg, log_quote(line, q, sizeof q));
 }
 
-//  Per-connection set-up after connecting: the staging tables of result
-//  batches that meet a duplicate and of pipeline steps (store_write.c).
-//  0 or -1.
+//  Per-connection set-up after connecting: the term that fences every
+//  write (schema.c, shoal_fence; a transaction left open by a frozen broker
+//  is ended by the server so a takeover is not held up by its locks), the
+//  staging tables of result batches that meet a duplicate and of pipeline
+//  steps (store_write.c). 0 or -1.
 static int
-s_prepare(PGconn *conn)
+s_prepare(PGconn *conn, uint64_t term)
 {
     PQclear(PQexec(conn, "SET client_min_messages = warning"));
+    if (term) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SET shoal.term = '%llu'", (unsigned long long) term);
+        PGresult *res = PQexec(conn, sql);
+        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+        if (!ok)
+            return -1;
+        PQclear(PQexec(conn, "SET idle_in_transaction_session_timeout = '5s'"));
+    }
     const char *tables[] = {
         "CREATE TEMP TABLE IF NOT EXISTS shoal_stage (LIKE results) ON COMMIT DELETE ROWS",
         "CREATE TEMP TABLE IF NOT EXISTS shoal_stage_tasks (LIKE tasks) ON COMMIT DELETE ROWS",
@@ -150,7 +164,7 @@ s_thread_connect(thread_t *t)
         return;
     }
     PQsetNoticeProcessor(t->conn, s_notice, (void *) t->name);
-    if (s_prepare(t->conn) != 0) {
+    if (s_prepare(t->conn, t->term) != 0) {
         PQfinish(t->conn);
         t->conn = NULL;
         t->was_down = true;
@@ -159,6 +173,21 @@ s_thread_connect(thread_t *t)
     if (t->was_down)
         log_info("db_up", "store=%s", t->name);
     t->was_down = false;
+}
+
+//  After a failed request: true when the leadership moved to a newer term
+//  (whatever statement met the fence, whichever way it reported it).
+static bool
+s_deposed(thread_t *t)
+{
+    if (!t->term)
+        return false;
+    store_sql_rollback(t->conn);
+    PGresult *res = PQexec(t->conn, "SELECT term FROM shoal_leader WHERE id = 1");
+    bool deposed = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+                && strtoull(PQgetvalue(res, 0, 0), NULL, 10) != t->term;
+    PQclear(res);
+    return deposed;
 }
 
 static void
@@ -175,6 +204,11 @@ s_thread_run(thread_t *t, store_req_t *req)
     req->status = STORE_OK;
     req->error[0] = 0;
     s_run_op(t->conn, req);
+    if (req->status != STORE_OK && req->status != STORE_ERR_DOWN && s_deposed(t)) {
+        req->status = STORE_ERR_FENCED;
+        snprintf(req->error, sizeof req->error, "fenced: term %llu is no longer the leader's;"
+                 " nothing was stored", (unsigned long long) t->term);
+    }
     if (req->status == STORE_ERR_DOWN) {
         if (!t->was_down) {
             char q[600];
@@ -190,7 +224,7 @@ static void
 s_actor(zsock_t *pipe, void *args)
 {
     store_t *self = (store_t *) args;
-    thread_t t = { .conninfo = self->conninfo, .name = self->name };
+    thread_t t = { .conninfo = self->conninfo, .name = self->name, .term = self->term };
     zsock_signal(pipe, 0);
     while (true) {
         zmsg_t *msg = zmsg_recv(pipe);
@@ -219,11 +253,12 @@ s_actor(zsock_t *pipe, void *args)
 }
 
 store_t *
-store_new(const char *conninfo, const char *name)
+store_new(const char *conninfo, const char *name, uint64_t term)
 {
     store_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
+    self->term = term;
     self->conninfo = strdup(conninfo);
     self->name = strdup(name);
     if (!self->conninfo || !self->name) {

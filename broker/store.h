@@ -28,7 +28,7 @@
 #include "shoal.pb-c.h"
 
 typedef enum {
-    STORE_LOAD,             //  start-up: bump the epoch, read active jobs
+    STORE_LOAD,             //  start-up: read active jobs and counters
     STORE_OPEN_JOB,         //  create a job, or find it by idempotency key
     STORE_INGEST,           //  commit a chunk of tasks
     STORE_SEAL,             //  mark a job's task list complete
@@ -50,7 +50,8 @@ typedef enum {
     STORE_ERR_STATE,        //  the job's state forbids the operation
     STORE_ERR_NOT_FOUND,    //  no such job
     STORE_ERR_FAILED,       //  any other database error
-    STORE_ERR_APPLIED       //  (internal) this result batch was committed before
+    STORE_ERR_APPLIED,      //  (internal) this result batch was committed before
+    STORE_ERR_FENCED        //  another broker leads now (a newer term): nothing was stored
 } store_status_t;
 
 //  A pipeline step's tasks as stored: one grouped query (store_steps.c).
@@ -122,10 +123,11 @@ typedef struct {
     bool     done;              //  the job is now complete
 } store_outcome_t;
 
-//  STORE_LOAD: bump the epoch (the job rows come back in req->jobs).
+//  STORE_LOAD: read the active jobs (the job rows come back in req->jobs).
+//  The epoch was bumped when this run took the leadership (leader.c).
 typedef struct {
-    uint64_t epoch;                 //  out: this broker run's epoch
-    uint64_t lease_tag;             //  out: the database's lease tag (lease.h)
+    uint64_t epoch;                 //  in: this broker run's epoch (its term)
+    uint64_t lease_tag;             //  in: the database's lease tag (lease.h)
     store_counters_t counters;      //  out: the cluster counters' totals
 } store_load_t;
 
@@ -288,8 +290,10 @@ typedef struct store_req {
 typedef struct _store_t store_t;
 
 //  Start a store thread that connects with conninfo (a libpq string or URI).
-//  `name` appears in logs and in application_name. NULL on failure.
-store_t *store_new(const char *conninfo, const char *name);
+//  `name` appears in logs and in application_name. Its writes are fenced
+//  by `term` (the leadership term, shoal.term: docs/failover.md; 0: not
+//  fenced). NULL on failure.
+store_t *store_new(const char *conninfo, const char *name, uint64_t term);
 //  Stop the thread and close its connection; NULLs the caller's pointer.
 void store_destroy(store_t **self_p);
 //  The socket to poll for completed requests (a zsock_t *).

@@ -139,23 +139,8 @@ store_jobs_diagnose(PGconn *conn, store_req_t *req, const char *doing, uint64_t 
 void
 store_jobs_load(PGconn *conn, store_req_t *req)
 {
-    //  the lease tag (lease.h): random for a new database, 0 (the leases as
-    //  before) for one that has issued leases already, which workers may hold
-    PGresult *res = store_sql_query(conn, req, "choosing the lease tag",
-        "INSERT INTO shoal_meta SELECT 'lease_tag', CASE WHEN value = 0"
-        " THEN floor(random() * 16777215)::bigint ELSE 0 END FROM shoal_meta WHERE key = 'epoch'"
-        " ON CONFLICT (key) DO NOTHING", 0, NULL, 0);
-    if (!res)
-        return;
-    PQclear(res);
-    res = store_sql_query(conn, req, "bumping the epoch",
-        "UPDATE shoal_meta SET value = value + 1 WHERE key = 'epoch' RETURNING value,"
-        " coalesce((SELECT value FROM shoal_meta WHERE key = 'lease_tag'), 0)", 0, NULL, 0);
-    if (!res)
-        return;
-    req->load.epoch = PQntuples(res) ? store_sql_u64(res, 0, 0) : 1;
-    req->load.lease_tag = PQntuples(res) ? store_sql_u64(res, 0, 1) : 0;
-    PQclear(res);
+    //  the epoch and the lease tag came with the leadership (leader.c)
+    PGresult *res;
     if (store_counters_load(conn, req, &req->load.counters))
         return;
     res = store_sql_query(conn, req, "reading active jobs",

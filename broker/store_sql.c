@@ -36,6 +36,9 @@ store_sql_fail(PGconn *conn, PGresult *res, store_req_t *req, const char *what)
     ||  strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
         req->status = STORE_ERR_DOWN;
     else
+    if (strcmp(state, "SHF01") == 0)
+        req->status = STORE_ERR_FENCED;
+    else
     if (strcmp(state, "23505") == 0 && table && strcmp(table, "shoal_batches") == 0)
         req->status = STORE_ERR_APPLIED;
     else

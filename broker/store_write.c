@@ -180,13 +180,14 @@ s_abandon(PGconn *conn, store_write_t *w)
 
 //  The statements that open a batch's transaction: its id is recorded (a
 //  second try of a batch whose commit reply was lost fails right there with
-//  STORE_ERR_APPLIED), and the ids of earlier batches are no longer needed
-//  (batches are written one after the other).
+//  STORE_ERR_APPLIED), and the ids of earlier batches of this run are no
+//  longer needed (batches are written one after the other). The last batch
+//  of each earlier run (term) stays, with its time (docs/failover.md).
 static void
 s_batch_prefix(const store_write_t *w, char *sql, size_t size)
 {
     snprintf(sql, size, "BEGIN; INSERT INTO shoal_batches VALUES (%llu, %llu);"
-             " DELETE FROM shoal_batches WHERE (epoch, seq) < (%llu, %llu); ",
+             " DELETE FROM shoal_batches WHERE epoch = %llu AND seq < %llu; ",
              (unsigned long long) w->epoch, (unsigned long long) w->batch_id,
              (unsigned long long) w->epoch, (unsigned long long) w->batch_id);
 }

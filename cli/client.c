@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "eplist.h"
 #include "wire.h"
 
 struct _client_t {
@@ -57,7 +58,9 @@ client_new(const char *endpoint, int timeout_ms, const keys_t *keys)
         return NULL;
     }
     s_watch(self);
-    if (zsock_connect(self->dealer, "%s", endpoint) < 0) {
+    char err[600];
+    if (eplist_connect(self->raw, endpoint, err, sizeof err) != 0) {
+        fprintf(stderr, "shoal: %s\n", err);
         client_destroy(&self);
         return NULL;
     }

@@ -66,6 +66,9 @@ cmd_status(cli_globals_t *g, int argc, char **argv)
         Shoal__Envelope *reply = cli_get_status(client, job_id, err, sizeof err, &code);
         if (reply) {
             cli_print_job(g, stdout, reply->status_reply->job);
+            char line[512];
+            if (!g->json && reply->status_reply->leader)
+                printf("%s\n", report_leader_line(reply->status_reply->leader, line, sizeof line));
             wire_free(reply);
         }
         else
@@ -191,6 +194,14 @@ cmd_workers(cli_globals_t *g, int argc, char **argv)
         free(text);
         json_decref(arr);
     }
+    else
+    if (w && w->leader) {
+        //  which broker answered: the leader (docs/failover.md)
+        char line[512];
+        printf("%s\n", report_leader_line(w->leader, line, sizeof line));
+    }
+    if (g->json)
+        ;   //  printed above
     else
     if (!w || w->n_workers == 0)
         printf("no workers connected (start one: shoal-worker --broker tcp://BROKER:5556)\n");

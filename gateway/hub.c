@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "eplist.h"
 #include "log.h"
 #include "wire.h"
 
@@ -150,7 +151,8 @@ hub_new(const char *progress, int down_after_ms, const keys_t *keys)
     int hwm = SUB_RCVHWM;
     zmq_setsockopt(raw, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(raw, ZMQ_SUBSCRIBE, "", 0);
-    if (keys_apply(keys, self->sub) != 0 || zsock_connect(self->sub, "%s", progress) < 0
+    char err[600];
+    if (keys_apply(keys, self->sub) != 0 || eplist_connect(raw, progress, err, sizeof err) != 0
     ||  pthread_create(&self->thread, NULL, s_run, self) != 0) {
         hub_destroy(&self);
         return NULL;

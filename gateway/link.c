@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "eplist.h"
 #include "wire.h"
 
 struct _link_t {
@@ -37,7 +38,8 @@ link_new(const char *endpoint, int timeout_ms, const keys_t *keys, _Atomic int64
     //  while the broker is away a request fails instead of waiting in a queue
     int one = 1;
     zmq_setsockopt(self->raw, ZMQ_IMMEDIATE, &one, sizeof one);
-    if (keys_apply(keys, self->raw) != 0 || zsock_connect(self->dealer, "%s", endpoint) < 0) {
+    char err[600];
+    if (keys_apply(keys, self->raw) != 0 || eplist_connect(self->raw, endpoint, err, sizeof err) != 0) {
         link_destroy(&self);
         return NULL;
     }

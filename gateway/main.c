@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "eplist.h"
 #include "gateway.h"
 #include "log.h"
 
@@ -23,18 +24,6 @@ s_on_signal(int sig)
     s_stop = 1;
 }
 
-//  tcp://host:5555 -> tcp://host:5557 when --progress is not given.
-static void
-s_default_progress(const char *broker, char *out, size_t size)
-{
-    const char *colon = strrchr(broker, ':');
-    if (colon && strncmp(broker, "tcp://", 6) == 0 && colon > broker + 6) {
-        long port = strtol(colon + 1, NULL, 10);
-        snprintf(out, size, "%.*s:%ld", (int) (colon - broker), broker, port + 2);
-    }
-    else
-        snprintf(out, size, "tcp://localhost:5557");
-}
 
 //  Check the numeric settings; prints and returns -1 when one is out of range.
 static int
@@ -136,9 +125,9 @@ main(int argc, char **argv)
         auth_destroy(&gw.auth);
         return 2;
     }
-    char progress[256];
+    char progress[2048];
     if (!c->progress) {
-        s_default_progress(c->broker, progress, sizeof progress);
+        eplist_progress(c->broker, progress, sizeof progress);
         c->progress = progress;
     }
     signal(SIGPIPE, SIG_IGN);

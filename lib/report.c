@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "taskspec.h"
 #include "text.h"
@@ -184,6 +185,38 @@ report_worker_json(const Shoal__WorkerInfo *w)
 }
 
 json_t *
+report_leader_json(const Shoal__LeaderInfo *l)
+{
+    json_t *o = json_object();
+    if (!l)
+        return o;
+    json_object_set_new(o, "broker", json_string(l->broker_id ? l->broker_id : ""));
+    json_object_set_new(o, "role", json_string(l->role ? l->role : ""));
+    json_object_set_new(o, "term", json_integer((json_int_t) l->term));
+    json_object_set_new(o, "since_us", json_integer(l->since_us));
+    json_object_set_new(o, "previous", json_string(l->previous ? l->previous : ""));
+    return o;
+}
+
+const char *
+report_leader_line(const Shoal__LeaderInfo *l, char *buf, size_t size)
+{
+    if (!l) {
+        snprintf(buf, size, "leader unknown (an older broker)");
+        return buf;
+    }
+    time_t t = (time_t) (l->since_us / 1000000);
+    struct tm tm;
+    char when[32] = "?";
+    if (localtime_r(&t, &tm))
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(buf, size, "broker %s  role %s  term %llu  since %s%s%s", l->broker_id ? l->broker_id : "?",
+             l->role ? l->role : "?", (unsigned long long) l->term, when,
+             l->previous && *l->previous ? "  after " : "", l->previous && *l->previous ? l->previous : "");
+    return buf;
+}
+
+json_t *
 report_cluster_json(const Shoal__ClusterInfo *c)
 {
     json_t *o = json_object();
@@ -203,6 +236,8 @@ report_cluster_json(const Shoal__ClusterInfo *c)
     json_object_set_new(o, "stale_total", json_integer((json_int_t) c->stale_total));
     json_object_set_new(o, "lost_workers", json_integer((json_int_t) c->lost_workers));
     json_object_set_new(o, "handshake_failures", json_integer((json_int_t) c->handshake_failures));
+    if (c->leader)
+        json_object_set_new(o, "leader", report_leader_json(c->leader));
     return o;
 }
 
@@ -228,9 +263,10 @@ json_t *
 report_event_json(const Shoal__Event *e)
 {
     static const char *types[] = { "none", "worker_joined", "worker_lost", "worker_left",
-                                   "job_finished", "task_failed", "job_control", "db_down", "db_up" };
+                                   "job_finished", "task_failed", "job_control", "db_down", "db_up",
+                                   "leader" };
     json_t *o = json_object();
-    json_object_set_new(o, "event", json_string(e->type < 9 ? types[e->type] : "unknown"));
+    json_object_set_new(o, "event", json_string(e->type < 10 ? types[e->type] : "unknown"));
     json_object_set_new(o, "time_us", json_integer(e->time_us));
     if (e->has_job_id)
         json_object_set_new(o, "job", json_integer(e->job_id));

@@ -16,6 +16,10 @@ json_t *report_job_json(const Shoal__JobInfo *job);
 uint64_t report_step_pending(const Shoal__StepInfo *step);
 json_t *report_worker_json(const Shoal__WorkerInfo *worker);
 json_t *report_cluster_json(const Shoal__ClusterInfo *cluster);
+//  The broker that answers: id, role, term, since (unix us), who led before.
+json_t *report_leader_json(const Shoal__LeaderInfo *leader);
+//  The same as one line of text ("broker h:1  role leader  term 7  since ...") in buf.
+const char *report_leader_line(const Shoal__LeaderInfo *leader, char *buf, size_t size);
 //  "region=eu,gpu=1" of a worker's labels into buf ("" when none); returns buf.
 const char *report_worker_labels(const Shoal__WorkerInfo *worker, char *buf, size_t size);
 //  "ocr 3/4 up 1 busy 2 restarts, bad BROKEN" of a worker's handlers into buf; returns buf.

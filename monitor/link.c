@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "eplist.h"
 #include "monitor.h"
 #include "wire.h"
 
@@ -59,13 +60,15 @@ link_new(const char *broker, const char *progress, int64_t timeout_ms, const key
         return NULL;
     }
     zsock_set_subscribe(self->sub, "");
-    if (zsock_connect(self->sub, "%s", progress) < 0) {
-        snprintf(err, errlen, "bad progress endpoint '%s' (expected like tcp://host:5557)", progress);
+    //  every broker of a list: only the leader listens (docs/failover.md)
+    char why[600];
+    if (eplist_connect(sub, progress, why, sizeof why) != 0) {
+        snprintf(err, errlen, "bad progress endpoint: %s (expected like tcp://host:5557)", why);
         link_destroy(&self);
         return NULL;
     }
-    if (zsock_connect(self->dealer, "%s", broker) < 0) {
-        snprintf(err, errlen, "bad broker endpoint '%s' (expected like tcp://host:5555)", broker);
+    if (eplist_connect(dealer, broker, why, sizeof why) != 0) {
+        snprintf(err, errlen, "bad broker endpoint: %s (expected like tcp://host:5555)", why);
         link_destroy(&self);
         return NULL;
     }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "eplist.h"
 #include "keys.h"
 #include "log.h"
 #include "monitor.h"
@@ -20,18 +21,6 @@ s_on_signal(int sig)
     s_stop = 1;
 }
 
-//  tcp://host:5555 -> tcp://host:5557 when --progress is not given
-static void
-s_default_progress(const char *broker, char *out, size_t size)
-{
-    const char *colon = strrchr(broker, ':');
-    if (colon && colon > strchr(broker, ':') + 0 && strncmp(broker, "tcp://", 6) == 0) {
-        long port = strtol(colon + 1, NULL, 10);
-        snprintf(out, size, "%.*s:%ld", (int) (colon - broker), broker, port + 2);
-    }
-    else
-        snprintf(out, size, "tcp://localhost:5557");
-}
 
 int
 main(int argc, char **argv)
@@ -75,9 +64,9 @@ main(int argc, char **argv)
     }
     config_free(&config);
     log_init("shoal-monitor", LEVEL_WARN);
-    char progress[256];
+    char progress[2048];
     if (!cfg.progress) {
-        s_default_progress(cfg.broker, progress, sizeof progress);
+        eplist_progress(cfg.broker, progress, sizeof progress);
         cfg.progress = progress;
     }
     if (cfg.interval_ms < 0 || cfg.timeout_ms < 100) {

@@ -153,8 +153,16 @@ json_broker(bool up)
 //  Handle one message of lines mode.
 static void
 s_lines_message(const monitor_config_t *cfg, Shoal__Envelope *env, int64_t now_ms, int64_t *last_print_ms,
-                uint32_t *printed, size_t *n_printed)
+                uint32_t *printed, size_t *n_printed, uint64_t *term)
 {
+    const Shoal__ClusterInfo *c = env->body_case == SHOAL__ENVELOPE__BODY_SNAPSHOT ? env->snapshot->cluster : NULL;
+    if (!cfg->json && c && c->leader && c->leader->term != *term) {
+        //  the leader, and every takeover, as a line of its own
+        char ts[16], line[512];
+        printf("%s leader %s\n", s_now(ts, sizeof ts), report_leader_line(c->leader, line, sizeof line));
+        fflush(stdout);
+        *term = c->leader->term;
+    }
     if (env->body_case == SHOAL__ENVELOPE__BODY_SNAPSHOT) {
         if (cfg->json)
             json_snapshot(env->snapshot);
@@ -205,6 +213,7 @@ lines_run(const monitor_config_t *cfg, volatile sig_atomic_t *stop)
         return 2;
     }
     size_t n_printed = 0;
+    uint64_t term = 0;
     bool announced = false;
     int64_t last_print_ms = INT64_MIN / 2;
     while (!*stop) {
@@ -230,7 +239,7 @@ lines_run(const monitor_config_t *cfg, volatile sig_atomic_t *stop)
                     continue;
                 //  say the broker is back before printing what it says
                 s_lines_change(cfg, link_check(link, clock_mono_ms()), &announced);
-                s_lines_message(cfg, env, clock_mono_ms(), &last_print_ms, printed, &n_printed);
+                s_lines_message(cfg, env, clock_mono_ms(), &last_print_ms, printed, &n_printed, &term);
                 wire_free(env);
             }
         }

@@ -109,6 +109,20 @@ state_apply_snapshot(state_t *self, Shoal__Envelope **env_p, int64_t now_ms)
         wire_free(env);
         return;
     }
+    const char *was = self->snap && self->snap->cluster ? self->snap->cluster->broker_id : NULL;
+    const char *now = snap->cluster ? snap->cluster->broker_id : NULL;
+    if (self->snap && epoch != self->epoch && was && now && strcmp(was, now) != 0) {
+        //  another broker leads: a takeover (docs/failover.md), with its moment
+        int64_t since_us = snap->cluster->leader ? snap->cluster->leader->since_us : snap->time_us;
+        time_t t = (time_t) (since_us / 1000000);
+        struct tm tm;
+        char when[16] = "?";
+        if (localtime_r(&t, &tm))
+            strftime(when, sizeof when, "%H:%M:%S", &tm);
+        state_note(self, NOTE_WARN, "leader changed at %s: %s -> %s (term %llu -> %llu)", when, was, now,
+                   (unsigned long long) self->epoch, (unsigned long long) epoch);
+    }
+    else
     if (self->snap && epoch != self->epoch)
         state_note(self, NOTE_WARN, "broker restarted: epoch %llu -> %llu", (unsigned long long) self->epoch,
                    (unsigned long long) epoch);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "eplist.h"
 #include "log.h"
 #include "wire.h"
 
@@ -39,8 +40,11 @@ link_connect(link_t *self)
         log_error("curve_failed", "error=\"%s\"", zmq_strerror(zmq_errno()));
         return -1;
     }
-    if (zsock_connect(self->dealer, "%s", self->endpoint) < 0) {
-        log_error("connect_failed", "broker=%s error=\"%s\"", self->endpoint, zmq_strerror(zmq_errno()));
+    //  every broker of a list: only the leader listens, and after a
+    //  takeover the same socket reaches the new one (docs/failover.md)
+    char err[600], q[700];
+    if (eplist_connect(self->raw, self->endpoint, err, sizeof err) != 0) {
+        log_error("connect_failed", "broker=%s error=%s", self->endpoint, log_quote(err, q, sizeof q));
         return -1;
     }
     self->last_recv_ms = clock_mono_ms();
