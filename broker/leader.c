@@ -135,6 +135,7 @@ s_take(PGconn *conn, const leader_config_t *cfg, const leader_claim_t *seen, lea
         goto fail;
     }
     PQclear(res);
+    snprintf(claim->previous, sizeof claim->previous, "%s", now.holder);
     snprintf(claim->holder, sizeof claim->holder, "%s", cfg->id);
     claim->holder_term = claim->term;
     claim->expires_in_ms = cfg->ttl_ms;

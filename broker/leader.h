@@ -38,6 +38,7 @@ typedef struct {
     uint64_t term;              //  out when taken: this run's term (= epoch)
     uint64_t lease_tag;         //  out when taken: the database's lease tag
     int64_t  since_us;          //  out when taken: unix time the term began
+    char     previous[128];     //  out when taken: who led before ("" when nobody)
 } leader_claim_t;
 
 // ---- leader_rule.c

@@ -630,21 +630,20 @@ s_serve(server_t *self, const leader_config_t *lc, const leader_claim_t *claim)
     self->leader = leader_new(lc, claim->term);
     if (!self->leader)
         return SERVE_FAILED;
-    log_info("role", "role=leader term=%llu since_us=%lld previous=%s previous_term=%llu",
-             (unsigned long long) claim->term, (long long) claim->since_us,
-             *claim->holder ? claim->holder : "none", (unsigned long long) claim->holder_term);
+    log_info("role", "role=leader term=%llu since_us=%lld previous=%s", (unsigned long long) claim->term,
+             (long long) claim->since_us, *claim->previous ? claim->previous : "none");
     if (s_load(self) != 0) {
         if (self->deposed || s_signals)
             return self->deposed ? SERVE_DEPOSED : SERVE_STOPPED;
         log_error("startup_failed", "error=\"cannot load state from the database\"");
         return SERVE_FAILED;
     }
-    snprintf(self->previous_leader, sizeof self->previous_leader, "%s", claim->holder);
+    snprintf(self->previous_leader, sizeof self->previous_leader, "%s", claim->previous);
     if (s_start(self) != 0)
         return SERVE_FAILED;
     progress_event(self, SHOAL__EVENT_TYPE__EVENT_LEADER, 0, NULL, claim->term, "%s leads (term %llu)%s%s",
-                   self->broker_id, (unsigned long long) claim->term, *claim->holder ? ", after " : "",
-                   claim->holder);
+                   self->broker_id, (unsigned long long) claim->term, *claim->previous ? ", after " : "",
+                   claim->previous);
     int64_t stop_deadline = 0;
     self->last_turn_ms = clock_mono_ms();
     while (true) {

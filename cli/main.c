@@ -161,7 +161,7 @@ main(int argc, char **argv)
     const char *curve_server_key = NULL;
     const char *curve_key = NULL;
     opt_t opts[] = {
-        { "broker", 'b', "SHOAL_BROKER", OPT_STRING, &g.broker, "EP", "broker's client endpoint" },
+        { "broker", 'b', "SHOAL_BROKER", OPT_STRING, &g.broker, "EP", "broker's client endpoint, or a comma-separated list of the brokers sharing a database" },
         { "output", 'o', "SHOAL_OUTPUT", OPT_STRING, &g.output, "FORMAT", "table or json" },
         { "broker-timeout-ms", 0, "SHOAL_BROKER_TIMEOUT_MS", OPT_INT, &g.timeout_ms, "MS",
           "how long to wait for the broker" },

@@ -17,6 +17,7 @@
 #define MAX_WINDOW      64
 #define MAX_CHUNK_BYTES (4u << 20)  //  a chunk is sent once its specs pass this size
 #define MAX_RECONCILES  20          //  conflicts resolved per run before giving up
+#define MAX_FOLLOWS     6           //  silences taken for a takeover per run (a list of brokers)
 
 //  One chunk sent and not yet acked.
 typedef struct {
@@ -48,6 +49,7 @@ typedef struct {
     bool       seal_sent;           //  a chunk that seals the job is in flight or acked
     bool       complete;            //  an earlier run sealed the job meanwhile
     int        reconciles;
+    int        follows;     //  silences after which the submit asked the (new) leader again
     bool       tty;                 //  show the progress line
     bool       quiet;               //  no notes on stderr
     int64_t    started_ms;

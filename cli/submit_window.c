@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "eplist.h"
 #include "submit.h"
 #include "text.h"
 #include "wire.h"
@@ -152,13 +153,15 @@ s_trim_partial(submit_t *s, size_t n)
 //  answers still due, ask for the committed count again, drop what is
 //  committed, send the rest again from there. Returns 0, or -1 with
 //  s->error set.
+//  `silence`: no answer came at all (the leader changed, docs/failover.md):
+//  the answers still due are not waited for, and a late one is ignored.
 static int
-s_reconcile(submit_t *s)
+s_reconcile(submit_t *s, bool silence)
 {
-    if (++s->reconciles > MAX_RECONCILES)
+    if (!silence && ++s->reconciles > MAX_RECONCILES)
         return -1;                  //  keep the conflict as the error
     //  the chunks behind the one refused: their answers, whatever they are
-    for (size_t i = 1; i < s->count; i++) {
+    for (size_t i = 1; !silence && i < s->count; i++) {
         Shoal__Envelope *reply = s_answer(s, i);
         if (!reply)
             return s_fail(s, EXIT_UNREACHABLE, "no answer from the broker at %s within %lld ms",
@@ -184,6 +187,11 @@ s_reconcile(submit_t *s)
     if (committed < first)
         return s_fail(s, EXIT_REFUSED, "job %u has %llu tasks committed, fewer than the %llu acknowledged",
                       s->job_id, (unsigned long long) committed, (unsigned long long) first);
+    if (!s->quiet && silence)
+        fprintf(stderr, "%sshoal submit: job %u: going on from task %llu, the count the broker"
+                " answering now has committed\n", s->tty ? "\r\033[K" : "", s->job_id,
+                (unsigned long long) committed);
+    else
     if (!s->quiet)
         fprintf(stderr, "%sshoal submit: job %u: the chunk at task %llu was refused, chunks of another"
                 " run of this submit (an earlier, killed one?) came first; going on from task %llu\n",
@@ -247,6 +255,21 @@ static int
 s_wait_ack(submit_t *s)
 {
     Shoal__Envelope *reply = s_answer(s, 0);
+    while (!reply && eplist_count(s->g->broker) > 1 && s->follows < MAX_FOLLOWS) {
+        //  a list of brokers: the leader may have changed. Ask whichever
+        //  answers now for the committed count (by the job's key) and send
+        //  again from there; nothing unacknowledged is lost or doubled
+        s->follows++;
+        if (!s->quiet)
+            fprintf(stderr, "%sshoal submit: no answer within %lld ms; asking the brokers (%s) again\n",
+                    s->tty ? "\r\033[K" : "", (long long) s->g->timeout_ms, s->g->broker);
+        if (s_reconcile(s, true) == 0) {
+            s->error_code = 0;
+            return 0;
+        }
+        if (s->error_code != EXIT_UNREACHABLE)
+            return -1;
+    }
     if (!reply) {
         s_fail(s, EXIT_UNREACHABLE, "no answer from the broker at %s within %lld ms",
                s->g->broker, (long long) s->g->timeout_ms);
@@ -264,7 +287,7 @@ s_wait_ack(submit_t *s)
         s->error_code = EXIT_REFUSED;
         s->broker_error = reply->error->has_code ? reply->error->code : SHOAL__ERROR_CODE__ERR_INTERNAL;
         rc = -1;
-        if (s->broker_error == SHOAL__ERROR_CODE__ERR_CONFLICT && s_reconcile(s) == 0) {
+        if (s->broker_error == SHOAL__ERROR_CODE__ERR_CONFLICT && s_reconcile(s, false) == 0) {
             s->error_code = 0;
             s->broker_error = SHOAL__ERROR_CODE__ERR_NONE;
             rc = 0;

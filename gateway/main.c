@@ -62,9 +62,9 @@ main(int argc, char **argv)
     gw_settings_t *c = &gw.cfg;
     opt_t opts[] = {
         { "listen", 'l', "SHOAL_LISTEN", OPT_STRING, &c->listen, "ADDR:PORT", "HTTP address (default 127.0.0.1:8080)" },
-        { "broker", 'b', "SHOAL_BROKER", OPT_STRING, &c->broker, "EP", "broker's client endpoint" },
+        { "broker", 'b', "SHOAL_BROKER", OPT_STRING, &c->broker, "EP", "broker's client endpoint, or a comma-separated list of the brokers sharing a database" },
         { "progress", 'p', "SHOAL_PROGRESS", OPT_STRING, &c->progress, "EP",
-          "broker's progress endpoint (default: the broker's port + 2)" },
+          "broker's progress endpoint(s) (default: each broker's port + 2)" },
         { "token-file", 't', "SHOAL_TOKEN_FILE", OPT_STRING, &c->token_file, "FILE",
           "bearer tokens, one per line (read again when it changes)" },
         { "no-auth", 0, "SHOAL_NO_AUTH", OPT_BOOL, &c->no_auth, NULL, "serve without tokens (local development only)" },

@@ -35,9 +35,9 @@ main(int argc, char **argv)
     const char *curve_key = NULL;
     opt_t opts[] = {
         { "broker", 'b', "SHOAL_BROKER", OPT_STRING, &cfg.broker, "EP",
-          "broker's client endpoint (default tcp://localhost:5555)" },
+          "broker's client endpoint, or a comma-separated list of the brokers sharing a database (default tcp://localhost:5555)" },
         { "progress", 'p', "SHOAL_PROGRESS", OPT_STRING, &cfg.progress, "EP",
-          "broker's progress endpoint (default: the broker's port + 2)" },
+          "broker's progress endpoint(s) (default: each broker's port + 2)" },
         { "plain", 0, "SHOAL_PLAIN", OPT_BOOL, &cfg.plain, NULL, "one line per job per interval (logs)" },
         { "json", 0, NULL, OPT_BOOL, &cfg.json, NULL, "one JSON object per snapshot and event" },
         { "interval-ms", 0, NULL, OPT_INT, &cfg.interval_ms, "MS", "--plain: line interval (default 1000)" },

@@ -49,7 +49,7 @@ s_draw_header(view_t *v, const state_t *s, const link_t *link, const monitor_con
     if (up) {
         x += vc_text(v, 0, x, COLS - x, K_OK, "[live]");
         if (c) {
-            snprintf(buf, sizeof buf, "leader %s  term %llu  up %s", c->broker_id ? c->broker_id : "?",
+            snprintf(buf, sizeof buf, "leader %s  epoch %llu  up %s", c->broker_id ? c->broker_id : "?",
                      (unsigned long long) c->epoch, report_duration_ms(c->uptime_ms, a, sizeof a));
             int w = COLS - x - 1;
             if (w > 10)

@@ -76,7 +76,7 @@ main(int argc, char **argv)
     s_split(getenv("SHOAL_LABELS"), ",", &labels, &env_labels);
     opt_t opts[] = {
         { "broker", 'b', "SHOAL_BROKER", OPT_STRING, &cfg.broker, "EP",
-          "broker's worker endpoint (default tcp://localhost:5556)" },
+          "broker's worker endpoint, or a comma-separated list of the brokers sharing a database: the worker follows the leader (default tcp://localhost:5556)" },
         { "slots", 's', "SHOAL_SLOTS", OPT_INT, &cfg.slots, "N", "tasks run at once (default 16)" },
         { "kinds", 0, "SHOAL_KINDS", OPT_STRING, &cfg.kinds, "LIST",
           "task kinds to accept (default noop,http)" },

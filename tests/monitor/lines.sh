@@ -50,7 +50,7 @@ t_assert_eq "failed rows" 70 "$failed"
 
 # ---- --plain: every line has the documented shape; numbers move; the
 #      final line is printed once and says what the database says
-bad=$(grep -cvE '^[0-9]{2}:[0-9]{2}:[0-9]{2} (job=[0-9]+ name="[^"]*" state=[a-z]+ done=[0-9,]+ total=[0-9,]+ pct=[0-9.]+ failed=[0-9,]+ cancelled=[0-9,]+ queued=[0-9]+ running=[0-9]+ rate=[0-9.]+k?/s eta=[^ ]+ p50=[^ ]+ p95=[^ ]+ p99=[^ ]+|idle workers=[0-9]+ slots=[0-9]+ busy=[0-9]+ rate=[^ ]+|event .*|broker [^ ]+ (reachable|unreachable))$' "$T_DIR/plain.out" || true)
+bad=$(grep -cvE '^[0-9]{2}:[0-9]{2}:[0-9]{2} (job=[0-9]+ name="[^"]*" state=[a-z]+ done=[0-9,]+ total=[0-9,]+ pct=[0-9.]+ failed=[0-9,]+ cancelled=[0-9,]+ queued=[0-9]+ running=[0-9]+ rate=[0-9.]+k?/s eta=[^ ]+ p50=[^ ]+ p95=[^ ]+ p99=[^ ]+|idle workers=[0-9]+ slots=[0-9]+ busy=[0-9]+ rate=[^ ]+|event .*|broker [^ ]+ (reachable|unreachable)|leader broker [^ ]+  role [a-z]+  term [0-9]+  since [0-9-]+ [0-9:]+(  after [^ ]+)?)$' "$T_DIR/plain.out" || true)
 t_assert_eq "--plain lines of another shape" 0 "$bad"
 grep "job=$job " "$T_DIR/plain.out" | sed 's/.* done=\([0-9,]*\) .*/\1/' | tr -d , > "$T_DIR/plain.done"
 sort -n -c "$T_DIR/plain.done" || t_fail "--plain done counts went backwards: $(tr '\n' ' ' < "$T_DIR/plain.done")"

@@ -14,11 +14,14 @@ typedef struct {
     Shoal__JobState state;
 } job_spec_t;
 
+static const char *s_broker_id = NULL;   //  the broker the next snapshots come from (NULL: none named)
+
 //  A decoded Snapshot envelope, as the monitor gets it from the socket.
 static Shoal__Envelope *
 s_snapshot(uint64_t seq, uint64_t epoch, int64_t time_us, double rate, const job_spec_t *specs, size_t n)
 {
     Shoal__ClusterInfo cluster = SHOAL__CLUSTER_INFO__INIT;
+    cluster.broker_id = (char *) s_broker_id;
     cluster.has_epoch = cluster.has_rate = 1;
     cluster.epoch = epoch;
     cluster.rate = rate;
@@ -123,6 +126,16 @@ test_order_and_selection(void)
     env = s_snapshot(2, 2, 3500000, 0, NULL, 0);
     state_apply_snapshot(s, &env, 2500);
     CHECK(s->selected == 0 && state_selected_job(s) == NULL);
+    //  another broker with a new term: a takeover, noted with both brokers
+    s_broker_id = "a:1";
+    env = s_snapshot(3, 2, 4000000, 0, NULL, 0);
+    state_apply_snapshot(s, &env, 3000);
+    s_broker_id = "b:2";
+    env = s_snapshot(1, 3, 5000000, 0, NULL, 0);
+    state_apply_snapshot(s, &env, 3500);
+    CHECK_CONTAINS(state_event(s, 0)->text, "leader changed at ");
+    CHECK_CONTAINS(state_event(s, 0)->text, ": a:1 -> b:2 (term 2 -> 3)");
+    s_broker_id = NULL;
     state_destroy(&s);
     CHECK(s == NULL);
 }
