@@ -190,6 +190,9 @@ s_load(server_t *self)
         if (!req)
             return -1;
         if (req->status == STORE_ERR_FENCED) {
+            log_warn("leadership_lost", "reason=fenced term=%llu detail=\"another broker took over"
+                     " while this one loaded its state\"", (unsigned long long) self->epoch);
+            self->deposed = true;
             store_req_destroy(&req);
             return -1;
         }
