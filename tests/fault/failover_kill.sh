@@ -39,6 +39,12 @@ t_log "takeover: broker 2 leads $((lead_ms - kill_ms)) ms after kill -9 (lease T
 t_assert_eq "the new term in the database" "$(t_sql "SELECT term FROM shoal_leader")" \
     "$(sed -n 's/.*msg=role role=leader term=\([0-9]*\).*/\1/p' "$T_DIR/b2.log" | head -n 1)"
 t_release_jobs 3 "$job"
+# the CLI, given both brokers, says who answers: the new leader and its term
+term=$(t_sql "SELECT term FROM shoal_leader")
+shoal workers | head -n 1 | grep -qE "^broker [^ ]+  role leader  term $term  since .*  after " \
+    || t_fail "shoal workers does not name the new leader: $(shoal workers | head -n 1)"
+shoal status "$job" | tail -n 1 | grep -qE "^broker [^ ]+  role leader  term $term " \
+    || t_fail "shoal status does not name the new leader: $(shoal status "$job" | tail -n 1)"
 t_wait_done "$job" 180
 grep -q "msg=broker_restarted" "$T_DIR/w1.log" || t_fail "worker 1 did not meet the new leader"
 t_assert_one_result_each "$job" $total
