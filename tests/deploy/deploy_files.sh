@@ -30,6 +30,9 @@ python3 -c 'import yaml' 2>/dev/null && have_yaml=1
 if [ -n "$compose" ]; then
     $compose -f "$SRC/docker/compose.yml" config -q || t_fail "$compose rejects docker/compose.yml"
     t_log "ok: $compose config accepts docker/compose.yml"
+    $compose -f "$SRC/docker/compose.yml" -f "$SRC/docker/compose.standby.yml" config -q \
+        || t_fail "$compose rejects docker/compose.yml + docker/compose.standby.yml"
+    t_log "ok: $compose config accepts docker/compose.yml with docker/compose.standby.yml"
 else
     t_log "no compose client here: docker/compose.yml is only parsed as YAML"
 fi
@@ -63,6 +66,27 @@ need("SHOAL_CURVE_SERVER_KEY" in g["environment"] and "SHOAL_CURVE_KEY" in g["en
 for name in ("keys", "broker", "worker", "monitor", "cli", "gateway"):
     need(s[name]["build"]["dockerfile"] == "docker/Dockerfile", name + " is not built from docker/Dockerfile")
 print("compose.yml: postgres healthcheck, broker waits for it and for the keys, workers scalable, monitor on a TTY, gateway on localhost with a /healthz check, CURVE everywhere")
+EOF
+    # the standby option: a second broker on the same database and keys,
+    # started after the first leads, and every client told of both
+    python3 - "$SRC/docker/compose.yml" "$SRC/docker/compose.standby.yml" <<'EOF' || t_fail "docker/compose.standby.yml does not have the promised shape"
+import sys, yaml
+base = yaml.safe_load(open(sys.argv[1]))["services"]
+s = yaml.safe_load(open(sys.argv[2]))["services"]
+def need(cond, what):
+    if not cond:
+        sys.exit("compose.standby.yml: " + what)
+b2 = s["broker2"]
+need(b2["command"] == base["broker"]["command"], "broker2 does not run shoal-broker")
+need(b2["build"] == base["broker"]["build"] and b2["image"] == base["broker"]["image"], "broker2 is not the same image")
+for k in ("SHOAL_DB", "SHOAL_CURVE_SECRET", "SHOAL_CURVE_ALLOW"):
+    need(b2["environment"][k] == base["broker"]["environment"][k], "broker2's " + k + " differs from the broker's")
+need("ports" not in b2, "broker2 publishes host ports that clash with the broker's")
+need(b2["depends_on"]["broker"]["condition"] == "service_healthy", "broker2 may win the lease before the broker the workers wait for")
+for name, port in (("worker", 5556), ("monitor", 5555), ("gateway", 5555), ("cli", 5555)):
+    need(s[name]["environment"]["SHOAL_BROKER"] == "tcp://broker:%d,tcp://broker2:%d" % (port, port), name + " is not told of both brokers")
+    need(set(s[name]["environment"]) <= set(base[name]["environment"]), name + " gets a setting compose.yml does not have")
+print("compose.standby.yml: broker2 on the broker's database and keys, after it, no host ports; every client lists both")
 EOF
 fi
 
