@@ -81,7 +81,7 @@ rcs=("${PIPESTATUS[@]}")
 set -e
 kill -CONT "${PID[broker]}"
 RC=${rcs[0]} T_LAST=midexport t_rc "results when the broker stops mid-export" 4
-t_grep "says how far it got" "shoal results: after [0-9]+ rows: no answer from the broker" "$T_DIR/midexport.err"
+t_grep "says which job and how far it got" "shoal results: results of job $job, after [0-9]+ rows: no answer from the broker" "$T_DIR/midexport.err"
 
 # ---------------------------------------------------------------- --wait across a broker restart, and a broker that stays away
 slow=$(shoal submit --count 400 --sleep-ms 25 --name slow -q)
