@@ -33,9 +33,10 @@ s_connect(const char *db, const char *appname, int64_t statement_timeout_ms, cha
         return NULL;
     }
     char sql[160];
+    int64_t lock_ms = statement_timeout_ms / 3 < 1000 ? statement_timeout_ms / 3 : 1000;
     snprintf(sql, sizeof sql, "SET statement_timeout = %lld; SET lock_timeout = %lld;"
              " SET client_min_messages = warning", (long long) statement_timeout_ms,
-             (long long) statement_timeout_ms);
+             (long long) (lock_ms < 50 ? 50 : lock_ms));
     PQclear(PQexec(conn, sql));
     return conn;
 }
@@ -62,12 +63,14 @@ s_read_lease(PGconn *conn, bool lock, leader_claim_t *claim, char *err, size_t e
           " ELSE ceil(extract(epoch FROM expires_at - now()) * 1000)::int8 END"
           " FROM shoal_leader WHERE id = 1");
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        int rc = state && (!strcmp(state, "55P03") || !strcmp(state, "57014")) ? -2 : -1;
         if (PQresultStatus(res) == PGRES_TUPLES_OK)
             snprintf(err, errlen, "table shoal_leader has no row (id 1)");
         else
             s_error(conn, res, err, errlen), res = NULL;
         PQclear(res);
-        return -1;
+        return rc;
     }
     snprintf(claim->holder, sizeof claim->holder, "%s", PQgetvalue(res, 0, 0));
     claim->holder_term = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
@@ -87,7 +90,24 @@ s_take(PGconn *conn, const leader_config_t *cfg, const leader_claim_t *seen, lea
     PQclear(res);
     leader_claim_t now;
     memset(&now, 0, sizeof now);
-    if (s_read_lease(conn, true, &now, err, errlen) != 0)
+    int locked = s_read_lease(conn, true, &now, err, errlen);
+    if (locked == -2) {
+        //  the lapsed leader's writes hold the lease row (FOR KEY SHARE): a
+        //  frozen process keeps them open, a COPY even past
+        //  idle_in_transaction_session_timeout. Its lease is over and it
+        //  commits nothing more on its own clock: end those sessions
+        PQclear(PQexec(conn, "ROLLBACK"));
+        res = PQexec(conn, "SELECT count(pg_terminate_backend(pid)) FROM pg_locks"
+                           " WHERE relation = 'shoal_leader'::regclass AND granted"
+                           " AND pid <> pg_backend_pid()");
+        char q[64];
+        log_warn("lease_lock_taken", "holder=%s sessions_ended=%s", log_quote(seen->holder, q, sizeof q),
+                 PQresultStatus(res) == PGRES_TUPLES_OK ? PQgetvalue(res, 0, 0) : "?");
+        PQclear(res);
+        *claim = *seen;
+        return 0;       //  look again
+    }
+    if (locked != 0)
         goto fail;
     if (now.holder_term != seen->holder_term || strcmp(now.holder, seen->holder) != 0) {
         PQclear(PQexec(conn, "ROLLBACK"));
