@@ -143,6 +143,14 @@ batch_add_delta(batch_t *batch, uint32_t job_id, uint64_t retries, uint64_t stal
 }
 
 void
+batch_count_child(batch_t *batch, uint32_t job_id)
+{
+    store_delta_t *d = s_delta(batch, job_id);
+    if (d)
+        d->children++;
+}
+
+void
 batch_count_result(batch_t *batch, uint32_t job_id, const char *outcome)
 {
     store_delta_t *d = s_delta(batch, job_id);

@@ -478,6 +478,9 @@ void batch_add_delta(batch_t *batch, uint32_t job_id, uint64_t retries, uint64_t
 //  Count a result row of the batch (outcome "ok", "failed" or "cancelled")
 //  in its job's counters (the row itself: schema_rows_result).
 void batch_count_result(batch_t *batch, uint32_t job_id, const char *outcome);
+//  A pipeline step's task row went into the batch's child rows: count it
+//  for the job's n_children (added with the batch's other counters).
+void batch_count_child(batch_t *batch, uint32_t job_id);
 //  Hand the filling batch to the writer when it is idle (or retry a failed one).
 void batch_flush(server_t *self, int64_t now_ms);
 //  The writer answered a STORE_WRITE.

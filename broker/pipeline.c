@@ -75,6 +75,7 @@ s_add_child(server_t *self, job_t *job, Shoal__TaskSpec *spec, uint32_t root, ui
     child->step = step;
     child->id = ((uint64_t) job->id << 32) | seq;
     zlist_append(batch->children, child);
+    batch_count_child(batch, job->id);
     char target[2048];
     taskspec_target(spec, target, sizeof target);
     char *clean = text_sanitize(target, strlen(target), sizeof target);
@@ -186,7 +187,7 @@ pipeline_on_written(server_t *self, batch_t *batch)
     pchild_t *child;
     while ((child = zlist_pop(batch->children))) {
         job_t *job = job_lookup(self, (uint32_t) (child->id >> 32));
-        bool created = inserted && u64map_get(inserted, child->id);
+        bool created = req->write.children_all || (inserted && u64map_get(inserted, child->id));
         if (job && created)
             steps_count_child(job, child->step);
         else

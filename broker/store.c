@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "schema.h"
 #include "store_ops.h"
@@ -203,7 +204,12 @@ s_thread_run(thread_t *t, store_req_t *req)
     }
     req->status = STORE_OK;
     req->error[0] = 0;
+    int64_t t0 = clock_mono_us();
     s_run_op(t->conn, req);
+    if (getenv("SHOAL_STORE_TIMING"))
+        log_info("store_op", "store=%s op=%d ms=%.1f rows=%zu children=%zu", t->name, (int) req->op,
+                 (double) (clock_mono_us() - t0) / 1000.0, req->op == STORE_WRITE ? req->write.rows.rows : 0,
+                 req->op == STORE_WRITE ? req->write.child_rows.rows : req->op == STORE_PAGE ? req->page.n_rows : 0);
     if (req->status != STORE_OK && req->status != STORE_ERR_DOWN && s_deposed(t)) {
         req->status = STORE_ERR_FENCED;
         snprintf(req->error, sizeof req->error, "fenced: term %llu is no longer the leader's;"

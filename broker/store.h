@@ -103,6 +103,7 @@ typedef struct {
     uint64_t ok, failed, cancelled; //  result rows of each outcome in the batch
     uint64_t retries;           //  attempts that will be retried
     uint64_t stale;             //  results refused as stale
+    uint64_t children;          //  tasks pipeline steps created in the batch (child_rows)
 } store_delta_t;
 
 //  Cluster-wide counters that only grow (table shoal_counters): a result
@@ -172,6 +173,7 @@ typedef struct {
     pgbuf_t  child_rows;            //  tasks created by pipeline steps (stage table rows)
     uint64_t *inserted;             //  out, owned: ids (job << 32 | seq) of the children inserted
     size_t   n_inserted;
+    bool     children_all;          //  out: every child was inserted (the fast path's COPY), `inserted` unused
     store_delta_t   *deltas;        //  owned array: counters to add, one per job
     size_t           n_deltas;
     store_outcome_t *outcomes;      //  out, owned array

@@ -66,6 +66,15 @@ s_write_counters_and_commit(PGconn *conn, store_req_t *req, bool outcomes)
             return -1;
         return store_sql_command(conn, req, "committing results", "COMMIT");
     }
+    //  the fast path's children (COPY straight into tasks): each job's
+    //  n_children first, so that the done test below counts them
+    size_t ccap = w->n_deltas * 96 + 1, co = 0;
+    char *children = calloc(1, ccap);
+    for (size_t i = 0; children && outcomes && w->children_all && i < w->n_deltas; i++)
+        if (w->deltas[i].children)
+            co += (size_t) snprintf(children + co, ccap - co,
+                                    "UPDATE jobs SET n_children = n_children + %llu WHERE id = %u; ",
+                                    (unsigned long long) w->deltas[i].children, w->deltas[i].job_id);
     char *cols[6] = {
         s_delta_array(w, offsetof(store_delta_t, job_id), true),
         s_delta_array(w, offsetof(store_delta_t, ok), false),
@@ -76,10 +85,12 @@ s_write_counters_and_commit(PGconn *conn, store_req_t *req, bool outcomes)
     };
     int rc = -1;
     char *sql = NULL;
+    if (!children)
+        goto done;
     for (int i = 0; i < 6; i++)
         if (!cols[i])
             goto done;
-    size_t cap = 2048 + strlen(counters);
+    size_t cap = 2048 + strlen(counters) + strlen(children);
     for (int i = 0; i < 6; i++)
         cap += strlen(cols[i]);
     sql = malloc(cap);
@@ -87,14 +98,14 @@ s_write_counters_and_commit(PGconn *conn, store_req_t *req, bool outcomes)
         goto done;
     if (outcomes)
         snprintf(sql, cap,
-            "%sUPDATE jobs j SET n_ok = j.n_ok + d.ok, n_failed = j.n_failed + d.failed,"
+            "%s%sUPDATE jobs j SET n_ok = j.n_ok + d.ok, n_failed = j.n_failed + d.failed,"
             "  n_failed_total = j.n_failed_total + d.failed, n_cancelled = j.n_cancelled + d.cancelled,"
             "  n_retries = j.n_retries + d.retries, n_stale = j.n_stale + d.stale,"
             STORE_SQL_SET_DONE("j.sealed", " + d.ok + d.failed + d.cancelled")
             " FROM unnest('%s'::int[], '%s'::int8[], '%s'::int8[], '%s'::int8[], '%s'::int8[], '%s'::int8[])"
             "   AS d(id, ok, failed, cancelled, retries, stale)"
             " WHERE j.id = d.id RETURNING j.id, d.ok, d.failed, d.cancelled, j.state; COMMIT",
-            counters, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]);
+            counters, children, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]);
     else
         snprintf(sql, cap,
             "%sUPDATE jobs j SET n_retries = j.n_retries + d.retries, n_stale = j.n_stale + d.stale"
@@ -126,6 +137,7 @@ done:
         snprintf(req->error, sizeof req->error, "counting results failed");
     }
     free(sql);
+    free(children);
     for (int i = 0; i < 6; i++)
         free(cols[i]);
     return rc;
@@ -173,6 +185,7 @@ static void
 s_abandon(PGconn *conn, store_write_t *w)
 {
     store_sql_rollback(conn);
+    w->children_all = false;
     free(w->outcomes);
     w->outcomes = NULL;
     w->n_outcomes = 0;
@@ -213,8 +226,15 @@ s_write_fast(PGconn *conn, store_req_t *req)
         rc = store_sql_copy(conn, req, "logging attempts", sql, &w->attempt_rows, NULL, NULL);
         begun = true;
     }
-    if (rc == 0 && begun)
-        rc = s_write_children(conn, req);
+    if (rc == 0 && begun && w->child_rows.rows) {
+        //  children straight into tasks, like results: a child that exists
+        //  (a result an earlier run stored, resent) is a unique violation,
+        //  and the careful path stages them instead
+        rc = store_sql_copy(conn, req, "creating pipeline steps",
+                            "COPY tasks (job_id, seq, kind, target, spec, root, parent, step, element)"
+                            " FROM STDIN (FORMAT binary)", &w->child_rows, NULL, NULL);
+        w->children_all = rc == 0;
+    }
     if (rc == 0 && !begun) {
         //  prefix without the trailing space's statement: counters only
         PGresult *res;
