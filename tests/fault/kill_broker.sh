@@ -37,7 +37,9 @@ t_release_jobs 2 "$job"
 # 3) kill while tasks run: long tasks are running at the workers and
 #    finished results are waiting for their ack
 t_wait "results flowing" 60 t_results_at_least "$job" 20000
-long=$(shoal submit --count 16 --sleep-ms 2000 --name long --priority 1000 -q)
+#  long enough to outlast a restart on a loaded machine (the sanitizer build
+#  under load took over 2 s to start and take the lease)
+long=$(shoal submit --count 16 --sleep-ms 6000 --name long --priority 1000 -q)
 t_wait "the long tasks running" 30 bash -c "[ \$($SHOAL_BIN/shoal -o json status $long | jq .running) -eq 16 ]"
 kill -9 "${PID[broker]}"
 t_log "broker killed again with $(t_results "$job") results committed and 16 long tasks running"
