@@ -402,8 +402,12 @@ wire_decode(const void *data, size_t size, char *err, size_t errlen, bool *versi
         errbuf_set(err, errlen, "frame too large (%zu bytes, limit %d)", size, WIRE_MAX_FRAME);
         return NULL;
     }
-    //  a legitimate message decodes into a few times its size
-    budget_t budget = { 0, size * 8 + (1u << 20), false };
+    //  a legitimate message decodes into a few times its size, plus the
+    //  structs of its elements: a chunk of 5,000 tiny tasks (a noop with a
+    //  sleep, 9 bytes each on the wire) decodes into about 30 times its
+    //  size, so small frames get a floor that a whole default chunk of the
+    //  smallest tasks fits under (WIRE_DECODE_FLOOR)
+    budget_t budget = { 0, size * 8 + WIRE_DECODE_FLOOR, false };
     //  counted first without allocating: a frame over budget costs one read
     if (wirescan_cost(&shoal__envelope__descriptor, data, size, budget.budget) > budget.budget) {
         errbuf_set(err, errlen, "frame would decode into more than %zu bytes (%zu bytes)", budget.budget, size);

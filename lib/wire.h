@@ -17,6 +17,9 @@
 #define SHOAL_PROTO_MAJOR   1
 //  Largest frame any shoal socket accepts (ZMQ_MAXMSGSIZE); see docs/protocol.md.
 #define WIRE_MAX_FRAME      (64 << 20)
+//  What any frame may decode into besides 8 times its size: room for the
+//  structs of 50,000 of the smallest task specs (a chunk of tasks).
+#define WIRE_DECODE_FLOOR   (16u << 20)
 //  Largest frame the broker takes from a client (its frontend). The largest
 //  request is a submit chunk: specs up to 4 MiB, or one spec alone up to
 //  TASKSPEC_MAX_PACKED (16 MiB); a job's defaults are bounded the same way.

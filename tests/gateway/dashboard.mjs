@@ -39,7 +39,9 @@ try {
   const row = page.locator(`#jobs tr[data-job="${job}"]`);
   const done = async () => Number((await row.locator("td.done").textContent()).split(" / ")[0].replace(/,/g, ""));
   await until("the job's row is shown", async () => (await row.count()) === 1);
+  await until("the row says paused (as submitted)", async () => (await row.locator("td.state").textContent()).startsWith("paused"));
   const first = await done();
+  shoal(`resume ${job}`);
   await until(`the job's progress moves (from ${first})`, async () => (await done()) > first);
   await until("the workers are listed", async () => (await page.locator("#workerlist tr[data-worker]").count()) === 2);
   // the pipeline job: one row per step under its row, with the step's counts

@@ -31,11 +31,14 @@ t_worker w2 --slots 4
 t_wait_workers 2
 t_gateway
 t_wait "gateway healthy" 20 t_healthy
-# ~60 s of work on 8 slots, longer with one worker
-seq 1 3000 | awk '{ print "{\"kind\":\"noop\",\"sleep_ms\":150}" }' > "$T_DIR/tasks.ndjson"
+# ~2 minutes of work on 8 slots, longer with one worker; paused until the
+# page shows it (the browser script resumes it): a browser that takes a
+# minute to start on a loaded machine must not find it done already
+seq 1 6000 | awk '{ print "{\"kind\":\"noop\",\"sleep_ms\":150}" }' > "$T_DIR/tasks.ndjson"
 t_http submit POST "/v1/jobs?name=dashboard" -H 'Content-Type: application/x-ndjson' --data-binary @"$T_DIR/tasks.ndjson"
 t_code "submit" 201
 JOB=$(jq -r .job "$T_DIR/submit.body")
+shoal pause "$JOB" > /dev/null
 # a pipeline job (ten items, two noop steps, the second failing): its steps
 # get a row each under the job's row
 cat > "$T_DIR/p.json" <<'JSON'

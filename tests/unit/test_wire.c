@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "input.h"
 #include "wire.h"
 
 static uint8_t *
@@ -203,9 +204,9 @@ test_results_packing(void)
 static void
 test_decode_budget(void)
 {
-    //  a 64 KiB frame of 32,768 empty Result messages would decode into
-    //  megabytes of structs: refused within a budget, not allocated
-    size_t n = 32768, body = 2 * n;
+    //  a 512 KiB frame of 262,144 empty Result messages would decode into
+    //  tens of megabytes of structs: refused within a budget, not allocated
+    size_t n = 262144, body = 2 * n;
     uint8_t *frame = malloc(body + 16);
     size_t o = 0;
     frame[o++] = 0x08;
@@ -226,6 +227,48 @@ test_decode_budget(void)
     CHECK_CONTAINS(err, "decode into more than");
     wire_free(env);
     free(frame);
+}
+
+//  A default chunk of the smallest real tasks (5,000 noops with a sleep,
+//  as `shoal submit` or the gateway sends them) is not taken for a bomb:
+//  it decodes into some 30 times its wire size (a gateway upload of 6,000
+//  such tasks was refused before WIRE_DECODE_FLOOR).
+static void
+test_decode_small_tasks(void)
+{
+    size_t n = 5000;
+    Shoal__TaskSpec **ptrs = calloc(n, sizeof *ptrs);
+    json_t *line = json_loads("{\"kind\": \"noop\", \"sleep_ms\": 150}", 0, NULL);
+    char err[256] = "";
+    for (size_t i = 0; i < n; i++)
+        ptrs[i] = input_task_from_json(line, false, err, sizeof err);
+    json_decref(line);
+    CHECK(ptrs[n - 1] != NULL);
+    Shoal__SubmitChunk chunk = SHOAL__SUBMIT_CHUNK__INIT;
+    chunk.has_job_id = chunk.has_first_seq = 1;
+    chunk.job_id = 1;
+    chunk.n_tasks = n;
+    chunk.tasks = ptrs;
+    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
+    env.has_version = 1;
+    env.version = SHOAL_PROTO_MAJOR;
+    env.has_corr = 1;
+    env.corr = 7;
+    env.body_case = SHOAL__ENVELOPE__BODY_SUBMIT_CHUNK;
+    env.submit_chunk = &chunk;
+    size_t len = shoal__envelope__get_packed_size(&env);
+    uint8_t *frame = malloc(len);
+    shoal__envelope__pack(&env, frame);
+    envelope_t *got = wire_decode(frame, len, err, sizeof err, NULL);
+    CHECK(got != NULL);
+    if (!got)
+        fprintf(stderr, "  %zu bytes: %s\n", len, err);
+    CHECK(got && got->submit_chunk && got->submit_chunk->n_tasks == n);
+    wire_free(got);
+    free(frame);
+    for (size_t i = 0; i < n; i++)
+        shoal__task_spec__free_unpacked(ptrs[i], NULL);
+    free(ptrs);
 }
 
 //  Found by fuzz_envelope: protobuf-c takes a field numbered 0 (here inside
@@ -252,6 +295,7 @@ int
 main(void)
 {
     test_decode_budget();
+    test_decode_small_tasks();
     test_hello_round_trip();
     test_rejections();
     test_results_packing();
