@@ -6,9 +6,8 @@
 #   scripts/test.sh --sanitize   sanitizer build only
 #   scripts/test.sh ... -- ARGS  extra ctest arguments (e.g. -- -L fault)
 # Tests run in parallel, SHOAL_TEST_JOBS at once (default: the number of
-# cores + 1, since most tests spend their time waiting on servers, browsers
-# and heartbeats: at one per core the suite kept about half the CPU idle):
-# each black-box test has its own database, kernel-chosen ports
+# cores; at cores + 1 the bulk tests stalled the shared PostgreSQL and a
+# broker's memory bound failed): each black-box test has its own database, kernel-chosen ports
 # (tests/lib.sh) and temporary directory; tests that need the machine to
 # themselves say so with RUN_SERIAL (tests/CMakeLists.txt).
 # Exits with ctest's status.
@@ -55,7 +54,7 @@ for b in "${builds[@]}"; do
     # sanitizer in security.* and fault.*); the normal run has them all
     [ "$b" = sanitize ] && extra=(-LE 'slow|deploy|multihost')
     SHOAL_SANITIZED=$([ "$b" = sanitize ] && echo 1 || echo 0) \
-        ctest --test-dir "$dir" --output-on-failure -j "${SHOAL_TEST_JOBS:-$(( $(nproc) + 1 ))}" \
+        ctest --test-dir "$dir" --output-on-failure -j "${SHOAL_TEST_JOBS:-$(nproc)}" \
             "${extra[@]}" "${ctest_args[@]}" || status=$?
     [ $status -eq 0 ] || break
 done
