@@ -138,6 +138,11 @@ dispatch_run(server_t *self)
     //  finished for the previous broker run: do not hand those tasks out twice
     if (clock_mono_ms() < self->dispatch_after_ms)
         return;
+    //  while the lease is unrenewed nothing commits: results wait in memory
+    //  (with the children they create), so no more work goes out until a
+    //  renewal (a fan-out kept going grew the broker past 300 MB)
+    if (self->lapsed)
+        return;
     bool work = false;
     for (job_t *job = zlist_first(self->job_list); job && !work; job = zlist_next(self->job_list))
         work = job->state == SHOAL__JOB_STATE__JOB_ACTIVE && job->n_queued > 0;
