@@ -89,6 +89,8 @@ s_reply_job(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, S
     progress_fill_leader(self, &leader);
     reply.job = info;
     reply.leader = &leader;
+    reply.has_time_us = 1;
+    reply.time_us = clock_wall_us();
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
     env.body_case = SHOAL__ENVELOPE__BODY_STATUS_REPLY;
     env.status_reply = &reply;

@@ -35,6 +35,8 @@ typedef struct {
     bool     finished;          //  the finished event is out: end after it
     bool     cluster;           //  GET /v1/events: everything, never finishes
     int64_t  last_snapshot_ms;  //  cluster: snapshots go out at most 1/s
+    int64_t  not_before_us;     //  job: snapshots the broker took before the
+                                //  figures sent on connect are older: skipped
     char    *buf;               //  an event not yet sent
     size_t   len, off;
 } stream_t;
@@ -77,6 +79,13 @@ s_from_snapshot(stream_t *s, const uint8_t *data, size_t size)
 {
     char err[256];
     Shoal__Envelope *env = wire_decode(data, size, err, sizeof err, NULL);
+    if (env && env->snapshot && env->snapshot->time_us < s->not_before_us) {
+        //  taken before the figures on connect, and overtaken by them: the
+        //  feed and the request are two paths, and counts must not go back
+        wire_free(env);
+        return false;
+    }
+    s->not_before_us = 0;
     bool found = false;
     for (size_t i = 0; env && env->snapshot && i < env->snapshot->n_jobs && !found; i++) {
         const Shoal__JobInfo *job = env->snapshot->jobs[i];
@@ -134,6 +143,7 @@ s_next(stream_t *s)
         return true;
     }
     if (kind == HUB_BROKER_DOWN || kind == HUB_BROKER_UP) {
+        s->not_before_us = 0;   //  another broker's clock may follow
         json_t *o = json_object();
         json_object_set_new(o, "up", json_boolean(kind == HUB_BROKER_UP));
         s_event(s, "broker", o);
@@ -274,6 +284,7 @@ events_get(req_t *req, uint32_t job_id)
         return gw_respond_error(req, reply ? 502 : (unsigned) status, "%s", reply ? "bad status reply" : err);
     }
     s->finished = s_over(reply->status_reply->job);
+    s->not_before_us = reply->status_reply->has_time_us ? reply->status_reply->time_us : 0;
     s_event(s, s->finished ? "finished" : "progress", report_job_json(reply->status_reply->job));
     wire_free(reply);
     return s_start(req, s);

@@ -18,9 +18,26 @@ job=$(jq -r .job "$T_DIR/submit.body")
 
 curl -sS -N -D "$T_DIR/sse.headers" -H "Authorization: Bearer $TOKEN" "$GW/v1/jobs/$job/events" > "$T_DIR/sse.out" &
 PID[sse]=$!
+# clients joining mid-job: the figures sent on connect come from a request
+# to the broker, the later ones from its progress feed; a snapshot taken
+# before the request but arriving after it must not take counts back
+ok_now() { curl -s -H "Authorization: Bearer $TOKEN" "$GW/v1/jobs/$job" | jq -r '.ok // 0'; }
+for n in 20 60 100 140 180; do
+    t_wait "job at $n ok" 60 t_test_ge "$n" ok_now
+    curl -sS -N -H "Authorization: Bearer $TOKEN" "$GW/v1/jobs/$job/events" > "$T_DIR/late$n.out" &
+    PID[late$n]=$!
+done
 t_wait "the event stream ends after the job finished" 60 t_exited "${PID[sse]}"
 wait "${PID[sse]}" || t_fail "curl on the event stream failed"
 unset 'PID[sse]'
+for n in 20 60 100 140 180; do
+    t_wait "stream joined at $n ends" 60 t_exited "${PID[late$n]}"
+    unset "PID[late$n]"
+    awk '$0 == "event: progress" { getline; sub(/^data: /, ""); print }' "$T_DIR/late$n.out" | jq -r .ok > "$T_DIR/late$n.seq"
+    sort -n -c "$T_DIR/late$n.seq" || t_fail "stream joined at $n ok: ok went down: $(xargs < "$T_DIR/late$n.seq")"
+    grep -qx 'event: finished' "$T_DIR/late$n.out" || t_fail "stream joined at $n: no finished event"
+done
+t_log "ok: 5 streams joined mid-job, counts never went back"
 grep -qi '^content-type: text/event-stream' "$T_DIR/sse.headers" || t_fail "not text/event-stream: $(cat "$T_DIR/sse.headers")"
 # the data lines of each kind of event
 events() { awk -v want="event: $1" '$0 == want { getline; sub(/^data: /, ""); print }' "$T_DIR/sse.out"; }
