@@ -36,6 +36,7 @@ try {
   await page.locator("#token").fill(env.TOKEN);
   await page.locator("#login button").click();
   await until("the page is live", async () => (await page.locator("#status").textContent()) === "live");
+  await until("the header shows the leader's term", async () => (await page.locator("#leader").textContent()) === "term 1");
   const row = page.locator(`#jobs tr[data-job="${job}"]`);
   const done = async () => Number((await row.locator("td.done").textContent()).split(" / ")[0].replace(/,/g, ""));
   await until("the job's row is shown", async () => (await row.count()) === 1);
@@ -86,6 +87,8 @@ try {
   fs.writeFileSync(`${env.T_DIR}/broker2.pid`, String(broker.pid));
   await until("the page recovers", async () => (await page.locator("#status").textContent()) === "live"
                                             && !(await page.locator("#banner").isVisible()), 60000);
+  await until("the header shows the new term", async () => (await page.locator("#leader").textContent()) === "term 2");
+  await until("the event tail notes the change of leader", async () => (await page.locator("#events").textContent()).includes("(term 1 -> 2)"));
   const again = await done();
   await until("progress moves again after the restart", async () => (await done()) > again, 60000);
   await page.screenshot({ path: `${shots}/5-recovered.png`, fullPage: true });
