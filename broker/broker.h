@@ -209,6 +209,7 @@ struct _job_t {
     bool      steps_asked;  //  a STORE_STEPS is with the writer
     bool      steps_stale;  //  the counts must be read afresh (retry, cancel, duplicates)
     bool      steps_failed; //  the last read failed: try again at the next snapshot
+    item_counts_t *items;   //  how its items stand (read and kept with the steps); NULL: not known yet
 };
 
 struct _peer_t {
@@ -252,6 +253,7 @@ typedef struct {
     int64_t      first_ms;  //  when the oldest row was added
     zlist_t     *children;  //  pipeline steps created with these rows (pchild_t *)
     zhashx_t    *step_deltas;   //  job id -> steps_delta_t (steps.c): results per step
+    item_batch_t *item_changes; //  what the batch does to pipeline items (steps.c)
 } batch_t;
 
 struct _server_t {
@@ -531,9 +533,12 @@ void pipeline_batch_free(batch_t *batch);
 void steps_job_new(server_t *self, job_t *job, const store_job_t *row);
 //  A final result of `task` (NULL: not in memory) with what the worker said
 //  (r, may lack the step) goes into the batch: count it under its step.
-void steps_count_result(batch_t *batch, job_t *job, task_t *task, const Shoal__Result *r, char outcome);
+void steps_count_result(batch_t *batch, job_t *job, task_t *task, uint32_t seq, const Shoal__Result *r,
+                        char outcome);
 //  A child of step `step` was created (its batch committed).
 void steps_count_child(job_t *job, uint32_t step);
+//  A child of item `root` goes into the batch (its item gains an open task).
+void steps_count_item_child(batch_t *batch, job_t *job, uint32_t root);
 //  A batch committed: add its per-step results to the jobs' counts (or
 //  mark a job's counts stale when the store refused some of its rows).
 void steps_on_written(server_t *self, batch_t *batch);
@@ -549,6 +554,10 @@ void steps_on_read(server_t *self, store_req_t *req);
 //  count is the job's submitted tasks). Free with steps_free_info.
 void steps_fill_info(const pipeline_t *pipeline, const store_step_t *steps, size_t n_steps,
                      uint64_t submitted, Shoal__JobInfo *info);
+//  Fill info->items (with the items' rate and ETA when `counts` is given,
+//  a job in memory). Freed by steps_free_info.
+void steps_fill_items(const item_tally_t *tally, const item_counts_t *counts, uint64_t submitted,
+                      int64_t now_ms, Shoal__JobInfo *info);
 void steps_free_info(Shoal__JobInfo *info);
 //  Free a batch's per-step deltas / a job's counts.
 void steps_batch_free(batch_t *batch);

@@ -95,7 +95,7 @@ s_record_final(server_t *self, const record_t *rec, bool ok, const char *error)
     schema_rows_result(&batch->req->write.rows, job_id, rec->seq, ok ? "ok" : "failed", rec->attempt, rec->worker,
                  error, rec->r);
     batch_count_result(batch, job_id, ok ? "ok" : "failed");
-    steps_count_result(batch, rec->job, rec->task, rec->lost ? NULL : rec->r, ok ? 'o' : 'f');
+    steps_count_result(batch, rec->job, rec->task, rec->seq, rec->lost ? NULL : rec->r, ok ? 'o' : 'f');
     if (rec->task) {
         rec->task->attempt = rec->attempt;
         task_commit(self, rec->task, batch);

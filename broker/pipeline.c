@@ -76,6 +76,7 @@ s_add_child(server_t *self, job_t *job, Shoal__TaskSpec *spec, uint32_t root, ui
     child->id = ((uint64_t) job->id << 32) | seq;
     zlist_append(batch->children, child);
     batch_count_child(batch, job->id);
+    steps_count_item_child(batch, job, root);
     char target[2048];
     taskspec_target(spec, target, sizeof target);
     char *clean = text_sanitize(target, strlen(target), sizeof target);

@@ -243,6 +243,20 @@ progress_fill_job(server_t *self, job_t *job, Shoal__JobInfo *info, int64_t now_
     s_held_hosts(job, info, now_ms);
     routing_waiting(self, job, &info->waiting, &info->n_waiting);
     steps_fill_info(job->pipeline, job->steps, job->n_steps, job->n_tasks, info);
+    if (info->n_steps) {
+        //  a pipeline's tasks are its steps' (children included), not only
+        //  the submitted ones; its ETA is by items
+        uint64_t known = 0;
+        for (size_t i = 0; i < info->n_steps; i++)
+            known += info->steps[i]->tasks;
+        info->queued = known > finished + in_flight ? known - finished - in_flight : 0;
+    }
+    if (job->pipeline && job->items && job->steps) {
+        item_tally_t t = item_counts_tally(job->items);
+        steps_fill_items(&t, job->items, job->n_tasks, now_ms, info);
+        if (info->items)
+            info->eta_ms = info->items->eta_ms;
+    }
 }
 
 void
@@ -263,6 +277,8 @@ progress_fill_job_row(const store_job_t *row, Shoal__JobInfo *info)
         json_decref(doc);
         steps_fill_info(p, row->steps, row->n_steps, row->n_tasks, info);
         pipeline_destroy(&p);
+        if (row->has_items)
+            steps_fill_items(&row->items, NULL, row->n_tasks, 0, info);
     }
 }
 

@@ -13,13 +13,19 @@
     writer, in order with the result batches: its answer counts exactly
     the batches answered before it, so the counts in memory are replaced
     by it and later batches add to it. Step 0's task count is always the
-    job's submitted tasks. */
+    job's submitted tasks.
+
+    The job's items (item_counts.c) are counted the same way and at the
+    same moments: a batch's results and the children it creates change
+    their items' open tasks when the batch commits; the same read brings
+    them afresh. */
 #include "broker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 
 //  What one batch adds to one job's steps.
@@ -36,37 +42,67 @@ s_free_item(void **item)
     *item = NULL;
 }
 
-//  The step a result belongs to: what the worker said, else the task's spec.
+//  The step a result belongs to and its item: what the worker said, else
+//  the task's spec. -1: not known.
 static int
-s_step_of(const job_t *job, const task_t *task, const Shoal__Result *r)
+s_step_of(const job_t *job, const task_t *task, uint32_t seq, const Shoal__Result *r, uint32_t *root)
 {
-    if (r && r->has_step)
+    if (r && r->has_step) {
+        *root = r->has_root ? r->root : seq;
         return r->step < pipeline_steps(job->pipeline) ? (int) r->step : -1;
+    }
     if (!task)
         return -1;
     Shoal__TaskSpec *spec = shoal__task_spec__unpack(NULL, task->spec_len, task->spec);
     int step = -1;
-    if (spec && spec->pipeline && spec->pipeline->index < pipeline_steps(job->pipeline))
+    if (spec && spec->pipeline && spec->pipeline->index < pipeline_steps(job->pipeline)) {
         step = (int) spec->pipeline->index;
+        *root = spec->pipeline->has_root ? spec->pipeline->root : seq;
+    }
     else
-    if (spec && !spec->pipeline)
+    if (spec && !spec->pipeline) {
         step = 0;           //  a submitted task (its item's first step)
+        *root = seq;
+    }
     if (spec)
         shoal__task_spec__free_unpacked(spec, NULL);
     return step;
 }
 
+//  The batch's changes to items, made on first use.
+static item_batch_t *
+s_item_batch(batch_t *batch, job_t *job)
+{
+    if (!batch->item_changes && !(batch->item_changes = item_batch_new()))
+        job->steps_stale = job->steps_failed = true;    //  read at the next snapshot
+    return batch->item_changes;
+}
+
+void
+steps_count_item_child(batch_t *batch, job_t *job, uint32_t root)
+{
+    item_batch_t *b = s_item_batch(batch, job);
+    if (b && item_batch_add(b, job->id, root, 0) != 0)
+        job->steps_stale = job->steps_failed = true;
+}
+
 void
 steps_job_new(server_t *self, job_t *job, const store_job_t *row)
 {
-    if (row->n_tasks == 0 && row->n_children == 0 && row->n_ok + row->n_failed + row->n_cancelled == 0)
+    if (row->n_tasks == 0 && row->n_children == 0 && row->n_ok + row->n_failed + row->n_cancelled == 0) {
         job->steps = calloc(1, sizeof *job->steps);     //  a new job: nothing to count yet
+        job->items = item_counts_new();
+        if (!job->items) {
+            free(job->steps);
+            job->steps = NULL;
+        }
+    }
     if (!job->steps)
         steps_mark_stale(self, job);
 }
 
 void
-steps_count_result(batch_t *batch, job_t *job, task_t *task, const Shoal__Result *r, char outcome)
+steps_count_result(batch_t *batch, job_t *job, task_t *task, uint32_t seq, const Shoal__Result *r, char outcome)
 {
     if (!job->pipeline)
         return;
@@ -90,7 +126,11 @@ steps_count_result(batch_t *batch, job_t *job, task_t *task, const Shoal__Result
         d->job_id = job->id;
         zhashx_insert(batch->step_deltas, key, d);
     }
-    int step = s_step_of(job, task, r);
+    uint32_t root = seq;
+    int step = s_step_of(job, task, seq, r, &root);
+    item_batch_t *items = step >= 0 ? s_item_batch(batch, job) : NULL;
+    if (items && item_batch_add(items, job->id, root, outcome) != 0)
+        d->unknown = true;
     if (step < 0)
         d->unknown = true;
     else
@@ -130,6 +170,24 @@ steps_count_child(job_t *job, uint32_t step)
         s->tasks++;
 }
 
+//  The batch's changes to items, to the jobs whose steps took the batch.
+static void
+s_items_on_written(server_t *self, batch_t *batch)
+{
+    if (!batch->item_changes)
+        return;
+    int64_t now_ms = clock_mono_ms();
+    size_t cursor = 0;
+    const item_change_t *c;
+    while ((c = item_batch_next(batch->item_changes, &cursor))) {
+        job_t *job = job_lookup(self, c->job_id);
+        if (!job || !job->items || job->steps_stale)
+            continue;       //  not known, or read afresh anyway
+        if (item_counts_apply(job->items, c, now_ms) != 0)
+            steps_mark_stale(self, job);
+    }
+}
+
 void
 steps_on_written(server_t *self, batch_t *batch)
 {
@@ -160,6 +218,7 @@ steps_on_written(server_t *self, batch_t *batch)
             s->cancelled += d->cancelled[k];
         }
     }
+    s_items_on_written(self, batch);
 }
 
 void
@@ -208,6 +267,14 @@ steps_on_read(server_t *self, store_req_t *req)
     }
     if (job->steps_stale)
         self->steps_wanted = true;  //  marked again while this read was out: read once more
+    if (req->steps.has_items) {
+        if (!job->items)
+            job->items = item_counts_new();
+        if (!job->items || item_counts_load(job->items, &req->steps.items, req->steps.open, req->steps.n_open) != 0) {
+            item_counts_destroy(&job->items);
+            job->steps_stale = true;
+        }
+    }
     free(job->steps);
     job->steps = req->steps.rows;
     job->n_steps = req->steps.n;
@@ -252,8 +319,34 @@ steps_fill_info(const pipeline_t *pipeline, const store_step_t *steps, size_t n_
 }
 
 void
+steps_fill_items(const item_tally_t *t, const item_counts_t *counts, uint64_t submitted, int64_t now_ms,
+                 Shoal__JobInfo *info)
+{
+    Shoal__ItemsInfo *items = calloc(1, sizeof *items);
+    if (!items)
+        return;
+    shoal__items_info__init(items);
+    items->has_total = items->has_complete = items->has_failed = items->has_cancelled = items->has_running = 1;
+    items->total = submitted;
+    items->complete = t->complete, items->failed = t->failed, items->cancelled = t->cancelled;
+    items->running = t->running;
+    uint64_t ended = t->complete + t->failed + t->cancelled;
+    items->has_eta_ms = 1;
+    items->eta_ms = info->has_finished_us && info->finished_us ? 0 : -1;
+    if (counts) {
+        items->has_rate = 1;
+        items->rate = item_counts_rate(counts, now_ms, 10);
+        if (items->eta_ms && items->rate > 0.01)
+            items->eta_ms = (int64_t) ((double) (submitted > ended ? submitted - ended : 0) / items->rate * 1000.0);
+    }
+    info->items = items;
+}
+
+void
 steps_free_info(Shoal__JobInfo *info)
 {
+    free(info->items);
+    info->items = NULL;
     for (size_t i = 0; i < info->n_steps; i++) {
         free(info->steps[i]->name);
         free(info->steps[i]->each);
@@ -269,11 +362,13 @@ void
 steps_batch_free(batch_t *batch)
 {
     zhashx_destroy(&batch->step_deltas);
+    item_batch_destroy(&batch->item_changes);
 }
 
 void
 steps_job_free(job_t *job)
 {
+    item_counts_destroy(&job->items);
     free(job->steps);
     job->steps = NULL;
     job->n_steps = 0;

@@ -88,11 +88,14 @@ s_run_op(PGconn *conn, store_req_t *req)
         case STORE_PAGE:          store_page_read(conn, req); break;
         case STORE_CONTROL:       store_control_run(conn, req); break;
         case STORE_QUERY_JOB:
-            if (store_jobs_read(conn, req, req->job_id) == 0 && req->n_jobs && req->jobs[0].pipeline)
-                store_steps_read(conn, req, req->job_id, &req->jobs[0].steps, &req->jobs[0].n_steps);
+            if (store_jobs_read(conn, req, req->job_id) == 0 && req->n_jobs && req->jobs[0].pipeline
+            &&  store_steps_read(conn, req, req->job_id, &req->jobs[0].steps, &req->jobs[0].n_steps) == 0)
+                req->jobs[0].has_items = store_items_read(conn, req, req->job_id, &req->jobs[0].items, NULL, NULL) == 0;
             break;
         case STORE_STEPS:
-            store_steps_read(conn, req, req->job_id, &req->steps.rows, &req->steps.n);
+            if (store_steps_read(conn, req, req->job_id, &req->steps.rows, &req->steps.n) == 0)
+                req->steps.has_items = store_items_read(conn, req, req->job_id, &req->steps.items,
+                                                        &req->steps.open, &req->steps.n_open) == 0;
             break;
         case STORE_QUERY_JOBS:    store_jobs_list(conn, req); break;
         case STORE_QUERY_RESULTS:
@@ -410,6 +413,7 @@ store_req_destroy(store_req_t **req_p)
             break;
         case STORE_STEPS:
             free(req->steps.rows);
+            free(req->steps.open);
             break;
         default:
             break;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "buckets.h"
+#include "item_counts.h"
 #include "pgcopy.h"
 #include "shoal.pb-c.h"
 
@@ -81,6 +82,8 @@ typedef struct {
     char    *update_note;       //  owned, what it changed; NULL: never
     store_step_t *steps;        //  owned, per step index (STORE_QUERY_JOB of a pipeline job), else NULL
     size_t   n_steps;
+    item_tally_t items;         //  STORE_QUERY_JOB of a pipeline job: how its items stand
+    bool     has_items;
 } store_job_t;
 
 //  Seqs of the tasks pipeline steps create start here (submitted tasks
@@ -231,6 +234,11 @@ typedef struct {
 typedef struct {
     store_step_t *rows;             //  out, owned: index = step
     size_t        n;
+    //  and its items (item_counts.h): the tally and every item under way
+    item_tally_t  items;
+    item_open_t  *open;             //  out, owned
+    size_t        n_open;
+    bool          has_items;
 } store_steps_t;
 
 //  Seqs per transaction of a deletion, unless the broker says otherwise

@@ -35,6 +35,10 @@ void store_items_page(PGconn *conn, store_req_t *req);
 //  store_steps.c: a pipeline job's tasks and outcomes per step (one grouped
 //  query, O(the job's tasks)) into *rows (owned, index = step). 0, or -1 recorded.
 int store_steps_read(PGconn *conn, store_req_t *req, uint32_t job_id, store_step_t **rows, size_t *n);
+//  ... and how its items stand (item_counts.h); with `open`, also every item
+//  under way (owned by the caller). Same cost: one grouped query.
+int store_items_read(PGconn *conn, store_req_t *req, uint32_t job_id, item_tally_t *tally,
+                     item_open_t **open, size_t *n_open);
 
 //  store_lifecycle.c: STORE_UPDATE's change of the job row; 0 when it
 //  committed (the caller then reads the row back), else -1 with req->status.

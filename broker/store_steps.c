@@ -7,6 +7,7 @@
     already stored, and for a job no longer in memory. See store_ops.h. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store_ops.h"
 #include "store_sql.h"
@@ -54,5 +55,66 @@ store_steps_read(PGconn *conn, store_req_t *req, uint32_t job_id, store_step_t *
     free(*rows);
     *rows = out;
     *n = count;
+    return 0;
+}
+
+//  Per item: its tasks without a result, whether one failed or was cancelled.
+#define S_ITEMS_CTE \
+    "WITH i AS (SELECT coalesce(t.root, t.seq) AS item," \
+    "    count(*) FILTER (WHERE r.seq IS NULL) AS open, count(r.seq) AS ended," \
+    "    coalesce(bool_or(r.outcome = 'failed'), false) AS failed," \
+    "    coalesce(bool_or(r.outcome = 'cancelled'), false) AS cancelled" \
+    "  FROM tasks t LEFT JOIN results r ON r.job_id = t.job_id AND r.seq = t.seq" \
+    "  WHERE t.job_id = $1 GROUP BY 1) "
+//  ... summed up (item -1: complete, failed, cancelled, running)
+#define S_ITEMS_TALLY \
+    "SELECT -1, count(*) FILTER (WHERE open = 0 AND NOT failed AND NOT cancelled)," \
+    "  count(*) FILTER (WHERE failed), count(*) FILTER (WHERE cancelled AND NOT failed)," \
+    "  count(*) FILTER (WHERE open > 0 AND ended > 0 AND NOT failed AND NOT cancelled) FROM i"
+
+int
+store_items_read(PGconn *conn, store_req_t *req, uint32_t job_id, item_tally_t *tally,
+                 item_open_t **open, size_t *n_open)
+{
+    char idbuf[16];
+    snprintf(idbuf, sizeof idbuf, "%u", job_id);
+    const char *params[] = { idbuf };
+    //  with `open`: also each item under way (a result stored, a task open)
+    PGresult *res = store_sql_query(conn, req, "counting pipeline items", open
+        ? S_ITEMS_CTE "SELECT item, open, failed::int::bigint, cancelled::int::bigint, 0::bigint FROM i"
+          " WHERE open > 0 AND ended > 0 UNION ALL " S_ITEMS_TALLY
+        : S_ITEMS_CTE S_ITEMS_TALLY, 1, params, 0);
+    if (!res)
+        return -1;
+    size_t rn = store_sql_rows(res);
+    item_open_t *out = open ? calloc(rn ? rn : 1, sizeof *out) : NULL;
+    if (open && !out) {
+        PQclear(res);
+        store_sql_error(req, STORE_ERR_FAILED, "out of memory counting items");
+        return -1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < rn; i++) {
+        if (!strcmp(PQgetvalue(res, (int) i, 0), "-1")) {
+            tally->complete = store_sql_u64(res, (int) i, 1);
+            tally->failed = store_sql_u64(res, (int) i, 2);
+            tally->cancelled = store_sql_u64(res, (int) i, 3);
+            tally->running = store_sql_u64(res, (int) i, 4);
+        }
+        else
+        if (out) {
+            out[n].root = (uint32_t) store_sql_u64(res, (int) i, 0);
+            out[n].open = (uint32_t) store_sql_u64(res, (int) i, 1);
+            out[n].failed = store_sql_u64(res, (int) i, 2) != 0;
+            out[n].cancelled = store_sql_u64(res, (int) i, 3) != 0;
+            n++;
+        }
+    }
+    PQclear(res);
+    if (open) {
+        free(*open);
+        *open = out;
+        *n_open = n;
+    }
     return 0;
 }

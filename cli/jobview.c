@@ -53,9 +53,19 @@ cli_print_job(cli_globals_t *g, FILE *out, const Shoal__JobInfo *j)
             j->name && *j->name ? "\"" : "");
     fprintf(out, "  state      %s%s  priority %u\n", report_state_name(j->state),
             j->sealed ? "" : " (receiving tasks)", j->priority);
-    fprintf(out, "  progress   %.1f%%  %s of %s done\n", report_percent(j),
-            text_thousands(j->ok + j->failed + j->cancelled, ok, sizeof ok),
-            text_thousands(j->total, total, sizeof total));
+    report_progress_t p = report_progress(j);
+    fprintf(out, "  progress   %.1f%%  %s of %s%s done\n", report_percent(j),
+            text_thousands(p.ok + p.failed + p.cancelled, ok, sizeof ok),
+            text_thousands(p.total, total, sizeof total), p.items ? " items" : "");
+    if (j->items) {
+        //  a pipeline job: its input items (docs/pipelines.md, "Seeing it")
+        char c[32], f[32], x[32], r[32], w[32];
+        uint64_t known = j->items->complete + j->items->failed + j->items->cancelled + j->items->running;
+        fprintf(out, "  items      complete %s  failed %s  cancelled %s  running %s  waiting %s\n",
+                text_thousands(j->items->complete, c, sizeof c), text_thousands(j->items->failed, f, sizeof f),
+                text_thousands(j->items->cancelled, x, sizeof x), text_thousands(j->items->running, r, sizeof r),
+                text_thousands(j->items->total > known ? j->items->total - known : 0, w, sizeof w));
+    }
     fprintf(out, "  tasks      ok %s  failed %s  cancelled %s  queued %s  running %s\n",
             text_thousands(j->ok, ok, sizeof ok), text_thousands(j->failed, failed, sizeof failed),
             text_thousands(j->cancelled, cancelled, sizeof cancelled),
@@ -63,6 +73,12 @@ cli_print_job(cli_globals_t *g, FILE *out, const Shoal__JobInfo *j)
     fprintf(out, "  retries    %llu (waiting %llu)  stale %llu  duplicate %llu\n",
             (unsigned long long) j->retries, (unsigned long long) j->retry_wait,
             (unsigned long long) j->stale, (unsigned long long) j->duplicate);
+    if ((j->state == SHOAL__JOB_STATE__JOB_ACTIVE || j->state == SHOAL__JOB_STATE__JOB_PAUSED) && j->items) {
+        char irate[32];
+        fprintf(out, "  rate       %s (items %s)  eta %s\n", report_rate(j->rate, rate, sizeof rate),
+                report_rate(j->items->rate, irate, sizeof irate), report_duration_ms(j->eta_ms, eta, sizeof eta));
+    }
+    else
     if (j->state == SHOAL__JOB_STATE__JOB_ACTIVE || j->state == SHOAL__JOB_STATE__JOB_PAUSED)
         fprintf(out, "  rate       %s  eta %s\n", report_rate(j->rate, rate, sizeof rate),
                 report_duration_ms(j->eta_ms, eta, sizeof eta));
@@ -109,11 +125,12 @@ cli_progress_line(const Shoal__JobInfo *j, char *buf, size_t size)
     if (live)
         snprintf(tail, sizeof tail, "  %s  eta %s", report_rate(j->rate, rate, sizeof rate),
                  report_duration_ms(j->eta_ms, eta, sizeof eta));
-    snprintf(buf, size, "job %u %s%s %5.1f%%  %s/%s done  failed %s%s", j->id,
+    report_progress_t p = report_progress(j);
+    snprintf(buf, size, "job %u %s%s %5.1f%%  %s/%s%s done  failed %s%s", j->id,
              report_state_name(j->state), j->sealed ? "" : " (receiving)", report_percent(j),
-             text_thousands(j->ok + j->failed + j->cancelled, done, sizeof done),
-             text_thousands(j->total, total, sizeof total), text_thousands(j->failed, failed, sizeof failed),
-             tail);
+             text_thousands(p.ok + p.failed + p.cancelled, done, sizeof done),
+             text_thousands(p.total, total, sizeof total), p.items ? " items" : "",
+             text_thousands(p.failed, failed, sizeof failed), tail);
 }
 
 Shoal__Envelope *

@@ -141,11 +141,13 @@ cmd_jobs(cli_globals_t *g, int argc, char **argv)
             char total[32], ok[32], failed[32], rate[32];
             const char *state = j->state == SHOAL__JOB_STATE__JOB_ACTIVE && !j->sealed
                               ? "receiving" : report_state_name(j->state);
-            printf("%6u  %-9s  %5.1f%%  %12s  %12s  %10s  %10s  %s\n", j->id, state,
-                   report_percent(j), text_thousands(j->total, total, sizeof total),
-                   text_thousands(j->ok, ok, sizeof ok), text_thousands(j->failed, failed, sizeof failed),
+            //  a pipeline job counts its items (ok: complete)
+            report_progress_t p = report_progress(j);
+            printf("%6u  %-9s  %5.1f%%  %12s  %12s  %10s  %10s  %s%s\n", j->id, state,
+                   report_percent(j), text_thousands(p.total, total, sizeof total),
+                   text_thousands(p.ok, ok, sizeof ok), text_thousands(p.failed, failed, sizeof failed),
                    j->state == SHOAL__JOB_STATE__JOB_ACTIVE ? report_rate(j->rate, rate, sizeof rate) : "-",
-                   j->name ? j->name : "");
+                   j->name ? j->name : "", p.items ? " (items)" : "");
         }
     }
     wire_free(reply);

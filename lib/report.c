@@ -106,6 +106,21 @@ report_job_json(const Shoal__JobInfo *j)
         }
         json_object_set_new(o, "steps", steps);
     }
+    if (j->items) {
+        const Shoal__ItemsInfo *it = j->items;
+        json_t *x = json_object();
+        uint64_t known = it->complete + it->failed + it->cancelled + it->running;
+        json_object_set_new(x, "total", json_integer((json_int_t) it->total));
+        json_object_set_new(x, "complete", json_integer((json_int_t) it->complete));
+        json_object_set_new(x, "failed", json_integer((json_int_t) it->failed));
+        json_object_set_new(x, "cancelled", json_integer((json_int_t) it->cancelled));
+        json_object_set_new(x, "running", json_integer((json_int_t) it->running));
+        json_object_set_new(x, "waiting", json_integer((json_int_t) (it->total > known ? it->total - known : 0)));
+        if (it->has_rate)
+            json_object_set_new(x, "rate", json_real(it->rate));
+        json_object_set_new(x, "eta_ms", json_integer(it->eta_ms));
+        json_object_set_new(o, "items", x);
+    }
     return o;
 }
 
@@ -422,13 +437,23 @@ report_latency_us(uint64_t us, char *buf, size_t size)
     return buf;
 }
 
+report_progress_t
+report_progress(const Shoal__JobInfo *j)
+{
+    if (j->items)
+        return (report_progress_t) { j->items->complete, j->items->failed, j->items->cancelled,
+                                     j->items->total, true };
+    return (report_progress_t) { j->ok, j->failed, j->cancelled, j->total, false };
+}
+
 double
 report_percent(const Shoal__JobInfo *j)
 {
-    if (!j->total)
+    report_progress_t p = report_progress(j);
+    if (!p.total)
         return j->sealed ? 100.0 : 0.0;
-    double done = (double) (j->ok + j->failed + j->cancelled);
-    return 100.0 * done / (double) j->total;
+    double done = (double) (p.ok + p.failed + p.cancelled);
+    return 100.0 * done / (double) p.total;
 }
 
 json_t *

@@ -4,6 +4,7 @@
 #define SHOAL_REPORT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,5 +40,12 @@ const char *report_duration_ms(int64_t ms, char *buf, size_t size);
 const char *report_latency_us(uint64_t us, char *buf, size_t size);
 //  Percentage of done (ok + failed + cancelled) over total, 0..100.
 double report_percent(const Shoal__JobInfo *job);
+//  What a job's progress counts: a pipeline job's input items once they are
+//  known (ok = complete), else its tasks.
+typedef struct {
+    uint64_t ok, failed, cancelled, total;
+    bool     items;
+} report_progress_t;
+report_progress_t report_progress(const Shoal__JobInfo *job);
 
 #endif

@@ -69,13 +69,16 @@ s_plain_snapshot(const monitor_config_t *cfg, const Shoal__Snapshot *snap, uint3
         for (char *c = name; c && *c; c++)
             if (*c == '"' || *c == '\\' || *c == '\n' || *c == '\r' || *c == '\t')
                 *c = '_';
-        printf("%s job=%u name=\"%s\" state=%s done=%s total=%s pct=%.1f failed=%s cancelled=%s queued=%llu"
+        //  a pipeline job: done/total/failed/cancelled count its items (items=1)
+        report_progress_t p = report_progress(j);
+        printf("%s job=%u name=\"%s\" state=%s done=%s total=%s pct=%.1f failed=%s cancelled=%s%s queued=%llu"
                " running=%llu rate=%s eta=%s p50=%s p95=%s p99=%s\n", ts, j->id, name ? name : "",
                report_state_name(j->state),
-               text_thousands(j->ok + j->failed + j->cancelled, done, sizeof done),
-               text_thousands(j->total, total, sizeof total), report_percent(j),
-               text_thousands(j->failed, failed, sizeof failed),
-               text_thousands(j->cancelled, cancelled, sizeof cancelled), (unsigned long long) j->queued,
+               text_thousands(p.ok + p.failed + p.cancelled, done, sizeof done),
+               text_thousands(p.total, total, sizeof total), report_percent(j),
+               text_thousands(p.failed, failed, sizeof failed),
+               text_thousands(p.cancelled, cancelled, sizeof cancelled), p.items ? " items=1" : "",
+               (unsigned long long) j->queued,
                (unsigned long long) j->running, report_rate(s_finished(j) ? 0 : j->rate, rate, sizeof rate),
                report_duration_ms(j->eta_ms, eta, sizeof eta), report_latency_us(j->p50_us, p50, sizeof p50),
                report_latency_us(j->p95_us, p95, sizeof p95), report_latency_us(j->p99_us, p99, sizeof p99));

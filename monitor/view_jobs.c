@@ -43,11 +43,12 @@ s_jobcols(const Shoal__Snapshot *snap)
         snprintf(buf, sizeof buf, "%u", j->id);
         if ((int) strlen(buf) > c.id_w)
             c.id_w = (int) strlen(buf);
-        snprintf(buf, sizeof buf, "%s/%s", vc_num(j->ok + j->failed + j->cancelled, a, sizeof a),
-                 vc_num(j->total, b, sizeof b));
+        report_progress_t p = report_progress(j);
+        snprintf(buf, sizeof buf, "%s/%s", vc_num(p.ok + p.failed + p.cancelled, a, sizeof a),
+                 vc_num(p.total, b, sizeof b));
         if ((int) strlen(buf) > c.done_w)
             c.done_w = (int) strlen(buf);
-        vc_num(j->failed, a, sizeof a);
+        vc_num(p.failed, a, sizeof a);
         if ((int) strlen(a) > c.failed_w)
             c.failed_w = (int) strlen(a);
     }
@@ -90,9 +91,10 @@ s_draw_bar(const view_t *v, int y, int x, int w, const Shoal__JobInfo *j, bool l
 {
     if (w <= 0)
         return;
-    double total = (double) (j->total ? j->total : 1);
+    report_progress_t p = report_progress(j);     //  a pipeline: its items
+    double total = (double) (p.total ? p.total : 1);
     int cells[3];
-    uint64_t counts[3] = { j->ok, j->failed, j->cancelled };
+    uint64_t counts[3] = { p.ok, p.failed, p.cancelled };
     int used = 0;
     for (int i = 0; i < 3; i++) {
         cells[i] = (int) ((double) counts[i] / total * w + 0.5);
@@ -103,8 +105,8 @@ s_draw_bar(const view_t *v, int y, int x, int w, const Shoal__JobInfo *j, bool l
         used += cells[i];
     }
     //  a job not quite done does not look done
-    uint64_t finished = j->ok + j->failed + j->cancelled;
-    if (used == w && finished < j->total) {
+    uint64_t finished = p.ok + p.failed + p.cancelled;
+    if (used == w && finished < p.total) {
         int big = cells[0] >= cells[1] ? (cells[0] >= cells[2] ? 0 : 2) : (cells[1] >= cells[2] ? 1 : 2);
         cells[big]--;
         used--;
@@ -194,11 +196,12 @@ view_draw_jobs(view_t *v, const state_t *s, bool live, int y, int h)
         snprintf(buf, sizeof buf, "%.1f%%", report_percent(j));
         vc_text_right(v, ry, x, c.pct_w, k, buf);
         x += c.pct_w + 1;
-        snprintf(buf, sizeof buf, "%s/%s", vc_num(j->ok + j->failed + j->cancelled, a, sizeof a),
-                 vc_num(j->total, b, sizeof b));
+        report_progress_t p = report_progress(j);     //  a pipeline: its items
+        snprintf(buf, sizeof buf, "%s/%s", vc_num(p.ok + p.failed + p.cancelled, a, sizeof a),
+                 vc_num(p.total, b, sizeof b));
         vc_text_right(v, ry, x, c.done_w, selected ? K_KEY : k, buf);
         x += c.done_w + 1;
-        vc_text_right(v, ry, x, c.failed_w, j->failed && live ? K_BAD : k, vc_num(j->failed, a, sizeof a));
+        vc_text_right(v, ry, x, c.failed_w, p.failed && live ? K_BAD : k, vc_num(p.failed, a, sizeof a));
         x += c.failed_w + 1;
         bool running = !vc_finished(j);
         vc_text_right(v, ry, x, c.rate_w, k, running ? report_rate(j->rate, a, sizeof a) : "-");
@@ -240,6 +243,7 @@ view_detail_lines(const Shoal__JobInfo *j)
     size_t fails = j->n_top_errors > j->n_top_hosts ? j->n_top_errors : j->n_top_hosts;
     n += fails ? (int) (fails < 3 ? fails : 3) : 1;
     n += (int) (j->n_steps < DETAIL_STEPS ? j->n_steps : DETAIL_STEPS);
+    n += j->items != NULL;
     return n;
 }
 
@@ -250,6 +254,23 @@ static int
 s_draw_steps(view_t *v, const Shoal__JobInfo *j, bool live, int row, int last)
 {
     kind_t k = live ? K_NORMAL : K_DIM;
+    if (j->items && row <= last) {
+        //  its input items: what the progress bar and done/total count
+        const Shoal__ItemsInfo *it = j->items;
+        char c[32], f[32], x[32], r[32], w[32], rate[32];
+        uint64_t known = it->complete + it->failed + it->cancelled + it->running;
+        pair_t pairs[] = {
+            { "complete", vc_num(it->complete, c, sizeof c), live ? K_OK : K_DIM },
+            { "failed", vc_num(it->failed, f, sizeof f), it->failed && live ? K_BAD : k },
+            { "cancelled", it->cancelled ? vc_num(it->cancelled, x, sizeof x) : NULL, live ? K_WARN : k },
+            { "running", vc_num(it->running, r, sizeof r), k },
+            { "waiting", vc_num(it->total > known ? it->total - known : 0, w, sizeof w), k },
+            { "rate", it->has_rate && !vc_finished(j) ? report_rate(it->rate, rate, sizeof rate) : NULL, k },
+        };
+        vc_text(v, row, 1, 9, K_DIM, "items");
+        vc_pairs(v, row, 10, COLS - 10, pairs, sizeof pairs / sizeof *pairs);
+        row++;
+    }
     for (size_t i = 0; i < j->n_steps && i < DETAIL_STEPS && row <= last; i++, row++) {
         const Shoal__StepInfo *st = j->steps[i];
         char tasks[32], ok[32], failed[32], cancelled[32], pending[32], name[48];

@@ -54,6 +54,10 @@ try {
   await until("the pipeline job has a row per step", async () => (await page.locator(`#jobs tr.step[data-step-of="${env.PJOB}"]`).count()) === 2);
   await until("step one: 10 of 10 done", async () => (await stepCells("one")) === "step one | 10 / 10 | 0 | pending 0");
   await until("step two: 10 done, 10 failed", async () => (await stepCells("two")) === "step two | 10 / 10 | 10 | pending 0");
+  // the pipeline job's own row counts its items: all ten failed at step two
+  const prow = page.locator(`#jobs tr[data-job="${env.PJOB}"]`);
+  await until("the pipeline job's row counts items", async () => (await prow.locator("td.done").textContent()) === "10 / 10 items"
+                                                            && (await prow.locator("td.failed").textContent()) === "10");
   await page.screenshot({ path: `${shots}/1-progress.png`, fullPage: true });
 
   // keyboard: focus the row, Enter selects it

@@ -46,6 +46,8 @@ t_wait_done "$job" 300
 
 t_assert_eq "no item lost: every item complete" "$N|$N" \
     "$(t_sql "SELECT count(*), count(*) FILTER (WHERE outcome = 'complete') FROM items WHERE job_id = $job")"
+t_assert_eq "status counts the items right across the kills" "$N $N 0 0 0 0" \
+    "$(shoal -o json status "$job" | jq -r '.items | "\(.total) \(.complete) \(.failed) \(.cancelled) \(.running) \(.waiting)"')"
 t_assert_eq "exactly 4 step tasks per item, each with one result" "$((4 * N))|$((4 * N))|$((4 * N))" \
     "$(t_sql "SELECT count(*), count(r.seq), count(DISTINCT (coalesce(t.root, t.seq), coalesce(t.step, 0)))
               FROM tasks t LEFT JOIN results r USING (job_id, seq) WHERE t.job_id = $job")"

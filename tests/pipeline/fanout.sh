@@ -21,7 +21,20 @@ t_worker w2 --slots 32 --body-dir "$T_DIR/bodies"
 t_wait_workers 2
 
 job=$(shoal submit --pipeline "$T_DIR/crawl.json" --range "page=1..$PAGES" --key crawl-1 -q)
+# the job's items while it runs (an item is complete once its last PDF is):
+# "complete running waiting" sampled from shoal status until the job is done
+while [ "$(shoal -o json status "$job" | tee "$T_DIR/status.json" | jq -r .state)" = active ]; do
+    jq -r '.items | "\(.complete) \(.running) \(.waiting) \(.total)"' "$T_DIR/status.json" >> "$T_DIR/items.seq"
+    sleep 0.2
+done
 t_wait_done "$job" 300
+cut -d' ' -f1 "$T_DIR/items.seq" | sort -n -c || t_fail "complete items went down: $(cut -d' ' -f1 "$T_DIR/items.seq" | xargs)"
+awk -v n="$PAGES" '$1 + $2 + $3 != n || $4 != n { bad++ } END { exit bad > 0 }' "$T_DIR/items.seq" \
+    || t_fail "complete + running + waiting is not every page: $(head -c 600 "$T_DIR/items.seq")"
+t_assert_eq "items seen running mid-job" 1 "$(awk '$2 > 0 { n++ } END { print (n > 0) }' "$T_DIR/items.seq")"
+t_log "ok: $(wc -l < "$T_DIR/items.seq") samples of the items, complete never went back"
+t_assert_eq "status: every page an item, complete" "$PAGES $PAGES 0 0 0 0" \
+    "$(shoal -o json status "$job" | jq -r '.items | "\(.total) \(.complete) \(.failed) \(.cancelled) \(.running) \(.waiting)"')"
 total=$((PAGES * (LINKS + 1)))
 t_assert_eq "pages and links: one task and one ok result each" "$total|$total|$total" \
     "$(t_sql "SELECT count(*), count(r.seq), count(*) FILTER (WHERE r.outcome = 'ok')

@@ -54,6 +54,16 @@ sql_steps() {
                       WHERE t.job_id = $job GROUP BY 1) c ON c.step = s.i"
 }
 json_steps() { jq -r '[.steps[] | "\(.name) \(.tasks) \(.ok) \(.failed) \(.cancelled) \(.pending)"] | join(" | ")'; }
+# the items as the items view has them: "total complete failed cancelled running waiting"
+sql_items_tally() {
+    t_sql "SELECT format('%s %s %s %s %s %s', (SELECT count(*) FROM tasks WHERE job_id = $job AND root IS NULL),
+                  count(*) FILTER (WHERE outcome = 'complete'), count(*) FILTER (WHERE outcome = 'failed'),
+                  count(*) FILTER (WHERE outcome = 'cancelled'),
+                  count(*) FILTER (WHERE outcome = 'running' AND tasks > 1), 0)
+           FROM items WHERE job_id = $job"
+}
+json_items() { jq -r '.items | "\(.total) \(.complete) \(.failed) \(.cancelled) \(.running) \(.waiting)"'; }
+cli_items_tally() { shoal -o json status "$job" | json_items; }
 cli_steps() { shoal -o json status "$job" | json_steps; }
 gw_steps() { curl -sf -H "Authorization: Bearer $TOKEN" "$GW/v1/jobs/$job" | json_steps; }
 
@@ -63,9 +73,18 @@ t_assert_eq "shoal -o json status: the same per-step counts" "$want" "$(cli_step
 t_assert_eq "GET /v1/jobs/{id}: the same per-step counts" "$want" "$(gw_steps)"
 t_assert_eq "GET /v1/jobs/{id}: failed_total" 2 \
     "$(curl -sf -H "Authorization: Bearer $TOKEN" "$GW/v1/jobs/$job" | jq .failed_total)"
+t_assert_eq "SQL: 8 items complete, 2 failed" "10 8 2 0 0 0" "$(sql_items_tally)"
+t_assert_eq "shoal -o json status: the items as the items view counts them" "$(sql_items_tally)" "$(cli_items_tally)"
+t_assert_eq "GET /v1/jobs/{id}: the same items" "$(sql_items_tally)" \
+    "$(curl -sf -H "Authorization: Bearer $TOKEN" "$GW/v1/jobs/$job" | json_items)"
+t_assert_eq "the job's tasks: queued counts none of the children as waiting" 0 "$(shoal -o json status "$job" | jq .queued)"
 t_assert_eq "the fan-out step says what it fans out over" links \
     "$(shoal -o json status "$job" | jq -r '.steps[2].each')"
 t_run status shoal status "$job"
+t_grep "text: progress by items" '^  progress   100.0%  10 of 10 items done$' "$T_DIR/status.out"
+t_grep "text: the items" '^  items      complete 8  failed 2  cancelled 0  running 0  waiting 0$' "$T_DIR/status.out"
+t_run jobs shoal jobs
+t_grep "shoal jobs: a pipeline job's row counts items" "^ *$job  done .*100.0% .* 10 .* 8 .* 2 .*\\(items\\)\$" "$T_DIR/jobs.out"
 t_grep "text: one line per step" '^  steps      first  tasks 10  ok 10  failed 0  cancelled 0  pending 0$' "$T_DIR/status.out"
 t_grep "text: the failed step" '^             page   tasks 10  ok 8  failed 2  cancelled 0  pending 0$' "$T_DIR/status.out"
 t_grep "text: the fan-out step" '^             pdf    tasks 40  ok 40  failed 0  cancelled 0  pending 0  \(each links\)$' \
@@ -110,6 +129,7 @@ want="first 10 10 0 0 0 | page 10 10 0 0 0 | pdf 50 50 0 0 0"
 t_assert_eq "SQL after the retry" "$want" "$(sql_steps)"
 t_wait "status counts after the retry" 10 t_test_eq "$want" cli_steps
 t_assert_eq "gateway counts after the retry" "$want" "$(gw_steps)"
+t_assert_eq "items after the retry (read afresh)" "10 10 0 0 0 0" "$(cli_items_tally)"
 t_assert_eq "failed_total keeps the two failures" 2 "$(shoal -o json status "$job" | jq .failed_total)"
 
 # a broker restart: the same counts, read from the store
@@ -117,4 +137,5 @@ kill -TERM "${PID[broker]}"
 t_wait "broker exit" 30 t_exited "${PID[broker]}"
 t_broker
 t_assert_eq "counts after a broker restart" "$want" "$(cli_steps)"
+t_assert_eq "items after a broker restart (read from the store)" "10 10 0 0 0 0" "$(cli_items_tally)"
 t_log "pass"
