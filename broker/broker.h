@@ -200,6 +200,8 @@ struct _job_t {
     bool      deleted;      //  its rows are deleted: invisible, freed once its timers fired
     //  pipelines (broker/pipeline.c)
     pipeline_t *pipeline;   //  the steps (owned), NULL for a plain job
+    pipeline_t *own;        //  the last item's own steps parsed (owned; pipeline.c)
+    char       *own_text;   //  ... and their JSON, which names them
     int64_t   child_top;    //  highest child seq allocated (STORE_CHILD_BASE - 1: none)
     int64_t   child_cursor; //  highest child seq paged in
     bool      child_more;   //  the store may hold unfinished children past child_cursor

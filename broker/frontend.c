@@ -188,7 +188,8 @@ s_on_chunk(server_t *self, const uint8_t *rid, size_t rid_len, uint64_t corr, Sh
         in->specs[i].spec = buf;
         in->specs[i].spec_len = (uint32_t) len;
         schema_rows_task(&in->rows, job->id, (uint32_t) (m->first_seq + i),
-                         taskspec_kind_name(taskspec_kind(spec)), target, buf, len);
+                         taskspec_kind_name(taskspec_kind(spec)), target, buf, len,
+                         spec->pipeline ? spec->pipeline->steps : NULL);    //  an item's own steps, for SQL
     }
     in->n_specs = m->n_tasks;
     if (in->rows.oom) {

@@ -60,11 +60,14 @@ job_new(server_t *self, const store_job_t *row)
     job->cursor = -1;
     job->frontier = row->frontier;
     job->page_more = row->n_tasks > row->n_ok + row->n_failed + row->n_cancelled;
-    //  a pipeline's counts mix items and their steps: page to find out
+    //  a pipeline's counts mix items and their steps: page to find out (so
+    //  do a plain job's whose items brought their own steps)
     if (pipeline_job_load(job, row) == 0 && job->pipeline) {
         job->page_more = true;
         steps_job_new(self, job, row);
     }
+    if (row->n_children > 0)
+        job->page_more = true;
     job->lanes = zhashx_new();
     job->fail_hosts = zhashx_new();
     job->fail_errors = zhashx_new();
@@ -252,7 +255,7 @@ job_repage(server_t *self, job_t *job)
     job->page_gen++;
     //  and so may any step a pipeline created (shoal retry: its failed steps)
     job->child_cursor = (int64_t) STORE_CHILD_BASE - 1;
-    job->child_more = job->pipeline && job->child_top >= (int64_t) STORE_CHILD_BASE;
+    job->child_more = job->child_top >= (int64_t) STORE_CHILD_BASE;
     s_forget_recovered(self, job);
 }
 

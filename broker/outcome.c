@@ -66,7 +66,7 @@ s_fence(server_t *self, const task_t *task, const job_t *job, uint64_t task_id, 
         .lease = lease, .seq = (uint32_t) task_id,
         .epoch = self->epoch, .lease_tag = self->lease_tag,
         .job_known = job != NULL, .job_tasks = job ? job->n_tasks : 0,
-        .job_child_top = job && job->pipeline && job->child_top >= (int64_t) FENCE_CHILD_BASE
+        .job_child_top = job && job->child_top >= (int64_t) FENCE_CHILD_BASE
                        ? (uint64_t) job->child_top : 0,
         .task_known = task != NULL, .task_leased = task && task->state == TASK_LEASED,
         .task_lease = task ? task->lease : 0,

@@ -50,6 +50,9 @@ void
 pipeline_job_free(job_t *job)
 {
     pipeline_destroy(&job->pipeline);
+    pipeline_destroy(&job->own);
+    free(job->own_text);
+    job->own_text = NULL;
 }
 
 //  One task row of a child into the batch's stage rows, and the child kept
@@ -95,12 +98,14 @@ s_add_child(server_t *self, job_t *job, Shoal__TaskSpec *spec, uint32_t root, ui
     return 0;
 }
 
-//  Render step `next` with vars into a child's spec (caller frees).
+//  Render step `next` of p with vars into a child's spec (caller frees);
+//  an item's own steps (own_text) go on into the child's spec.
 static Shoal__TaskSpec *
-s_render(job_t *job, size_t next, json_t *vars, uint32_t root, int64_t due_us, char *err, size_t errlen)
+s_render(const pipeline_t *p, const char *own_text, size_t next, json_t *vars, uint32_t root, int64_t due_us,
+         char *err, size_t errlen)
 {
-    const pipeline_step_t *step = pipeline_step(job->pipeline, next);
-    Shoal__TaskSpec *spec = pipeline_render(job->pipeline, next, vars, err, errlen);
+    const pipeline_step_t *step = pipeline_step(p, next);
+    Shoal__TaskSpec *spec = pipeline_render(p, next, vars, err, errlen);
     if (!spec)
         return NULL;
     Shoal__PipelineStep *ps = calloc(1, sizeof *ps);
@@ -113,26 +118,58 @@ s_render(job_t *job, size_t next, json_t *vars, uint32_t root, int64_t due_us, c
         ps->extract = step->extract ? json_dumps(step->extract, JSON_COMPACT) : NULL;
         ps->has_due_us = due_us != 0;
         ps->due_us = due_us;
+        ps->steps = own_text ? strdup(own_text) : NULL;
         spec->pipeline = ps;
     }
     char inner[512];
-    if (!ps || !ps->vars || taskspec_validate(spec, inner, sizeof inner)) {
-        errbuf_set(err, errlen, "step '%s': %s", step->name, ps && ps->vars ? inner : "out of memory");
+    bool made = ps && ps->vars && (!own_text || ps->steps);
+    if (!made || taskspec_validate(spec, inner, sizeof inner)) {
+        errbuf_set(err, errlen, "step '%s': %s", step->name, made ? inner : "out of memory");
         shoal__task_spec__free_unpacked(spec, NULL);
         return NULL;
     }
     return spec;
 }
 
+//  The steps of an item that carries its own (their JSON, as the worker
+//  echoed it from the step's spec), parsed: the job keeps the last one
+//  parsed, since the items of a job often share theirs. Borrowed; NULL
+//  with why.
+static const pipeline_t *
+s_own_steps(job_t *job, const char *text, char *err, size_t errlen)
+{
+    if (job->own_text && !strcmp(job->own_text, text))
+        return job->own;
+    char inner[512];
+    json_t *doc = json_loads(text, 0, NULL);
+    pipeline_t *p = doc ? pipeline_from_json(doc, inner, sizeof inner) : NULL;
+    json_decref(doc);
+    char *copy = p ? strdup(text) : NULL;
+    if (!copy) {
+        pipeline_destroy(&p);
+        errbuf_set(err, errlen, "the item's own steps: %s", !doc ? "not JSON" : p ? "out of memory" : inner);
+        return NULL;
+    }
+    pipeline_destroy(&job->own);
+    free(job->own_text);
+    job->own = p;
+    job->own_text = copy;
+    return p;
+}
+
 int
 pipeline_on_ok(server_t *self, job_t *job, uint32_t seq, const Shoal__Result *r, char *err, size_t errlen)
 {
-    if (!job->pipeline || !r->has_step)
+    if (!r->has_step || (!job->pipeline && !r->steps))
         return 0;
+    //  an item with its own steps goes on by them (in a plain job too)
+    const pipeline_t *p = r->steps ? s_own_steps(job, r->steps, err, errlen) : job->pipeline;
+    if (!p)
+        return -1;
     size_t next = (size_t) r->step + 1;
-    if (next >= pipeline_steps(job->pipeline))
+    if (next >= pipeline_steps(p))
         return 0;                       //  the item's last step
-    const pipeline_step_t *step = pipeline_step(job->pipeline, next);
+    const pipeline_step_t *step = pipeline_step(p, next);
     json_t *vars = r->vars ? json_loads(r->vars, 0, NULL) : json_object();
     if (!json_is_object(vars)) {
         json_decref(vars);
@@ -147,9 +184,9 @@ pipeline_on_ok(server_t *self, job_t *job, uint32_t seq, const Shoal__Result *r,
     if (step->each && !json_is_array(list))
         rc = errbuf_set(err, errlen, "next step '%s': each '%s' is not a list", step->name, step->each);
     else
-    if (n > pipeline_max_each(job->pipeline))
+    if (n > pipeline_max_each(p))
         rc = errbuf_set(err, errlen, "next step '%s': each '%s' has %zu elements, more than max_each %u",
-                        step->name, step->each, n, pipeline_max_each(job->pipeline));
+                        step->name, step->each, n, pipeline_max_each(p));
     //  render every child first: the batch gets all of them or none
     Shoal__TaskSpec **specs = rc ? NULL : calloc(n ? n : 1, sizeof *specs);
     if (!rc && !specs)
@@ -160,7 +197,7 @@ pipeline_on_ok(server_t *self, job_t *job, uint32_t seq, const Shoal__Result *r,
             one = json_deep_copy(vars);
             json_object_set(one, step->each, json_array_get(list, i));
         }
-        specs[i] = s_render(job, next, one, root, due_us, err, errlen);
+        specs[i] = s_render(p, r->steps, next, one, root, due_us, err, errlen);
         if (one != vars)
             json_decref(one);
         if (!specs[i])

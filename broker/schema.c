@@ -212,6 +212,37 @@ static const migration_t s_migrations[] = {
       "CREATE TRIGGER shoal_fence BEFORE INSERT OR UPDATE OR DELETE ON job_deletions"
       "  FOR EACH STATEMENT EXECUTE FUNCTION shoal_fence();"
     },
+    { 11, "items with their own steps: tasks.pipeline on the item's first task; items names their steps",
+      //  the steps of an item that brought its own (its line's "steps"),
+      //  on its first task only: NULL, and no cost, for every other row.
+      //  The broker renders from the copy in each step's spec; this is
+      //  what SQL reads (the items view's step names)
+      "ALTER TABLE tasks ADD COLUMN pipeline jsonb;"
+      "CREATE INDEX tasks_pipeline ON tasks (job_id) WHERE pipeline IS NOT NULL;"
+      //  as in migration 4, the names from the item's own steps when it has
+      //  them; a plain job's items are its lines with their own steps
+      "CREATE OR REPLACE VIEW items AS"
+      "  SELECT g.job_id, g.item, g.tasks, g.last_step,"
+      "    coalesce(g.own, j.pipeline)->'steps'->g.last_step->>'name' AS step_name,"
+      "    g.outcome, g.vars,"
+      "    coalesce(g.own, j.pipeline)->'steps'->g.failed->>'name' AS failed_step,"
+      "    g.error"
+      "  FROM (SELECT t.job_id, coalesce(t.root, t.seq) AS item, count(*) AS tasks,"
+      "      max(coalesce(t.step, 0)) AS last_step,"
+      "      CASE WHEN bool_or(r.outcome = 'failed') THEN 'failed'"
+      "           WHEN bool_or(r.outcome = 'cancelled') THEN 'cancelled'"
+      "           WHEN bool_or(r.outcome IS NULL) THEN 'running'"
+      "           ELSE 'complete' END AS outcome,"
+      "      (array_agg(r.vars ORDER BY coalesce(t.step, 0) DESC, t.seq DESC)"
+      "         FILTER (WHERE r.vars IS NOT NULL))[1] AS vars,"
+      "      (array_agg(coalesce(t.step, 0) ORDER BY t.seq) FILTER (WHERE r.outcome = 'failed'))[1] AS failed,"
+      "      (array_agg(r.error ORDER BY t.seq) FILTER (WHERE r.outcome IN ('failed', 'cancelled')))[1] AS error,"
+      "      (array_agg(t.pipeline) FILTER (WHERE t.pipeline IS NOT NULL))[1] AS own"
+      "    FROM tasks t LEFT JOIN results r ON r.job_id = t.job_id AND r.seq = t.seq"
+      "    GROUP BY t.job_id, coalesce(t.root, t.seq)) g"
+      "  JOIN jobs j ON j.id = g.job_id"
+      "  WHERE j.pipeline IS NOT NULL OR g.own IS NOT NULL;"
+    },
 };
 
 #define MIGRATION_COUNT (sizeof s_migrations / sizeof s_migrations[0])

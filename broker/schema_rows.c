@@ -197,15 +197,16 @@ schema_rows_attempt(pgbuf_t *b, uint32_t job_id, uint32_t seq, uint32_t attempt,
 
 void
 schema_rows_task(pgbuf_t *b, uint32_t job_id, uint32_t seq, const char *kind, const char *target,
-                 const uint8_t *spec, size_t spec_len)
+                 const uint8_t *spec, size_t spec_len, const char *pipeline)
 {
     //  the target was cut to a buffer and may end inside a UTF-8 sequence
     char *clean_target = s_clean(target, 2048);
-    pgcopy_row(b, 5);
+    pgcopy_row(b, 6);
     pgcopy_int4(b, (int32_t) job_id);
     pgcopy_int4(b, (int32_t) seq);
     pgcopy_cstr(b, kind);
     pgcopy_cstr(b, clean_target ? clean_target : "");
     pgcopy_bytea(b, spec, spec_len);
+    pgcopy_jsonb(b, pipeline);
     free(clean_target);
 }

@@ -14,9 +14,10 @@
 //  Longest error text stored (results.error, attempts.error), in bytes.
 #define SCHEMA_ROWS_MAX_ERROR 4096
 
-//  A tasks row: (job_id, seq, kind, target, spec).
+//  A tasks row: (job_id, seq, kind, target, spec, pipeline); pipeline is
+//  an item's own steps (JSON text) or NULL.
 void schema_rows_task(pgbuf_t *b, uint32_t job_id, uint32_t seq, const char *kind, const char *target,
-                      const uint8_t *spec, size_t spec_len);
+                      const uint8_t *spec, size_t spec_len, const char *pipeline);
 //  A results row from a worker's result `r` (may be NULL: no detail).
 void schema_rows_result(pgbuf_t *b, uint32_t job_id, uint32_t seq, const char *outcome, uint32_t attempt,
                         const char *worker, const char *error, const Shoal__Result *r);

@@ -45,17 +45,18 @@ s_free_item(void **item)
 //  The step a result belongs to and its item: what the worker said, else
 //  the task's spec. -1: not known.
 static int
-s_step_of(const job_t *job, const task_t *task, uint32_t seq, const Shoal__Result *r, uint32_t *root)
+s_step_of(const task_t *task, uint32_t seq, const Shoal__Result *r, uint32_t *root)
 {
+    //  by position: an item with its own steps counts its k-th under the k-th
     if (r && r->has_step) {
         *root = r->has_root ? r->root : seq;
-        return r->step < pipeline_steps(job->pipeline) ? (int) r->step : -1;
+        return r->step < PIPELINE_MAX_STEPS ? (int) r->step : -1;
     }
     if (!task)
         return -1;
     Shoal__TaskSpec *spec = shoal__task_spec__unpack(NULL, task->spec_len, task->spec);
     int step = -1;
-    if (spec && spec->pipeline && spec->pipeline->index < pipeline_steps(job->pipeline)) {
+    if (spec && spec->pipeline && spec->pipeline->index < PIPELINE_MAX_STEPS) {
         step = (int) spec->pipeline->index;
         *root = spec->pipeline->has_root ? spec->pipeline->root : seq;
     }
@@ -127,7 +128,7 @@ steps_count_result(batch_t *batch, job_t *job, task_t *task, uint32_t seq, const
         zhashx_insert(batch->step_deltas, key, d);
     }
     uint32_t root = seq;
-    int step = s_step_of(job, task, seq, r, &root);
+    int step = s_step_of(task, seq, r, &root);
     item_batch_t *items = step >= 0 ? s_item_batch(batch, job) : NULL;
     if (items && item_batch_add(items, job->id, root, outcome) != 0)
         d->unknown = true;
@@ -294,6 +295,9 @@ steps_fill_info(const pipeline_t *pipeline, const store_step_t *steps, size_t n_
     size_t n = pipeline ? pipeline_steps(pipeline) : 0;
     if (!n || !steps)
         return;
+    //  items with their own steps may go further than the job's
+    while (n < n_steps && n < PIPELINE_MAX_STEPS && steps[n].tasks)
+        n++;
     Shoal__StepInfo **out = calloc(n, sizeof *out);
     Shoal__StepInfo *block = calloc(n, sizeof *block);
     if (!out || !block) {
@@ -305,8 +309,10 @@ steps_fill_info(const pipeline_t *pipeline, const store_step_t *steps, size_t n_
         const pipeline_step_t *p = pipeline_step(pipeline, i);
         Shoal__StepInfo *s = &block[i];
         shoal__step_info__init(s);
-        s->name = strdup(p->name);
-        s->each = p->each ? strdup(p->each) : NULL;
+        char name[32];
+        snprintf(name, sizeof name, "step%zu", i);     //  past the job's: only items' own steps
+        s->name = strdup(p ? p->name : name);
+        s->each = p && p->each ? strdup(p->each) : NULL;
         store_step_t c = i < n_steps ? steps[i] : (store_step_t) { 0 };
         if (i == 0)
             c.tasks = submitted;

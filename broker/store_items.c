@@ -16,26 +16,34 @@
 
 //  The items of (after, upto]: item, outcome, tasks, last_step, step_name,
 //  vars, failed_step, error. Keep in step with the items view.
+//  Step names from the item's own steps (tasks.pipeline of its first task)
+//  when it has them, else the job's; a plain job's items are its lines
+//  with their own steps.
 static const char *s_items_sql =
     "WITH t AS ("
-    "    SELECT job_id, seq, coalesce(root, seq) AS item, coalesce(step, 0) AS step FROM tasks"
+    "    SELECT job_id, seq, coalesce(root, seq) AS item, coalesce(step, 0) AS step, pipeline FROM tasks"
     "    WHERE job_id = $1 AND seq > $2 AND seq <= $3 AND seq < 1073741824"
     "  UNION ALL"
-    "    SELECT job_id, seq, root, coalesce(step, 0) FROM tasks"
-    "    WHERE job_id = $1 AND root > $2 AND root <= $3)"
-    " SELECT t.item,"
+    "    SELECT job_id, seq, root, coalesce(step, 0), NULL::jsonb FROM tasks"
+    "    WHERE job_id = $1 AND root > $2 AND root <= $3),"
+    " g AS (SELECT t.item,"
     "   CASE WHEN bool_or(r.outcome = 'failed') THEN 'failed'"
     "        WHEN bool_or(r.outcome = 'cancelled') THEN 'cancelled'"
     "        WHEN bool_or(r.outcome IS NULL) THEN 'running'"
-    "        ELSE 'complete' END,"
-    "   count(*), max(t.step),"
-    "   (array_agg(j.pipeline->'steps'->t.step->>'name' ORDER BY t.step DESC, t.seq DESC))[1],"
-    "   ((array_agg(r.vars ORDER BY t.step DESC, t.seq DESC) FILTER (WHERE r.vars IS NOT NULL))[1])::text,"
-    "   (array_agg(j.pipeline->'steps'->t.step->>'name' ORDER BY t.seq) FILTER (WHERE r.outcome = 'failed'))[1],"
-    "   (array_agg(r.error ORDER BY t.seq) FILTER (WHERE r.outcome IN ('failed', 'cancelled')))[1]"
-    " FROM t JOIN jobs j ON j.id = t.job_id"
-    " LEFT JOIN results r ON r.job_id = t.job_id AND r.seq = t.seq"
-    " GROUP BY t.item ORDER BY t.item";
+    "        ELSE 'complete' END AS outcome,"
+    "   count(*) AS tasks, max(t.step) AS last_step,"
+    "   ((array_agg(r.vars ORDER BY t.step DESC, t.seq DESC) FILTER (WHERE r.vars IS NOT NULL))[1])::text AS vars,"
+    "   (array_agg(t.step ORDER BY t.seq) FILTER (WHERE r.outcome = 'failed'))[1] AS failed,"
+    "   (array_agg(r.error ORDER BY t.seq) FILTER (WHERE r.outcome IN ('failed', 'cancelled')))[1] AS error,"
+    "   (array_agg(t.pipeline) FILTER (WHERE t.pipeline IS NOT NULL))[1] AS own"
+    "  FROM t LEFT JOIN results r ON r.job_id = t.job_id AND r.seq = t.seq"
+    "  GROUP BY t.item)"
+    " SELECT g.item, g.outcome, g.tasks, g.last_step,"
+    "   coalesce(g.own, j.pipeline)->'steps'->g.last_step->>'name', g.vars,"
+    "   coalesce(g.own, j.pipeline)->'steps'->g.failed->>'name', g.error"
+    " FROM g JOIN jobs j ON j.id = $1"
+    " WHERE j.pipeline IS NOT NULL OR g.own IS NOT NULL"
+    " ORDER BY g.item";
 
 //  Pack the page's rows into the reply envelope (q->reply).
 static void
@@ -106,12 +114,13 @@ store_items_page(PGconn *conn, store_req_t *req)
     snprintf(id, sizeof id, "%u", req->job_id);
     const char *p1[] = { id };
     PGresult *res = store_sql_query(conn, req, "reading the job",
-                                    "SELECT n_tasks, pipeline IS NOT NULL FROM jobs WHERE id = $1", 1, p1, 0);
+                                    "SELECT n_tasks, pipeline IS NOT NULL OR EXISTS (SELECT 1 FROM tasks"
+                                    " WHERE job_id = $1 AND pipeline IS NOT NULL) FROM jobs WHERE id = $1", 1, p1, 0);
     if (!res)
         return;
     if (PQntuples(res) == 0 || PQgetvalue(res, 0, 1)[0] != 't') {
         store_sql_error(req, PQntuples(res) ? STORE_ERR_STATE : STORE_ERR_NOT_FOUND,
-                        PQntuples(res) ? "job %u is not a pipeline job: it has no items" : "no job %u", req->job_id);
+                        PQntuples(res) ? "job %u is not a pipeline job: it has no items (no line with its own steps)" : "no job %u", req->job_id);
         PQclear(res);
         return;
     }

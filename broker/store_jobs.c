@@ -213,7 +213,7 @@ store_jobs_ingest(PGconn *conn, store_req_t *req)
     snprintf(sql, sizeof sql,
         "BEGIN; UPDATE jobs SET n_tasks = n_tasks + %u%s WHERE id = %u AND n_tasks = %llu"
         " AND NOT sealed AND state IN ('active', 'paused') RETURNING n_tasks;"
-        " COPY tasks (job_id, seq, kind, target, spec) FROM STDIN (FORMAT binary)",
+        " COPY tasks (job_id, seq, kind, target, spec, pipeline) FROM STDIN (FORMAT binary)",
         in->count, in->seal ? ", sealed = true, sealed_at = now()" : "", req->job_id,
         (unsigned long long) in->first_seq);
     int rc = store_sql_copy(conn, req, "storing tasks", sql, &in->rows, s_ingest_guard, in);

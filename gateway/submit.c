@@ -11,6 +11,8 @@
     steps of a pipeline file, docs/pipelines.md) every task is an item, a
     JSON object of variables, as the lines of `shoal submit --pipeline`:
     the first step is rendered here, unknown variables are the item's 400.
+    An item {"vars": {...}, "steps": [...]} brings its own steps (with or
+    without a pipeline), checked the same way.
     Either answers 201 {"job", "tasks", "key", "resumed"} once every task is
     committed and the job sealed. A bad task answers 400 naming its index
     (JSON) or line (NDJSON) and why; the tasks before it are committed and
@@ -150,12 +152,13 @@ s_task(submit_t *s, json_t *v, char *err, size_t errlen)
                                                 : "a task must be a JSON object");
         return NULL;
     }
-    if (!s->pipeline)
+    if (!s->pipeline && !input_item_has_steps(v, false))
         return input_task_from_json(v, false, err, errlen);
+    //  an item: variables, or its own {"vars", "steps"} (docs/pipelines.md)
     Shoal__TaskSpec *spec = NULL;
     char inner[700];
-    json_t *vars = json_deep_copy(v);   //  input_item_spec turns numbers into text in place
-    if (!vars || input_item_spec(s->pipeline, vars, "item", 0, &spec, inner, sizeof inner) < 0)
+    json_t *vars = json_deep_copy(v);   //  input_item_line turns numbers into text in place
+    if (!vars || input_item_line(s->pipeline, vars, "item", 0, &spec, inner, sizeof inner) < 0)
         spec = NULL;
     json_decref(vars);
     if (!spec) {

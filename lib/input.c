@@ -330,11 +330,10 @@ s_parse_line(input_t *self, char *line, size_t len, Shoal__TaskSpec **spec, char
             if (!obj)
                 return errbuf_set(err, errlen, "%s:%llu: bad JSON at column %d: %s", self->name, no,
                               jerr.column, jerr.text);
-            if (self->pipeline) {
-                //  a pipeline item: an object of variables
-                int rc = json_is_object(obj)
-                       ? input_item_spec(self->pipeline, obj, self->name, self->line_no, spec, err, errlen)
-                       : errbuf_set(err, errlen, "%s:%llu: an item is a JSON object of variables", self->name, no);
+            if (self->pipeline || (json_is_object(obj) && input_item_has_steps(obj, false))) {
+                //  a pipeline item: an object of variables, or one with its
+                //  own vars and steps (in a plain job too)
+                int rc = input_item_line(self->pipeline, obj, self->name, self->line_no, spec, err, errlen);
                 json_decref(obj);
                 return rc;
             }

@@ -84,6 +84,19 @@ input_t *input_new_range(const input_range_t *r);
 //  *spec, or -1 with "NAME:LINE: why".
 int input_item_spec(const pipeline_t *p, json_t *vars, const char *name, uint64_t line, Shoal__TaskSpec **spec,
                     char *err, size_t errlen);
+//  A JSONL line as an item (docs/pipelines.md, "Items with their own
+//  steps"): an object of variables under the job's steps p, or
+//  {"vars": {...}, "steps": [...], "max_each": N}: its vars, and its own
+//  steps (checked as a pipeline file's) for this item instead of p's. p
+//  may be NULL (a plain job: the line must have "steps"). 1 with *spec (the
+//  item's first step; with own steps their JSON rides in spec->pipeline),
+//  or -1 with "NAME:LINE: why". Numbers in obj may become text.
+int input_item_line(const pipeline_t *p, json_t *obj, const char *name, uint64_t line, Shoal__TaskSpec **spec,
+                    char *err, size_t errlen);
+//  True when obj is an item with its own vars or steps: in a pipeline job
+//  a list "steps" or an object "vars" (a variable is text); in a plain job
+//  any "steps".
+bool input_item_has_steps(json_t *obj, bool pipeline);
 //  Parse a format name; returns -1 when unknown.
 int input_format_parse(const char *name);
 

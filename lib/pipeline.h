@@ -27,6 +27,7 @@
 #define PIPELINE_DEFAULT_EACH   10000       //  default cap (max_each)
 #define PIPELINE_MAX_DELAY_MS   (24u * 3600 * 1000)
 #define PIPELINE_MAX_BYTES      (1u << 20)  //  a pipeline file
+#define PIPELINE_MAX_ITEM_BYTES (64u << 10) //  an item's own steps (canonical JSON; in every step's spec)
 
 typedef struct {
     char     *name;         //  unique in the pipeline

@@ -70,6 +70,7 @@ s_finish(void *ctx, run_t *run, Shoal__Result *result)
         result->root = ps->root;
         if (!result->vars)
             result->vars = ps->vars;
+        result->steps = ps->steps;      //  an item's own steps: the broker renders the next from them
     }
     self->on_result(self->ctx, result);
     s_run_free(self, run);

@@ -13,6 +13,8 @@ ran again.
   GET  /list?page=N                           -> HTML with LINKS links /pdf/N-i.pdf
   GET  /pdf/...                               -> a small body
   GET  /fail/N                                -> status N
+  GET  /echo/...                              -> {"id": "E-<last segment>", "links": [...]}, logged
+  GET  /echolog                               -> every /echo path asked, in order
   GET  /stats                                 -> the counters as JSON
 Usage: check_server.py PORT_FILE [LINKS_PER_PAGE]
 """
@@ -34,6 +36,7 @@ UPLOADS = {}            # check -> calls
 LINKS = int(sys.argv[2]) if len(sys.argv) > 2 else 40
 COOKIE = "session=job-cookie-1"
 GATE = {"open": False}  # /gate answers 404 until /open is called, then as /list
+ECHOED = []             # every /echo path (with its query), in arrival order
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -102,6 +105,15 @@ class Handler(BaseHTTPRequestHandler):
                 STATS["pdf"] += 1
                 PDFS[u.path] = PDFS.get(u.path, 0) + 1
             return self.reply(200, b"%PDF-1.4 " + u.path.encode(), "application/pdf")
+        if u.path == "/echolog":
+            with LOCK:
+                return self.reply(200, json.dumps(ECHOED))
+        if u.path.startswith("/echo/"):
+            with LOCK:
+                ECHOED.append(self.path)
+            last = u.path.rsplit("/", 1)[-1]
+            links = ["/echo/l/%s-%d" % (last, i) for i in range(2)]
+            return self.reply(200, json.dumps({"id": "E-" + last, "links": links}))
         m = re.match(r"^/fail/(\d+)$", u.path)
         if m:
             return self.reply(int(m.group(1)), '{"error": "as asked"}')

@@ -45,14 +45,22 @@ test_task_row(void)
 {
     pgbuf_t b = { 0 };
     //  a target cut inside a UTF-8 sequence is still valid text
-    schema_rows_task(&b, 7, 41, "http", "https://h/\xc3", (const uint8_t *) "\x08\x01", 2);
+    schema_rows_task(&b, 7, 41, "http", "https://h/\xc3", (const uint8_t *) "\x08\x01", 2, NULL);
     row_t r;
     CHECK(s_parse(&b, &r) == 0);
-    CHECK(r.n == 5);
+    CHECK(r.n == 6);
     CHECK(r.len[2] == 4 && memcmp(r.data[2], "http", 4) == 0);
     CHECK(r.len[3] == 11 && memcmp(r.data[3], "https://h/?", 11) == 0);
     CHECK(r.len[4] == 2);
+    CHECK(r.len[5] == -1);              //  no steps of its own: NULL
     pgbuf_free(&b);
+    //  an item's own steps: jsonb (version 1, then the text)
+    pgbuf_t c = { 0 };
+    schema_rows_task(&c, 7, 42, "noop", "", (const uint8_t *) "\x08\x01", 2, "{\"steps\":[]}");
+    CHECK(s_parse(&c, &r) == 0);
+    CHECK(r.n == 6);
+    CHECK(r.len[5] == 13 && r.data[5][0] == 1 && memcmp(r.data[5] + 1, "{\"steps\":[]}", 12) == 0);
+    pgbuf_free(&c);
 }
 
 static void
