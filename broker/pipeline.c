@@ -10,7 +10,13 @@
     machinery's own guarantee). Children take seqs from STORE_CHILD_BASE
     up, loaded into memory when their batch commits (first in their lane,
     so started items finish before new ones begin) or paged in like any
-    task after a restart. */
+    task after a restart.
+
+    An item with its own steps (its line's "steps", docs/pipelines.md)
+    carries them in every step's spec (PipelineStep.steps), and the worker
+    echoes them in the result: the next step is rendered from them as from
+    the job's, with nothing per item kept here (one parsed copy per job,
+    the last one seen, since a job's items often share theirs). */
 #include "broker.h"
 
 #include <stdio.h>

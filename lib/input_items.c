@@ -1,6 +1,8 @@
 /*  input_items — pipeline items: the variables of one input item (a CSV
     row under its header, a JSONL object, a --range value) turned into the
-    item's first step. See input.h (input_set_pipeline, input_new_range). */
+    item's first step; a JSONL line {"vars", "steps"} brings its own steps,
+    whose JSON then rides in the spec. See input.h (input_set_pipeline,
+    input_new_range, input_item_line). */
 #include "input.h"
 
 #include <ctype.h>
