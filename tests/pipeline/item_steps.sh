@@ -73,6 +73,8 @@ t_assert_eq "the last own step ran for each element, with the item's vars" "2|3"
               WHERE t.job_id = $job AND t.root = 2 AND t.step = 2 AND r.outcome = 'ok'")"
 t_assert_eq "per-step counts by position, past the job's steps too" "first 5 5 0 | second 5 4 1 | step2 2 2 0" \
     "$(shoal -o json status "$job" | jq -r '[.steps[] | "\(.name) \(.tasks) \(.ok) \(.failed)"] | join(" | ")')"
+t_assert_eq "the job's progress in items: 5, 4 complete, 1 failed" "5 4 1 0 0" \
+    "$(shoal -o json status "$job" | jq -r '.items | "\(.total) \(.complete) \(.failed) \(.cancelled) \(.running)"')"
 
 # the gateway: a pipeline job's items with their own steps, and a bad one (400, its index)
 body=$(jq -c -n --arg s "$S" --slurpfile p "$T_DIR/job.json" '{key: "gw-own", pipeline: $p[0], tasks: [
