@@ -113,31 +113,7 @@ client_send(client_t *self, Shoal__Envelope *env)
 Shoal__Envelope *
 client_recv(client_t *self, uint64_t corr, int timeout_ms)
 {
-    if (timeout_ms < 0)
-        timeout_ms = self->timeout_ms;
-    int64_t deadline = clock_mono_ms() + timeout_ms;
-    while (true) {
-        int64_t left = deadline - clock_mono_ms();
-        if (left < 0)
-            return NULL;
-        zmq_pollitem_t item = { self->raw, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll(&item, 1, (long) left) <= 0)
-            continue;
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, self->raw, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&msg);
-            continue;
-        }
-        char err[256];
-        Shoal__Envelope *env = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), err, sizeof err, NULL);
-        zmq_msg_close(&msg);
-        if (!env)
-            continue;
-        if (corr == 0 || (env->has_corr && env->corr == corr))
-            return env;
-        wire_free(env);     //  a late reply to an earlier request
-    }
+    return wire_await(self->raw, corr, timeout_ms < 0 ? self->timeout_ms : timeout_ms, NULL, NULL);
 }
 
 bool

@@ -89,6 +89,10 @@ struct _req_t {
 //  awaited --down-timeout-ms only, so the API answers 503 quickly
 //  instead of hanging.
 link_t *gw_link(req_t *req);
+//  Ask the broker (gw_link's link) and check the reply is a `want`; NULL
+//  with the response queued when not (the status link_call chose, 502 for
+//  a reply of another kind).
+Shoal__Envelope *gw_call(req_t *req, Shoal__Envelope *env, Shoal__Envelope__BodyCase want);
 
 //  Queue a response; take `body` (json_t, freed). Returns MHD_YES/NO.
 enum MHD_Result gw_respond_json(req_t *req, unsigned status, json_t *body);

@@ -13,28 +13,6 @@
 #define MAX_LIST 10000
 #define MAX_FILTER 100
 
-//  Ask the broker; on failure answer with the status link_call chose.
-static Shoal__Envelope *
-s_call(req_t *req, Shoal__Envelope *env, Shoal__Envelope__BodyCase want)
-{
-    link_t *link = gw_link(req);
-    if (!link)
-        return NULL;
-    int status = 0;
-    char err[1024];
-    Shoal__Envelope *reply = link_call(link, env, &status, err, sizeof err);
-    if (!reply) {
-        gw_respond_error(req, (unsigned) status, "%s", err);
-        return NULL;
-    }
-    if (reply->body_case != want) {
-        gw_respond_error(req, 502, "unexpected reply '%s' from the broker", wire_body_name(reply));
-        wire_free(reply);
-        return NULL;
-    }
-    return reply;
-}
-
 enum MHD_Result
 jobs_list(req_t *req)
 {
@@ -52,7 +30,7 @@ jobs_list(req_t *req)
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
     env.body_case = SHOAL__ENVELOPE__BODY_JOBS_REQUEST;
     env.jobs_request = &jr;
-    Shoal__Envelope *reply = s_call(req, &env, SHOAL__ENVELOPE__BODY_JOBS_REPLY);
+    Shoal__Envelope *reply = gw_call(req, &env, SHOAL__ENVELOPE__BODY_JOBS_REPLY);
     if (!reply)
         return MHD_YES;
     json_t *arr = json_array();
@@ -71,7 +49,7 @@ jobs_get(req_t *req, uint32_t job_id)
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
     env.body_case = SHOAL__ENVELOPE__BODY_STATUS_REQUEST;
     env.status_request = &sr;
-    Shoal__Envelope *reply = s_call(req, &env, SHOAL__ENVELOPE__BODY_STATUS_REPLY);
+    Shoal__Envelope *reply = gw_call(req, &env, SHOAL__ENVELOPE__BODY_STATUS_REPLY);
     if (!reply)
         return MHD_YES;
     if (!reply->status_reply->job) {
@@ -148,7 +126,7 @@ jobs_control(req_t *req, uint32_t job_id, const char *action)
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
     env.body_case = SHOAL__ENVELOPE__BODY_JOB_CONTROL;
     env.job_control = &jc;
-    Shoal__Envelope *reply = s_call(req, &env, SHOAL__ENVELOPE__BODY_CONTROL_REPLY);
+    Shoal__Envelope *reply = gw_call(req, &env, SHOAL__ENVELOPE__BODY_CONTROL_REPLY);
     if (!reply)
         return MHD_YES;
     json_t *o = json_object();
@@ -171,7 +149,7 @@ jobs_workers(req_t *req)
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
     env.body_case = SHOAL__ENVELOPE__BODY_WORKERS_REQUEST;
     env.workers_request = &wr;
-    Shoal__Envelope *reply = s_call(req, &env, SHOAL__ENVELOPE__BODY_WORKERS_REPLY);
+    Shoal__Envelope *reply = gw_call(req, &env, SHOAL__ENVELOPE__BODY_WORKERS_REPLY);
     if (!reply)
         return MHD_YES;
     json_t *arr = json_array();

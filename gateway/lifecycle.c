@@ -35,28 +35,6 @@ s_free(void *state)
     free(p);
 }
 
-//  Ask the broker and check the reply's kind; on failure the response is queued.
-static Shoal__Envelope *
-s_call(req_t *req, Shoal__Envelope *env, Shoal__Envelope__BodyCase want)
-{
-    link_t *link = gw_link(req);
-    if (!link)
-        return NULL;
-    int status = 0;
-    char err[1024];
-    Shoal__Envelope *reply = link_call(link, env, &status, err, sizeof err);
-    if (!reply) {
-        gw_respond_error(req, (unsigned) status, "%s", err);
-        return NULL;
-    }
-    if (reply->body_case != want) {
-        gw_respond_error(req, 502, "unexpected reply '%s' from the broker", wire_body_name(reply));
-        wire_free(reply);
-        return NULL;
-    }
-    return reply;
-}
-
 //  The body as a JobUpdate; NULL with the field named in err (400).
 static Shoal__JobDefaults *
 s_parse(json_t *doc, uint32_t *priority, char *err, size_t errlen)
@@ -132,7 +110,7 @@ s_patch(req_t *req, patch_t *p)
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
     env.body_case = SHOAL__ENVELOPE__BODY_JOB_UPDATE;
     env.job_update = &up;
-    Shoal__Envelope *reply = s_call(req, &env, SHOAL__ENVELOPE__BODY_CONTROL_REPLY);
+    Shoal__Envelope *reply = gw_call(req, &env, SHOAL__ENVELOPE__BODY_CONTROL_REPLY);
     shoal__job_defaults__free_unpacked(d, NULL);
     if (!reply)
         return;
@@ -199,7 +177,7 @@ lifecycle_delete(req_t *req, uint32_t job_id)
     Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
     env.body_case = SHOAL__ENVELOPE__BODY_JOB_DELETE;
     env.job_delete = &jd;
-    Shoal__Envelope *reply = s_call(req, &env, SHOAL__ENVELOPE__BODY_JOB_DELETED);
+    Shoal__Envelope *reply = gw_call(req, &env, SHOAL__ENVELOPE__BODY_JOB_DELETED);
     if (!reply)
         return MHD_YES;
     const Shoal__JobDeleted *d = reply->job_deleted;

@@ -71,36 +71,18 @@ link_send(link_t *self, Shoal__Envelope *env)
     return wire_send(self->raw, NULL, 0, env, 0) == 0 ? env->corr : 0;
 }
 
+//  Any reply counts as word from the broker (gateway health).
+static void
+s_heard(void *arg)
+{
+    atomic_store((_Atomic int64_t *) arg, clock_mono_ms());
+}
+
 Shoal__Envelope *
 link_recv(link_t *self, uint64_t corr, int timeout_ms)
 {
-    if (timeout_ms < 0)
-        timeout_ms = self->timeout_ms;
-    int64_t deadline = clock_mono_ms() + timeout_ms;
-    while (true) {
-        int64_t left = deadline - clock_mono_ms();
-        if (left < 0)
-            return NULL;
-        zmq_pollitem_t item = { self->raw, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll(&item, 1, (long) left) <= 0)
-            continue;
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, self->raw, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&msg);
-            continue;
-        }
-        char err[256];
-        Shoal__Envelope *env = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), err, sizeof err, NULL);
-        zmq_msg_close(&msg);
-        if (!env)
-            continue;
-        if (self->heard_ms)
-            atomic_store(self->heard_ms, clock_mono_ms());
-        if (corr == 0 || (env->has_corr && env->corr == corr))
-            return env;
-        wire_free(env);             //  a late reply to an earlier request
-    }
+    return wire_await(self->raw, corr, timeout_ms < 0 ? self->timeout_ms : timeout_ms,
+                      self->heard_ms ? s_heard : NULL, self->heard_ms);
 }
 
 int

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "errbuf.h"
 #include "log.h"
+#include "wire.h"
 
 #define MAX_IGNORED_BODY (64u << 10)  //  body bytes a route without a body tolerates
 
@@ -51,6 +52,27 @@ gw_link(req_t *req)
         timeout = (int) gw->cfg.down_timeout_ms;
     link_set_timeout(req->link, timeout);
     return req->link;
+}
+
+Shoal__Envelope *
+gw_call(req_t *req, Shoal__Envelope *env, Shoal__Envelope__BodyCase want)
+{
+    link_t *link = gw_link(req);
+    if (!link)
+        return NULL;
+    int status = 0;
+    char err[1024];
+    Shoal__Envelope *reply = link_call(link, env, &status, err, sizeof err);
+    if (!reply) {
+        gw_respond_error(req, (unsigned) status, "%s", err);
+        return NULL;
+    }
+    if (reply->body_case != want) {
+        gw_respond_error(req, 502, "unexpected reply '%s' from the broker", wire_body_name(reply));
+        wire_free(reply);
+        return NULL;
+    }
+    return reply;
 }
 
 enum MHD_Result

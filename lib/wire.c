@@ -7,6 +7,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "errbuf.h"
 #include "taskspec.h"
 #include "text.h"
@@ -580,4 +581,34 @@ wire_pack_results(uint8_t *const *items, const size_t *lens, size_t n, const cha
     }
     *out_len = o;
     return out;
+}
+
+envelope_t *
+wire_await(void *socket, uint64_t corr, int timeout_ms, void (*heard)(void *arg), void *arg)
+{
+    int64_t deadline = clock_mono_ms() + timeout_ms;
+    while (true) {
+        int64_t left = deadline - clock_mono_ms();
+        if (left < 0)
+            return NULL;
+        zmq_pollitem_t item = { socket, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll(&item, 1, (long) left) <= 0)
+            continue;
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, socket, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            continue;
+        }
+        char err[256];
+        envelope_t *env = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), err, sizeof err, NULL);
+        zmq_msg_close(&msg);
+        if (!env)
+            continue;
+        if (heard)
+            heard(arg);
+        if (corr == 0 || (env->has_corr && env->corr == corr))
+            return env;
+        wire_free(env);     //  a late reply to an earlier request
+    }
 }

@@ -59,6 +59,12 @@ const char *wire_body_name(const envelope_t *env);
 //  EAGAIN when the peer's queue is full and ZMQ_DONTWAIT is in flags).
 int wire_send(void *socket, const void *routing_id, size_t routing_len,
               envelope_t *env, int flags);
+//  Wait up to timeout_ms on a DEALER-side socket for the reply to `corr`
+//  (0: the first envelope that decodes); what does not decode and late
+//  replies to earlier requests are dropped. `heard` (may be NULL) is
+//  called with `arg` for every envelope that decodes. NULL at the end of
+//  the time. The CLI's client and the gateway's links share it.
+envelope_t *wire_await(void *socket, uint64_t corr, int timeout_ms, void (*heard)(void *arg), void *arg);
 //  Send an envelope after a topic frame (PUB).
 int wire_publish(void *socket, const char *topic, envelope_t *env);
 //  Send an Error body with a message.
