@@ -200,8 +200,14 @@ pipeline_on_ok(server_t *self, job_t *job, uint32_t seq, const Shoal__Result *r,
     for (size_t i = 0; !rc && i < n; i++) {
         json_t *one = vars;
         if (step->each) {
-            one = json_deep_copy(vars);
-            json_object_set(one, step->each, json_array_get(list, i));
+            //  shallow: the other variables are shared, not copied (a deep
+            //  copy per child copied the whole list each time, O(n^2))
+            one = json_copy(vars);
+            if (!one || json_object_set(one, step->each, json_array_get(list, i))) {
+                json_decref(one);
+                rc = errbuf_set(err, errlen, "out of memory");
+                break;
+            }
         }
         specs[i] = s_render(p, r->steps, next, one, root, due_us, err, errlen);
         if (one != vars)
