@@ -68,6 +68,23 @@ typedef struct {
     uint32_t step;          //  its step index (steps.c counts it when created)
 } pchild_t;
 
+//  The children of one ok result on their way into a batch (pipeline.c).
+typedef struct _pipeline_fanout_t pipeline_fanout_t;
+
+//  A pipeline result waiting for its children (fanout.c): what recording
+//  it needs later.
+typedef struct {
+    uint32_t job_id;
+    uint64_t task_id;
+    uint64_t lease;         //  the result's
+    uint32_t attempt;
+    char    *worker;        //  worker id for the rows (owned)
+    uint8_t  rid[256];      //  the worker's routing id, for its ack
+    size_t   rid_len;
+    uint8_t *packed;        //  the worker's Result, packed (owned)
+    size_t   packed_len;
+} fanout_result_t;
+
 //  Settings from flags and environment.
 typedef struct {
     const char *db;             //  libpq connection string or URI
@@ -334,6 +351,10 @@ struct _server_t {
     int64_t   last_turn_ms;         //  the loop's previous turn (a long gap: the broker was frozen)
     retry_rng_t rng;        //  retry jitter, seeded per run
     bool      steps_wanted; //  some pipeline job's per-step counts must be read (steps.c)
+    //  fan-outs rendered over several turns (fanout.c)
+    zlist_t  *fanouts;      //  results waiting for their children, oldest first (created on first use)
+    size_t    fanout_budget;    //  children this turn may still render
+    size_t    fanout_waiting;   //  children of waiting results not rendered yet
 };
 
 //  ---- loop.c
@@ -447,6 +468,11 @@ void outcome_apply(server_t *self, peer_t *sender, const char *worker_id,
                    const uint8_t *rid, size_t rid_len, Shoal__Result *result,
                    Shoal__TaskRef ***now_acks, size_t *n_now_acks);
 //  A leased task's worker vanished or its lease ran out.
+//  A result fanout.c kept is rendered (ok; *fanout_p holds its children)
+//  or cannot be (error): record it as s_record would have, or ack it at
+//  once when its job or task moved on meanwhile. Destroys *fanout_p.
+void outcome_fanned_out(server_t *self, const fanout_result_t *result, const Shoal__Result *r,
+                        pipeline_fanout_t **fanout_p, bool ok, const char *error);
 void outcome_lost(server_t *self, task_t *task, const char *outcome, const char *why, bool counted);
 
 //  ---- held.c
@@ -519,15 +545,51 @@ void progress_free_worker(Shoal__WorkerInfo *info);
 int pipeline_job_load(job_t *job, const store_job_t *row);
 //  Free what pipeline_job_load set (job_destroy).
 void pipeline_job_free(job_t *job);
-//  An ok result of task seq: put the next step's task rows into the
-//  batch (same transaction as the result). 0, or -1 with why in err (the
+//  The children of one ok result on their way into the filling batch
+//  (fanout.c renders big ones a slice per loop turn): pipeline_fanout_t.
+//  The children an ok result of task seq creates: *out is NULL when none
+//  (a plain job, the item's last step). 0, or -1 with why in err (the
 //  next step cannot be made: the caller fails this step with err).
-int pipeline_on_ok(server_t *self, job_t *job, uint32_t seq, const Shoal__Result *r, char *err, size_t errlen);
+int pipeline_fanout_new(job_t *job, uint32_t seq, const Shoal__Result *r, pipeline_fanout_t **out,
+                        char *err, size_t errlen);
+//  Children not rendered yet.
+size_t pipeline_fanout_left(const pipeline_fanout_t *fanout);
+//  Render up to `max` more children (their seqs are taken from the job).
+//  0, or -1 with why in err: the parent fails and nothing of it is kept.
+int pipeline_fanout_render(pipeline_fanout_t *fanout, job_t *job, size_t max, char *err, size_t errlen);
+//  Every child rendered: move their rows into the filling batch, which
+//  must get the parent's result row in the same turn. 0, or -1 when out
+//  of memory.
+int pipeline_fanout_land(server_t *self, pipeline_fanout_t *fanout);
+//  Destroy; idempotent, NULLs the caller's pointer.
+void pipeline_fanout_destroy(pipeline_fanout_t **fanout_p);
 //  A batch committed: load the steps it created into memory (first in
 //  their lanes, so items finish before new ones start).
 void pipeline_on_written(server_t *self, batch_t *batch);
 //  Free a batch's children (batch_destroy).
 void pipeline_batch_free(batch_t *batch);
+
+// fanout.c: ok results whose children are rendered over several loop turns
+#define FANOUT_TURN_CHILDREN    1000    //  children rendered per loop turn, at most (plus one result's when it fits)
+#define FANOUT_BACKLOG_CHILDREN 20000   //  no dispatch while more children than this wait to be rendered
+//  A new loop turn: a fresh budget of children.
+void fanout_turn_start(server_t *self);
+//  True when n children may be rendered at once now (nothing waits and
+//  they fit in this turn's budget, which they then use).
+bool fanout_take(server_t *self, size_t n);
+//  Keep a result (r, and result's fields: strings and bytes are copied)
+//  until its children are rendered; takes *fanout_p. 0, or -1 when out of
+//  memory (nothing taken: the caller renders at once).
+int fanout_defer(server_t *self, pipeline_fanout_t **fanout_p, const fanout_result_t *result,
+                 const Shoal__Result *r);
+//  Render this turn's slice; record the results whose children are all rendered.
+void fanout_run(server_t *self);
+//  Results waiting for their children.
+size_t fanout_pending(const server_t *self);
+//  True while too many children wait: hand out no more work.
+bool fanout_backlogged(const server_t *self);
+//  Drop every waiting result (the broker stops or is deposed: not acked, workers resend).
+void fanout_destroy_all(server_t *self);
 
 // steps.c: per-step counts of pipeline jobs (docs/pipelines.md, "Seeing it")
 //  A pipeline job came into memory: counts of zero for a new job, else

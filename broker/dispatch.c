@@ -143,6 +143,10 @@ dispatch_run(server_t *self)
     //  renewal (a fan-out kept going grew the broker past 300 MB)
     if (self->lapsed)
         return;
+    //  results wait for many children to be rendered (fanout.c): more
+    //  work out now would only make more of them wait in memory
+    if (fanout_backlogged(self))
+        return;
     bool work = false;
     for (job_t *job = zlist_first(self->job_list); job && !work; job = zlist_next(self->job_list))
         work = job->state == SHOAL__JOB_STATE__JOB_ACTIVE && job->n_queued > 0;

@@ -357,6 +357,8 @@ s_may_commit(server_t *self, int64_t now)
 static int64_t
 s_next_deadline(server_t *self, int64_t now)
 {
+    if (fanout_pending(self))
+        return now;             //  children left to render: the next turn at once
     int64_t next = self->next_cron_ms;
     if (self->next_snapshot_ms < next)
         next = self->next_snapshot_ms;
@@ -415,6 +417,7 @@ s_server_destroy(server_t **self_p)
             if (req && req->op != STORE_WRITE)     //  write requests belong to their batch
                 store_req_destroy(&req);
         }
+    fanout_destroy_all(self);
     leader_destroy(&self->leader);
     store_destroy(&self->writer);
     store_destroy(&self->pager);
@@ -527,6 +530,7 @@ s_poll(server_t *self)
         log_warn("shutdown_forced", "held_results=%zu", batch_held(self));
         _exit(1);
     }
+    fanout_turn_start(self);
     if (rc <= 0)
         return 0;
     if (items[7].revents & ZMQ_POLLIN)
@@ -591,6 +595,8 @@ s_turn(server_t *self)
         job_page_all(self);
         dispatch_run(self);
     }
+    //  the next slice of the fan-outs that did not fit in one turn
+    fanout_run(self);
     if (s_may_commit(self, now))
         batch_flush(self, now);
 }
@@ -599,7 +605,7 @@ s_turn(server_t *self)
 static bool
 s_stopped(server_t *self, int64_t stop_deadline)
 {
-    bool idle = batch_held(self) == 0 && store_pending(self->writer) == 0
+    bool idle = batch_held(self) == 0 && fanout_pending(self) == 0 && store_pending(self->writer) == 0
              && store_pending(self->ingest) == 0 && store_pending(self->janitor) == 0;
     if (idle) {
         log_info("shutdown_complete", "reason=signal");

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "clock.h"
+#include "errbuf.h"
 #include "fence.h"
 #include "lane.h"
 #include "log.h"
@@ -84,6 +85,7 @@ typedef struct {
     const char *worker;     //  worker id for the rows
     const Shoal__Result *r; //  what the worker said (a loss: started_us only)
     bool      lost;         //  no result: the worker or the lease was lost
+    bool      deferred;     //  its children render over the next turns (fanout.c)
 } record_t;
 
 //  The task's final row: stored as ok or failed; the task waits for the commit.
@@ -134,6 +136,53 @@ s_record_attempt(server_t *self, const record_t *rec, const char *outcome, const
         task_enqueue(self, rec->task, true);
 }
 
+static void
+s_count_sender(peer_t *sender, bool ok)
+{
+    if (!sender)
+        return;
+    if (ok)
+        sender->done++;
+    else
+        sender->failed++;
+    rate_add(&sender->rate, clock_mono_ms(), 1);
+}
+
+//  The children an ok result creates: rendered into the batch now when
+//  they fit in this turn's budget, else kept by fanout.c to be rendered
+//  over the next turns (rec->deferred; the result is recorded then).
+//  0, or -1 with why in err: the step fails.
+static int
+s_children(server_t *self, record_t *rec, const uint8_t *rid, size_t rid_len, uint64_t lease,
+           char *err, size_t errlen)
+{
+    pipeline_fanout_t *fanout = NULL;
+    if (pipeline_fanout_new(rec->job, rec->seq, rec->r, &fanout, err, errlen) != 0)
+        return -1;
+    if (!fanout)
+        return 0;
+    if (!fanout_take(self, pipeline_fanout_left(fanout))) {
+        fanout_result_t kept = { .job_id = rec->job->id, .task_id = rec->r->task_id, .lease = lease,
+                                 .attempt = rec->attempt, .worker = (char *) rec->worker,
+                                 .rid_len = rid_len };
+        memcpy(kept.rid, rid, rid_len);
+        if (fanout_defer(self, &fanout, &kept, rec->r) == 0) {
+            rec->deferred = true;
+            return 0;
+        }
+        //  out of memory to keep it: render it now
+    }
+    int rc = 0;
+    //  render every child first: the batch gets all of them or none
+    if (pipeline_fanout_render(fanout, rec->job, SIZE_MAX, err, errlen) != 0)
+        rc = -1;
+    else
+    if (pipeline_fanout_land(self, fanout) != 0)
+        rc = errbuf_set(err, errlen, "out of memory");
+    pipeline_fanout_destroy(&fanout);
+    return rc;
+}
+
 //  A result for a task in a live job whose lease the fence let through
 //  (`current` or an earlier run's): classify it and record it.
 static void
@@ -177,13 +226,17 @@ s_record(server_t *self, peer_t *sender, const char *worker, const uint8_t *rid,
         case RETRY_FAIL:
             //  a pipeline step that succeeded: its next step goes in with its
             //  result row; when the next step cannot be made, this one fails
-            if (verdict == RETRY_OK && pipeline_on_ok(self, job, rec.seq, r, error, sizeof error) != 0)
+            if (verdict == RETRY_OK && s_children(self, &rec, rid, rid_len, r->lease, error, sizeof error) != 0)
                 verdict = RETRY_FAIL;
-            s_record_final(self, &rec, verdict == RETRY_OK, verdict == RETRY_OK ? r->error : error);
-            if (sender) {
-                if (verdict == RETRY_OK) sender->done++; else sender->failed++;
-                rate_add(&sender->rate, clock_mono_ms(), 1);
+            if (verdict == RETRY_OK && rec.deferred) {
+                //  recorded when its children are rendered; meanwhile the
+                //  pager must not hand out a task of an earlier run again
+                if (!task)
+                    u64map_put(self->recovered, task_id, (void *) 1);
+                return;
             }
+            s_record_final(self, &rec, verdict == RETRY_OK, verdict == RETRY_OK ? r->error : error);
+            s_count_sender(sender, verdict == RETRY_OK);
             break;
         case RETRY_AGAIN: {
             uint32_t cap = policy.retry_after_max_ms ? policy.retry_after_max_ms
@@ -278,6 +331,47 @@ outcome_apply(server_t *self, peer_t *sender, const char *worker_id, const uint8
     }
     if (ack_now)
         s_ack_now(acks, n_acks, task_id, r->lease);
+}
+
+void
+outcome_fanned_out(server_t *self, const fanout_result_t *result, const Shoal__Result *r,
+                   pipeline_fanout_t **fanout_p, bool ok, const char *error)
+{
+    job_t *job = job_lookup(self, result->job_id);
+    task_t *task = u64map_get(self->tasks, result->task_id);
+    bool live = job && !job->deleted && (job->state == SHOAL__JOB_STATE__JOB_ACTIVE
+                     || job->state == SHOAL__JOB_STATE__JOB_PAUSED);
+    if (!live || (task && (task->state != TASK_DETACHED || task->answered != result->lease))) {
+        //  cancelled, deleted, or the task was taken back meanwhile (a
+        //  retry): as for a result of a job that is no longer live, the
+        //  worker may forget it
+        Shoal__TaskRef ref = SHOAL__TASK_REF__INIT, *refs[1] = { &ref };
+        ref.has_task_id = ref.has_lease = 1;
+        ref.task_id = result->task_id;
+        ref.lease = result->lease;
+        backend_send_acks(self, result->rid, result->rid_len, refs, 1);
+        pipeline_fanout_destroy(fanout_p);
+        return;
+    }
+    char err[MAX_ERROR_TEXT];
+    snprintf(err, sizeof err, "%s", error ? error : "");
+    if (ok && pipeline_fanout_land(self, *fanout_p) != 0) {
+        ok = false;
+        snprintf(err, sizeof err, "out of memory");
+    }
+    pipeline_fanout_destroy(fanout_p);
+    record_t rec = { .job = job, .task = task, .seq = (uint32_t) result->task_id,
+                     .attempt = result->attempt, .worker = result->worker, .r = r };
+    s_record_final(self, &rec, ok, ok ? r->error : err);
+    char key[2 * 256 + 1];
+    broker_rid_key(result->rid, result->rid_len, key);
+    s_count_sender(zhashx_lookup(self->peers, key), ok);
+    if (!task)
+        u64map_put(self->recovered, result->task_id, (void *) 1);
+    batch_t *batch = self->filling;
+    batch_add_ack(batch, result->rid, result->rid_len, result->task_id, result->lease);
+    if (!batch->first_ms)
+        batch->first_ms = clock_mono_ms();
 }
 
 void
