@@ -4,7 +4,11 @@
     the workers. Only the dispatcher thread touches it. The pieces (each
     module with a header of its own declares itself there):
 
-    loop.c      start-up, the event loop, stall detection, timers, shutdown
+    run.c       the broker's life: schema, standby, a term as leader, shutdown
+    startup.c   schema migration; the leader's state loaded from the database
+    listen.c    the three sockets (limits, CURVE, monitors) and the start clocks
+    loop.c      one turn of the event loop: poll, stall detection, timers, writes
+    server.c    server_t made and destroyed; rid keys, lease ids, log budgets
     backend.c   the worker protocol: hello, results, heartbeats, loss
     frontend.c  the client protocol: submit, control, status, results
     dispatch.c  sending tasks to workers with free slots (credits)
@@ -15,6 +19,7 @@
     task.c      the task life cycle: every transition and its counters
     lease.h     the lease encoding
     outcome.c   what a result does: fence, classify, record
+    fanout.c    results whose children render over several loop turns
     fence.c     the verdict on a result's lease
     retry.c     retry classification, backoff, Retry-After cap, jitter
     held.c      tasks a worker runs under an earlier broker run's lease
@@ -357,9 +362,37 @@ struct _server_t {
     size_t    fanout_waiting;   //  children of waiting results not rendered yet
 };
 
-//  ---- loop.c
+//  ---- run.c
 //  Run the broker until SIGTERM/SIGINT. Returns the process exit code.
 int broker_run(const broker_config_t *cfg);
+//  SIGTERM/SIGINT received so far (1: stop cleanly, 2: stop now).
+int broker_signals(void);
+
+//  ---- startup.c
+//  Create or migrate the schema, waiting for the database to come up
+//  (compose, systemd). 0, or -1 when a migration fails or a signal came.
+int startup_migrate(const broker_config_t *cfg);
+//  The leader's state from the database: the store threads (their writes
+//  fenced by this term) and the active jobs. 0 or -1.
+int startup_load(server_t *self);
+
+//  ---- listen.c
+//  Bind the three sockets and start the clocks. Returns 0 or -1 (logged).
+int listen_start(server_t *self);
+
+//  ---- loop.c
+//  Wait for the next event or deadline; handle what arrived. Returns -1
+//  when polling failed.
+int loop_poll(server_t *self);
+//  One turn after the poll: timers, cron, snapshot, paging, dispatch,
+//  fan-out slices, writes.
+void loop_turn(server_t *self);
+
+//  ---- server.c
+//  The broker's state, before the database and the sockets; NULL when out of memory.
+server_t *server_new(const broker_config_t *cfg);
+//  Destroy, the store threads first; idempotent, NULLs the caller's pointer.
+void server_destroy(server_t **self_p);
 //  A fresh lease for a dispatch.
 uint64_t broker_next_lease(server_t *self);
 //  Hex key for a routing id (into buf, at least 2*len+1 bytes).
