@@ -75,6 +75,11 @@ s_curve(broker_config_t *cfg, const char *curve_secret, const char *curve_allow,
 int
 main(int argc, char **argv)
 {
+    //  before anything touches CZMQ: its SIGINT/SIGTERM handler (installed
+    //  by the first socket) only sets a flag this program does not read, so
+    //  a stop signal between that and our own handler would be swallowed
+    //  and the process run on; until ours is in place a signal terminates
+    zsys_handler_set(NULL);
     broker_config_t cfg = {
         .db = NULL,
         .frontend = "tcp://*:5555",

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <czmq.h>
+
 #include "config.h"
 #include "eplist.h"
 #include "gateway.h"
@@ -53,6 +55,11 @@ s_check(const gw_settings_t *c)
 int
 main(int argc, char **argv)
 {
+    //  before anything touches CZMQ: its SIGINT/SIGTERM handler (installed
+    //  by the first socket) only sets a flag this program does not read, so
+    //  a stop signal between that and our own handler would be swallowed
+    //  and the process run on; until ours is in place a signal terminates
+    zsys_handler_set(NULL);
     gw_t gw = { .cfg = {
         .listen = "127.0.0.1:8080", .broker = "tcp://localhost:5555",
         .broker_timeout_ms = 5000, .down_timeout_ms = 1000, .max_body = 16 << 20, .max_header = 32 << 10,

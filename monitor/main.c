@@ -25,6 +25,11 @@ s_on_signal(int sig)
 int
 main(int argc, char **argv)
 {
+    //  before anything touches CZMQ: its SIGINT/SIGTERM handler (installed
+    //  by the first socket) only sets a flag this program does not read, so
+    //  a stop signal between that and our own handler would be swallowed
+    //  and the process run on; until ours is in place a signal terminates
+    zsys_handler_set(NULL);
     monitor_config_t cfg = {
         .broker = "tcp://localhost:5555",
         .progress = NULL,

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <czmq.h>
+
 #include "config.h"
 #include "handler.h"
 #include "keys.h"
@@ -53,6 +55,11 @@ s_parse_handlers(const strlist_t *specs, int64_t slots, handler_config_t **out, 
 int
 main(int argc, char **argv)
 {
+    //  before anything touches CZMQ: its SIGINT/SIGTERM handler (installed
+    //  by the first socket) only sets a flag this program does not read, so
+    //  a stop signal between that and our own handler would be swallowed
+    //  and the process run on; until ours is in place a signal terminates
+    zsys_handler_set(NULL);
     worker_config_t cfg = {
         .broker = "tcp://localhost:5556",
         .slots = 16,

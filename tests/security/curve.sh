@@ -44,7 +44,15 @@ for w in unknown-key wrong-server plaintext; do
 done
 
 # the monitor: allowed key -> snapshots; the others -> nothing at all
-monitor() { timeout "$1" env -u SHOAL_CURVE_KEY -u SHOAL_CURVE_SERVER_KEY "$SHOAL_BIN/shoal-monitor" --json --broker "$FRONTEND" --progress "$PROGRESS" "${@:2}" || true; }
+# monitor SECONDS ARGS: its output for that long, then SIGTERM; one that
+# does not stop within 10 s of it is killed and named (a CI run once hung
+# here for the test's whole timeout, with nothing to say which one)
+monitor() {
+    local rc=0
+    timeout -k 10 "$1" env -u SHOAL_CURVE_KEY -u SHOAL_CURVE_SERVER_KEY "$SHOAL_BIN/shoal-monitor" --json \
+        --broker "$FRONTEND" --progress "$PROGRESS" "${@:2}" 2>>"$T_DIR/monitors.err" || rc=$?
+    [ "$rc" != 137 ] || echo "shoal-monitor ${*:2} did not stop on SIGTERM" >> "$T_DIR/monitor-hangs"
+}
 monitor 5 --curve-server-key "$K/broker.key" --curve-key "$K/monitor.key_secret" | head -n 1 > "$T_DIR/mon-good"
 t_assert_eq "allowed monitor: first line" snapshot "$(jq -r .type "$T_DIR/mon-good")"
 hs_before=$(jq -r .cluster.handshake_failures "$T_DIR/mon-good")
@@ -60,6 +68,7 @@ for who in unknown wrong plain; do
     listeners+=($!)
 done
 wait "${listeners[@]}"
+[ ! -s "$T_DIR/monitor-hangs" ] || t_fail "$(cat "$T_DIR/monitor-hangs"); stderr: $(tail -c 600 "$T_DIR/monitors.err")"
 for who in unknown wrong plain; do
     t_assert_eq "monitor ($who): lines in 2 s" 0 "$(wc -l < "$T_DIR/mon-$who")"
 done
