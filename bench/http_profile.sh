@@ -38,6 +38,8 @@ job=$("$bin/shoal" submit --url-template "$URL?i={1..$N}" --chunk 5000 -q)
 pm=$(head -1 "$work/pg/data/postmaster.pid")
 pg=($pm $(pgrep -P "$pm")); ngx=($(cat "$work/nginx/nginx.pid") $(pgrep -P "$(cat "$work/nginx/nginx.pid")" || true))
 wp=()
+# the worker itself: under strace, strace's child (a worker's own child is its guard, same name)
+worker_pid() { if [ "$(cat "/proc/$1/comm" 2>/dev/null)" = strace ]; then pgrep -x -P "$1" shoal-worker || echo "$1"; else echo "$1"; fi; }
 for i in 1 2; do
     wrap=()
     [ "$i" = 1 ] && [ "${SHOAL_PROFILE_STRACE:-0}" = 1 ] && wrap=(strace -c -f -o "$work/strace-worker.txt")
@@ -48,7 +50,7 @@ t0=$(ms); b0=$(ticks $broker); p0=$(ticks "${pg[@]}"); n0=$(ticks "${ngx[@]}")
 perf_pids=""
 if [ "${SHOAL_PROFILE_PERF:-1}" = 1 ] && perf record -o "$work/probe.data" -- true >/dev/null 2>&1; then
     sleep 0.3   # the workers' processes exist (and their PostgreSQL-side backends, already: the broker's)
-    wk=$(for p in "${wp[@]}"; do pgrep -x -P "$p" shoal-worker || echo "$p"; done | tr '\n' ',')
+    wk=$(for p in "${wp[@]}"; do worker_pid "$p"; done | tr '\n' ',')
     perf record -F 999 ${SHOAL_PROFILE_CALLGRAPH:--g} -o "$work/perf.data" -p "${wk}$broker,$(IFS=,; echo "${pg[*]}")" >/dev/null 2>"$work/perf.log" &
     perf_pids=$!
 fi
@@ -60,7 +62,7 @@ ok=$(psql "$DB" -qAtc "SELECT count(*) FROM results WHERE job_id = $job AND outc
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg); tasks $N ($ok ok) in $((t1 - t0)) ms = $(rate "$N" $((t1 - t0))) tasks/s, 2 workers x $SLOTS slots"
 echo "CPU us per task: workers $(per_task "$w"), broker $(per_task "$b"), PostgreSQL $(per_task "$p"), nginx $(per_task "$n")"
 # (strace -c, on TERM, would detach and leave its worker running: the worker is told)
-for p in "${wp[@]}"; do kill -TERM $(pgrep -x -P "$p" shoal-worker || echo "$p") 2>/dev/null || true; done
+for p in "${wp[@]}"; do kill -TERM $(worker_pid "$p") 2>/dev/null || true; done
 wait "${wp[@]}" 2>/dev/null || true
 if [ -s "$work/strace-worker.txt" ]; then
     n1=$(psql "$DB" -qAtc "SELECT count(*) FROM results WHERE job_id = $job AND worker = 'prof-1'")

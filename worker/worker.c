@@ -15,6 +15,8 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,8 +427,26 @@ s_on_result(void *ctx, const Shoal__Result *result)
 
 // ------------------------------------------------------------------ the loop
 
+//  Whether the broker's socket has a message to read. ZMQ_FD, which the
+//  turn polls, only says that the socket's state may have changed (and a
+//  send or a receive can consume that signal with messages still queued),
+//  so this asks the socket itself, as the last ZeroMQ call before the poll.
+static bool
+s_link_readable(worker_t *self)
+{
+    uint32_t events = 0;
+    size_t size = sizeof events;
+    return self->link.raw && zmq_getsockopt(self->link.raw, ZMQ_EVENTS, &events, &size) == 0
+        && (events & ZMQ_POLLIN);
+}
+
 //  One turn: sleep until something happens or a timer is due, handle it,
 //  send what waits. Returns -1 when the loop cannot go on.
+//
+//  One poll() over the socket's ZMQ_FD and the executors' descriptors, not
+//  zmq_poll: that asks the socket for its events before and after polling
+//  and polls twice when nothing is ready at once (4 polls and 2 getpid a
+//  turn against 2 and 1 here, issue 16).
 static int
 s_turn(worker_t *self)
 {
@@ -434,25 +454,32 @@ s_turn(worker_t *self)
     int64_t due = timers_next(self->timers);
     if (outbox_flush_due(self->outbox) < due)
         due = outbox_flush_due(self->outbox);
-    zmq_pollitem_t items[1 + MAX_EXECUTORS] = { { self->link.raw, 0, ZMQ_POLLIN, 0 } };
+    struct pollfd items[1 + MAX_EXECUTORS];
     executor_t *all[MAX_EXECUTORS], *polled[1 + MAX_EXECUTORS];
     size_t n_all = runs_executors(self->runs, all, MAX_EXECUTORS), n = 1;
+    int zfd = -1;
+    size_t zfd_size = sizeof zfd;
+    if (self->link.raw)
+        zmq_getsockopt(self->link.raw, ZMQ_FD, &zfd, &zfd_size);
+    items[0] = (struct pollfd) { .fd = zfd, .events = POLLIN };     //  fd -1: ignored
     for (size_t i = 0; i < n_all; i++) {
         int fd = all[i]->ops->poll_fd ? all[i]->ops->poll_fd(all[i]) : -1;
         if (fd >= 0) {
-            items[n] = (zmq_pollitem_t) { NULL, fd, ZMQ_POLLIN, 0 };
+            items[n] = (struct pollfd) { .fd = fd, .events = POLLIN };
             polled[n++] = all[i];
         }
     }
-    if (zmq_poll(items, (int) n, due <= now ? 0 : (long) (due - now)) < 0 && errno != EINTR) {
-        log_error("poll_failed", "error=\"%s\"", zmq_strerror(errno));
+    bool queued = s_link_readable(self);
+    int64_t wait = queued || due <= now ? 0 : due - now;
+    if (poll(items, (nfds_t) n, wait > INT_MAX ? INT_MAX : (int) wait) < 0 && errno != EINTR) {
+        log_error("poll_failed", "error=\"%s\"", strerror(errno));
         return -1;
     }
     s_check_signals(self);
-    if (items[0].revents & ZMQ_POLLIN)
+    if (queued || items[0].revents)
         s_read_socket(self);
     for (size_t i = 1; i < n; i++)
-        if (items[i].revents & ZMQ_POLLIN)
+        if (items[i].revents)
             polled[i]->ops->on_ready(polled[i]);
     s_check_frozen(self);
     timers_fire(self->timers, clock_mono_ms());
