@@ -86,6 +86,17 @@ s_peer_free(peer_t **peer_p)
     *peer_p = NULL;
 }
 
+bool
+backend_nothing_out(server_t *self)
+{
+    if (batch_held(self) || store_pending(self->writer) || u64map_size(self->held))
+        return false;
+    for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers))
+        if (peer->leased || held_count(peer))
+            return false;
+    return true;
+}
+
 void
 backend_drop_peer(server_t *self, peer_t *peer, bool counted, const char *why)
 {

@@ -352,6 +352,7 @@ struct _server_t {
     bool      loaded;       //  state rebuilt from the database
     int64_t   dispatch_after_ms;    //  end of the start-up recovery window
     uint64_t  unfinished_at_start;  //  tasks without a result when the state was loaded
+    bool      previous_clean;       //  the term before ours resigned with no task out
     int64_t   cron_period_ms;       //  heartbeats, losses and lease deadlines this often
     int64_t   last_turn_ms;         //  the loop's previous turn (a long gap: the broker was frozen)
     retry_rng_t rng;        //  retry jitter, seeded per run
@@ -409,6 +410,9 @@ void backend_cron(server_t *self, int64_t now_ms);
 //  The broker was frozen for frozen_ms: that time does not count as the
 //  workers' silence, nor against their lease deadlines.
 void backend_resume(server_t *self, int64_t now_ms, int64_t frozen_ms);
+//  True when no task is out: none leased, none held by a worker under an
+//  earlier run's lease, every result received committed (a clean stop).
+bool backend_nothing_out(server_t *self);
 //  Forget a worker: requeue its tasks (counting an attempt when `counted`).
 void backend_drop_peer(server_t *self, peer_t *peer, bool counted, const char *why);
 //  Send a Cancel for these tasks to their holder.

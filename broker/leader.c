@@ -125,14 +125,18 @@ s_take(PGconn *conn, const leader_config_t *cfg, const leader_claim_t *seen, lea
         goto fail;
     }
     PQclear(res);
+    //  clean_stop_term: the last term that resigned with no task out
     res = PQexec(conn, "UPDATE shoal_meta SET value = value + 1 WHERE key = 'epoch' RETURNING value,"
-                       " coalesce((SELECT value FROM shoal_meta WHERE key = 'lease_tag'), 0)");
+                       " coalesce((SELECT value FROM shoal_meta WHERE key = 'lease_tag'), 0),"
+                       " coalesce((SELECT value FROM shoal_meta WHERE key = 'clean_stop_term'), 0)");
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         s_error(conn, res, err, errlen);
         goto fail;
     }
     claim->term = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     claim->lease_tag = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+    uint64_t clean_term = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+    claim->previous_clean = now.holder_term && clean_term == now.holder_term;
     PQclear(res);
     char term[24], ttl[24];
     snprintf(term, sizeof term, "%llu", (unsigned long long) claim->term);
@@ -278,7 +282,7 @@ s_report(zsock_t *pipe, const leader_report_t *r)
 
 //  One renewal (or, `resign`, the end of the lease) over *conn.
 static void
-s_renew(leader_t *self, PGconn **conn, bool resign, leader_report_t *r)
+s_renew(leader_t *self, PGconn **conn, bool resign, bool clean, leader_report_t *r)
 {
     memset(r, 0, sizeof *r);
     r->sent_ms = clock_mono_ms();
@@ -294,7 +298,15 @@ s_renew(leader_t *self, PGconn **conn, bool resign, leader_report_t *r)
     snprintf(term, sizeof term, "%llu", (unsigned long long) self->term);
     snprintf(ttl, sizeof ttl, "%lld", (long long) self->cfg.ttl_ms);
     const char *params[] = { term, ttl };
-    PGresult *res = resign
+    //  a clean end is written in the statement that ends the lease, and only
+    //  if the lease is still this term's
+    PGresult *res = resign && clean
+        ? PQexecParams(*conn, "WITH r AS (UPDATE shoal_leader SET expires_at = '-infinity'"
+                       " WHERE id = 1 AND term = $1 RETURNING term)"
+                       " INSERT INTO shoal_meta SELECT 'clean_stop_term', term FROM r"
+                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                       1, NULL, params, NULL, NULL, 0)
+        : resign
         ? PQexecParams(*conn, "UPDATE shoal_leader SET expires_at = '-infinity' WHERE id = 1 AND term = $1",
                        1, NULL, params, NULL, NULL, 0)
         : PQexecParams(*conn, "UPDATE shoal_leader SET expires_at = now() + $2::int8 * interval '1 millisecond'"
@@ -334,14 +346,15 @@ s_actor(zsock_t *pipe, void *args)
         void *which = zpoller_wait(poller, wait < 0 ? 0 : (int) wait);
         if (which == pipe) {
             char *command = zstr_recv(pipe);
-            bool resign = command && streq(command, "RESIGN");
+            bool clean = command && streq(command, "RESIGN CLEAN");
+            bool resign = clean || (command && streq(command, "RESIGN"));
             bool term = !command || streq(command, "$TERM");
             zstr_free(&command);
             if (term)
                 break;
             if (resign) {
                 leader_report_t r;
-                s_renew(self, &conn, true, &r);
+                s_renew(self, &conn, true, clean, &r);
                 s_report(pipe, &r);
                 next = INT64_MAX / 2;   //  renew no more
             }
@@ -351,7 +364,7 @@ s_actor(zsock_t *pipe, void *args)
             break;
         if (clock_mono_ms() >= next) {
             leader_report_t r;
-            s_renew(self, &conn, false, &r);
+            s_renew(self, &conn, false, false, &r);
             s_report(pipe, &r);
             next = r.sent_ms + self->cfg.renew_ms;
         }
@@ -417,9 +430,9 @@ leader_recv(leader_t *self, leader_report_t *report)
 }
 
 int
-leader_resign(leader_t *self, int64_t timeout_ms)
+leader_resign(leader_t *self, int64_t timeout_ms, bool clean)
 {
-    if (zstr_send(self->actor, "RESIGN") != 0)
+    if (zstr_send(self->actor, clean ? "RESIGN CLEAN" : "RESIGN") != 0)
         return -1;
     int64_t deadline = clock_mono_ms() + timeout_ms;
     zpoller_t *poller = zpoller_new(self->actor, NULL);

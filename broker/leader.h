@@ -39,6 +39,8 @@ typedef struct {
     uint64_t lease_tag;         //  out when taken: the database's lease tag
     int64_t  since_us;          //  out when taken: unix time the term began
     char     previous[128];     //  out when taken: who led before ("" when nobody)
+    bool     previous_clean;    //  out when taken: the term before resigned with no task out
+                                //  (no worker runs a task or holds a result of it)
 } leader_claim_t;
 
 // ---- leader_rule.c
@@ -93,7 +95,9 @@ void *leader_sock(leader_t *self);
 //  Read one report. 0, or -1 when none could be read.
 int leader_recv(leader_t *self, leader_report_t *report);
 //  Give the lease up now, so a standby takes over at once (clean
-//  shutdown): waits up to timeout_ms for the database. 0 or -1.
-int leader_resign(leader_t *self, int64_t timeout_ms);
+//  shutdown): waits up to timeout_ms for the database. `clean`: no task is
+//  leased and every result received is committed, so the next leader need
+//  not wait for workers to resend (shoal_meta clean_stop_term). 0 or -1.
+int leader_resign(leader_t *self, int64_t timeout_ms, bool clean);
 
 #endif

@@ -68,12 +68,14 @@ s_serve(server_t *self, const leader_config_t *lc, const leader_claim_t *claim)
     self->epoch = claim->term;
     self->lease_tag = claim->lease_tag;
     self->term_since_us = claim->since_us;
+    self->previous_clean = claim->previous_clean;
     self->commit_until_ms = leader_commit_deadline(clock_mono_ms(), lc->ttl_ms);
     self->leader = leader_new(lc, claim->term);
     if (!self->leader)
         return SERVE_FAILED;
-    log_info("role", "role=leader term=%llu since_us=%lld previous=%s", (unsigned long long) claim->term,
-             (long long) claim->since_us, *claim->previous ? claim->previous : "none");
+    log_info("role", "role=leader term=%llu since_us=%lld previous=%s previous_stop=%s",
+             (unsigned long long) claim->term, (long long) claim->since_us,
+             *claim->previous ? claim->previous : "none", claim->previous_clean ? "clean" : "unknown");
     if (startup_load(self) != 0) {
         if (self->deposed || s_signals)
             return self->deposed ? SERVE_DEPOSED : SERVE_STOPPED;
@@ -146,8 +148,10 @@ broker_run(const broker_config_t *cfg)
         serve_end_t end = s_serve(self, &lc, &claim);
         if (end == SERVE_STOPPED && self->leader) {
             //  after the last commit: a standby takes over at once
-            if (leader_resign(self->leader, 2000) == 0)
-                log_info("role", "role=resigned term=%llu", (unsigned long long) self->epoch);
+            bool clean = backend_nothing_out(self);
+            if (leader_resign(self->leader, 2000, clean) == 0)
+                log_info("role", "role=resigned term=%llu clean=%s", (unsigned long long) self->epoch,
+                         clean ? "yes" : "no");
         }
         server_destroy(&self);
         if (end != SERVE_DEPOSED)
