@@ -24,6 +24,8 @@ port=$(scripts/nginx-sandbox.sh start "$work/nginx" "$work/www" 1)
 URL="http://127.0.0.1:$port/file.txt"
 hz=$(getconf CLK_TCK)
 ticks() { local p; for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null; done | awk '{ s += $1 } END { print s + 0 }'; }
+# context switches of every thread of the processes given (voluntary + not)
+switches() { local p; for p in "$@"; do cat /proc/"$p"/task/*/status 2>/dev/null; done | awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'; }
 per_task() { awk -v t="$1" -v hz="$hz" -v n="$N" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }'; }
 
 "$bin/shoal-broker" --db "$DB" --frontend tcp://127.0.0.1:* --backend tcp://127.0.0.1:* --progress tcp://127.0.0.1:* \
@@ -56,11 +58,13 @@ if [ "${SHOAL_PROFILE_PERF:-1}" = 1 ] && perf record -o "$work/probe.data" -- tr
 fi
 "$bin/shoal" status "$job" --wait --interval-ms 100 >/dev/null 2>&1 || true
 t1=$(ms)
+cs_w=$(switches $(for p in "${wp[@]}"; do worker_pid "$p"; done)); cs_b=$(switches $broker)
 w=$(ticks "${wp[@]}" $(for p in "${wp[@]}"; do pgrep -P "$p" || true; done)); b=$(( $(ticks $broker) - b0 )); p=$(( $(ticks "${pg[@]}") - p0 )); n=$(( $(ticks "${ngx[@]}") - n0 ))
 [ -n "$perf_pids" ] && kill -INT "$perf_pids" && wait "$perf_pids" 2>/dev/null || true
 ok=$(psql "$DB" -qAtc "SELECT count(*) FROM results WHERE job_id = $job AND outcome = 'ok' AND http_status = 200")
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg); tasks $N ($ok ok) in $((t1 - t0)) ms = $(rate "$N" $((t1 - t0))) tasks/s, 2 workers x $SLOTS slots"
 echo "CPU us per task: workers $(per_task "$w"), broker $(per_task "$b"), PostgreSQL $(per_task "$p"), nginx $(per_task "$n")"
+awk -v w="$cs_w" -v b="$cs_b" -v n="$N" 'BEGIN { printf "context switches per task (all threads, from their start): workers %.2f, broker %.2f\n", w / n, b / n }'
 # (strace -c, on TERM, would detach and leave its worker running: the worker is told)
 for p in "${wp[@]}"; do kill -TERM $(worker_pid "$p") 2>/dev/null || true; done
 wait "${wp[@]}" 2>/dev/null || true

@@ -47,7 +47,9 @@ typedef Shoal__Envelope envelope_t;
 //  with ERR_VERSION.
 envelope_t *wire_decode(const void *data, size_t size, char *err, size_t errlen,
                         bool *version_mismatch);
-//  Free a decoded envelope; accepts NULL.
+//  Free an envelope wire_decode returned; accepts NULL. Its whole tree is
+//  one block (an arena): free no part of it on its own, put no malloc'd
+//  pointer in it, and free no other envelope with this.
 void wire_free(envelope_t *env);
 //  Validate an envelope's body (wire_decode calls this). Returns 0 or -1 + err.
 int wire_validate(const envelope_t *env, char *err, size_t errlen);

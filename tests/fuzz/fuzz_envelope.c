@@ -39,7 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!env) {
         //  the frontend decodes a refused frame again for its corr id
         envelope_t *raw = size <= WIRE_MAX_FRAME ? shoal__envelope__unpack(NULL, size, data) : NULL;
-        wire_free(raw);
+        shoal__envelope__free_unpacked(raw, NULL);     //  not wire_decode's: no arena
         return 0;
     }
     wire_body_name(env);

@@ -196,7 +196,7 @@ test_results_packing(void)
     frame = wire_pack_results(many, many_len, 500, NULL, &len);
     Shoal__Envelope *raw = shoal__envelope__unpack(NULL, len, frame);
     CHECK(raw && raw->results && raw->results->n_results == 500);
-    wire_free(raw);
+    shoal__envelope__free_unpacked(raw, NULL);     //  not wire_decode's: no arena
     free(frame);
     free(big);
 }
