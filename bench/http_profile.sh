@@ -28,7 +28,9 @@ ticks() { local p; for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2
 switches() { local p; for p in "$@"; do cat /proc/"$p"/task/*/status 2>/dev/null; done | awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'; }
 per_task() { awk -v t="$1" -v hz="$hz" -v n="$N" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }'; }
 
-"$bin/shoal-broker" --db "$DB" --frontend tcp://127.0.0.1:* --backend tcp://127.0.0.1:* --progress tcp://127.0.0.1:* \
+cg=()
+[ "${SHOAL_PROFILE_CALLGRIND:-0}" = 1 ] && cg=(valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p")
+"${cg[@]}" "$bin/shoal-broker" --db "$DB" --frontend tcp://127.0.0.1:* --backend tcp://127.0.0.1:* --progress tcp://127.0.0.1:* \
     --recovery-ms 0 2>"$work/broker.log" &
 broker=$!; pids+=($broker)
 until grep -qs broker_started "$work/broker.log"; do sleep 0.05; done
@@ -37,17 +39,29 @@ BE=$(grep 'socket=backend' "$work/broker.log" | sed 's/.*endpoint=//')
 # an experiment on the schema, e.g. SHOAL_PROFILE_SQL="ALTER TABLE results RESET (toast_tuple_target)"
 [ -n "${SHOAL_PROFILE_SQL:-}" ] && psql "$DB" -qc "$SHOAL_PROFILE_SQL"
 job=$("$bin/shoal" submit --url-template "$URL?i={1..$N}" --chunk 5000 -q)
+# callgrind: the job waits (paused) until both workers are connected, then
+# every counter starts from zero
+[ ${#cg[@]} -gt 0 ] && "$bin/shoal" pause "$job" >/dev/null
 pm=$(head -1 "$work/pg/data/postmaster.pid")
 pg=($pm $(pgrep -P "$pm")); ngx=($(cat "$work/nginx/nginx.pid") $(pgrep -P "$(cat "$work/nginx/nginx.pid")" || true))
 wp=()
 # the worker itself: under strace, strace's child (a worker's own child is its guard, same name)
 worker_pid() { if [ "$(cat "/proc/$1/comm" 2>/dev/null)" = strace ]; then pgrep -x -P "$1" shoal-worker || echo "$1"; else echo "$1"; fi; }
+# SHOAL_PROFILE_CALLGRIND=1: worker 1 and the broker under valgrind's callgrind,
+# user-space instructions per task of each (steady where CPU time is not:
+# this machine has no hardware counters for perf stat); use a small TASKS
 for i in 1 2; do
     wrap=()
     [ "$i" = 1 ] && [ "${SHOAL_PROFILE_STRACE:-0}" = 1 ] && wrap=(strace -c -f -o "$work/strace-worker.txt")
+    [ ${#cg[@]} -gt 0 ] && wrap=("${cg[@]}")
     "${wrap[@]}" "$bin/shoal-worker" --broker "$BE" --slots $SLOTS --kinds http --worker-id "prof-$i" 2>"$work/worker-$i.log" &
     wp+=($!); pids+=($!)
 done
+if [ ${#cg[@]} -gt 0 ]; then
+    until [ "$("$bin/shoal" -o json workers | jq length)" = 2 ]; do sleep 0.1; done
+    callgrind_control -z "$broker" >/dev/null; for p in "${wp[@]}"; do callgrind_control -z "$p" >/dev/null; done
+    "$bin/shoal" resume "$job" >/dev/null
+fi
 t0=$(ms); b0=$(ticks $broker); p0=$(ticks "${pg[@]}"); n0=$(ticks "${ngx[@]}")
 perf_pids=""
 if [ "${SHOAL_PROFILE_PERF:-1}" = 1 ] && perf record -o "$work/probe.data" -- true >/dev/null 2>&1; then
@@ -68,6 +82,11 @@ awk -v w="$cs_w" -v b="$cs_b" -v n="$N" 'BEGIN { printf "context switches per ta
 # (strace -c, on TERM, would detach and leave its worker running: the worker is told)
 for p in "${wp[@]}"; do kill -TERM $(worker_pid "$p") 2>/dev/null || true; done
 wait "${wp[@]}" 2>/dev/null || true
+if [ ${#cg[@]} -gt 0 ]; then
+    kill -TERM "$broker"; wait "$broker" 2>/dev/null || true
+    ir() { cat "$work"/cg."$1"* | awk '/^summary:/ { s += $2 } END { print s + 0 }'; }
+    echo "callgrind, user-space instructions per task from the resume on: workers $(( ($(ir "${wp[0]}") + $(ir "${wp[1]}")) / N )), broker $(( $(ir "$broker") / N ))"
+fi
 if [ -s "$work/strace-worker.txt" ]; then
     n1=$(psql "$DB" -qAtc "SELECT count(*) FROM results WHERE job_id = $job AND worker = 'prof-1'")
     echo "strace -c -f, worker 1 ($n1 tasks; calls per task in the last column):"
