@@ -9,11 +9,13 @@
 #             window) to the first task's start, and to its result committed
 #
 #   bench/latency.sh [SAMPLES] [STARTS]     default 1000 samples, 5 broker starts
+#   SHOAL_LATENCY_BIN=DIR                   the programs from DIR
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 SAMPLES=${1:-1000}
 STARTS=${2:-5}
 bench_setup latency build
+bin=${SHOAL_LATENCY_BIN:-$bin}     # the programs of another build (an A/B)
 sql() { psql "$DB" -qAtc "$1"; }
 start_broker() {       # default --recovery-ms: the broker decides whether it needs a window
     : > "$work/broker.log"
@@ -26,7 +28,7 @@ start_broker() {       # default --recovery-ms: the broker decides whether it ne
     PR=$(grep 'socket=progress' "$work/broker.log" | tail -n 1 | sed 's/.*endpoint=//')
     export SHOAL_BROKER=$FE
 }
-stop_broker() { kill -TERM "$broker"; wait "$broker" 2>/dev/null || true; }
+stop_broker() { kill "-${1:-TERM}" "$broker"; wait "$broker" 2>/dev/null || true; }
 
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg); PostgreSQL $(sql 'SHOW server_version') fsync=$(sql 'SHOW fsync') synchronous_commit=$(sql 'SHOW synchronous_commit')"
 BE_FIXED= start_broker
@@ -44,7 +46,10 @@ awk -v a="$w0" -v b="$w1" -v n="$SAMPLES" 'BEGIN { split(a, x, " "); split(b, y,
 #   empty   nothing unfinished in the database; the job is submitted as soon
 #           as the broker has started
 #   queued  a job stored by a broker on another backend endpoint (ipc, which
-#           no worker reaches): unfinished, but never leased to anyone
+#           no worker reaches): unfinished, but never leased to anyone; that
+#           broker stopped by SIGTERM with no task out (a clean stop: no
+#           recovery window after it)
+#   killed  the same, that broker ended by kill -9: the window applies
 wait_done() { for _ in $(seq 1 400); do [ -n "$(sql "SELECT finished_at FROM jobs WHERE id = $1")" ] && return 0; sleep 0.05; done; return 1; }
 report() {
     local started done_at
@@ -60,10 +65,13 @@ for k in $(seq 1 "$STARTS"); do
     job=$("$bin/shoal" submit --count 1 -q)
     wait_done "$job" && report empty "$job"
     stop_broker
-    BE_FIXED=ipc://$work/store-only.sock start_broker --recovery-ms 0
-    job=$("$bin/shoal" submit --count 1 -q)
-    stop_broker
-    t0=$(date +%s%6N)
-    BE_FIXED=$BE0 start_broker
-    wait_done "$job" && report queued "$job"
+    for how in TERM KILL; do
+        BE_FIXED=ipc://$work/store-only.sock start_broker --recovery-ms 0
+        job=$("$bin/shoal" submit --count 1 -q)
+        stop_broker $how
+        t0=$(date +%s%6N)
+        BE_FIXED=$BE0 start_broker
+        wait_done "$job" && report "$([ $how = TERM ] && echo queued || echo killed)" "$job"
+        [ $how = TERM ] && stop_broker
+    done
 done
