@@ -12,6 +12,8 @@
 #   SHOAL_PROFILE_PERF=0                 skip perf record
 #   SHOAL_PROFILE_SQL="..."              run on the database before the job is submitted
 #   SHOAL_PROFILE_BIN=DIR                the programs from DIR (an A/B against another build)
+#   SHOAL_PROFILE_LOOP=1                 then the bare libcurl loop (bench/curl_multi.c), the
+#                                        same N and URL at shoal's concurrency: its rate, CPU
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 N=${1:-50000}
@@ -79,6 +81,13 @@ ok=$(psql "$DB" -qAtc "SELECT count(*) FROM results WHERE job_id = $job AND outc
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg); tasks $N ($ok ok) in $((t1 - t0)) ms = $(rate "$N" $((t1 - t0))) tasks/s, 2 workers x $SLOTS slots"
 echo "CPU us per task: workers $(per_task "$w"), broker $(per_task "$b"), PostgreSQL $(per_task "$p"), nginx $(per_task "$n")"
 awk -v w="$cs_w" -v b="$cs_b" -v n="$N" 'BEGIN { printf "context switches per task (all threads, from their start): workers %.2f, broker %.2f\n", w / n, b / n }'
+if [ "${SHOAL_PROFILE_LOOP:-0}" = 1 ]; then
+    out=$(/usr/bin/time -f 'cpu_s=%U %S' "$bin/bench/bench_curl_multi" "$URL" "$N" $((2 * SLOTS)) 2>&1)
+    lr=$(echo "$out" | sed -n 's/.*requests_per_s=\([0-9.]*\).*/\1/p')
+    lc=$(echo "$out" | sed -n 's/.*cpu_s=\([0-9.]*\) \([0-9.]*\).*/\1 \2/p')
+    awk -v r="$lr" -v c="$lc" -v n="$N" -v s="$(rate "$N" $((t1 - t0)))" 'BEGIN { split(c, x, " ");
+        printf "bare libcurl loop: %.0f requests/s, CPU %.1f us per request; shoal / loop = %.0f%%\n", r, (x[1] + x[2]) * 1e6 / n, 100 * s / r }'
+fi
 # (strace -c, on TERM, would detach and leave its worker running: the worker is told)
 for p in "${wp[@]}"; do kill -TERM $(worker_pid "$p") 2>/dev/null || true; done
 wait "${wp[@]}" 2>/dev/null || true

@@ -31,7 +31,9 @@ typedef struct {
     executor_t base;
     CURLM   *multi;
     int      epfd;              //  epoll set of the sockets curl wants watched
-    size_t   n_socks;           //  sockets in it
+    size_t   n_socks;           //  sockets in it that curl watches
+    uint8_t *parked;            //  by fd: an idle connection's socket left in the set
+    size_t   n_parked_max;      //  entries of parked
     uint64_t timer;             //  curl's timeout (a worker timer), 0 = none
     http_body_dir_t body_dir;   //  where STORE_DIR bodies go
     CURL   **idle;              //  easy handles to reuse (reset), a stack
@@ -44,13 +46,53 @@ typedef struct {
 
 //  curl tells us which sockets to watch; they live in one epoll set, so
 //  the loop polls two descriptors whatever the number of transfers.
+//
+//  When a transfer ends curl stops watching its socket, and watches it
+//  again when the next transfer reuses the connection: the socket stays in
+//  the set meanwhile (parked), so that costs one EPOLL_CTL_MOD instead of a
+//  DEL and an ADD (issue 16). curl may close a parked socket without a
+//  word; the kernel then drops it from the set, and a new socket of the same
+//  number is added when MOD finds nothing (ENOENT). A parked socket that
+//  becomes ready (the server closed an idle connection) leaves the set.
+static bool
+s_parked(const http_t *h, curl_socket_t fd)
+{
+    return fd >= 0 && (size_t) fd < h->n_parked_max && h->parked[fd];
+}
+
+static int
+s_park(http_t *h, curl_socket_t fd)
+{
+    if (fd < 0)
+        return -1;
+    if ((size_t) fd >= h->n_parked_max) {
+        size_t n = (size_t) fd * 2 + 64;
+        uint8_t *more = realloc(h->parked, n);
+        if (!more)
+            return -1;
+        memset(more + h->n_parked_max, 0, n - h->n_parked_max);
+        h->parked = more;
+        h->n_parked_max = n;
+    }
+    h->parked[fd] = 1;
+    return 0;
+}
+
+static void
+s_unpark(http_t *h, curl_socket_t fd)
+{
+    if (s_parked(h, fd))
+        h->parked[fd] = 0;
+}
+
 static int
 s_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     http_t *h = userp;
     if (what == CURL_POLL_REMOVE) {
         if (socketp) {
-            epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
+            if (s_park(h, fd) != 0)
+                epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
             curl_multi_assign(h->multi, fd, NULL);
             h->n_socks--;
         }
@@ -61,7 +103,19 @@ s_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
     ev.data.fd = fd;
     if (socketp)
         return epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : -1;
-    if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+    int rc;
+    if (s_parked(h, fd)) {
+        s_unpark(h, fd);
+        rc = epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev);
+        if (rc != 0 && errno == ENOENT)     //  closed while parked: a new socket
+            rc = epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev);
+    }
+    else {
+        rc = epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev);
+        if (rc != 0 && errno == EEXIST)
+            rc = epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev);
+    }
+    if (rc != 0)
         return -1;
     //  any non-NULL pointer marks the socket as known
     curl_multi_assign(h->multi, fd, h);
@@ -110,6 +164,7 @@ s_destroy(executor_t *base)
     if (h->epfd >= 0)
         close(h->epfd);
     free(h->body_dir.path);
+    free(h->parked);
     vars_destroy(&h->vars);
     free(h);
 }
@@ -291,6 +346,12 @@ s_on_ready(executor_t *self)
     struct epoll_event events[256];
     int ready = epoll_wait(h->epfd, events, 256, 0);
     for (int i = 0; i < ready; i++) {
+        if (s_parked(h, events[i].data.fd)) {
+            //  an idle connection's socket: no transfer wants it now
+            epoll_ctl(h->epfd, EPOLL_CTL_DEL, events[i].data.fd, NULL);
+            s_unpark(h, events[i].data.fd);
+            continue;
+        }
         int ev = ((events[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0)
                | ((events[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0)
                | ((events[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
