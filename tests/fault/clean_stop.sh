@@ -15,14 +15,14 @@ stop_broker() {
     wait "${PID[broker]}" 2>/dev/null || true
 }
 t_db
-t_broker --heartbeat-ms 100 --recovery-ms $window_ms
+t_broker --heartbeat-ms 100 --liveness 100 --recovery-ms $window_ms
 
 # a job queued with no worker: never leased; a clean stop
 job=$(shoal submit --count 1 --name queued -q)
 stop_broker TERM
 grep -q "msg=role role=resigned .*clean=yes" "$T_DIR/broker.log" \
     || t_fail "no clean resignation: $(grep 'msg=role' "$T_DIR/broker.log" | tail -n 1)"
-t_broker --heartbeat-ms 100 --recovery-ms $window_ms
+t_broker --heartbeat-ms 100 --liveness 100 --recovery-ms $window_ms
 started_line | grep -q "recovery_ms=0" || t_fail "a recovery window after a clean stop: $(started_line)"
 grep "msg=role role=leader" "$T_DIR/broker.log" | tail -n 1 | grep -q "previous_stop=clean" \
     || t_fail "the clean stop was not seen: $(grep 'msg=role role=leader' "$T_DIR/broker.log" | tail -n 1)"
@@ -30,14 +30,15 @@ t_worker w1 --slots 2
 # well inside the window: the job ran and its result is committed
 t_wait "the queued job's result" $((window_ms / 1000 / 2)) t_job_done "$job"
 
-# a task out at SIGTERM (leased to a stopped worker): no clean mark
+# a task out at SIGTERM (leased to a stopped worker, which --liveness 100
+# keeps from being declared lost for 10 s): no clean mark
 kill -STOP "${PID[w1]}"
 job2=$(shoal submit --count 1 --name leased -q)
 t_wait "the task leased" 10 t_busy_at_least w1 1
 stop_broker TERM
 grep "msg=role role=resigned" "$T_DIR/broker.log" | tail -n 1 | grep -q "clean=no" \
     || t_fail "a task was out, yet: $(grep 'msg=role role=resigned' "$T_DIR/broker.log" | tail -n 1)"
-t_broker --heartbeat-ms 100 --recovery-ms $window_ms
+t_broker --heartbeat-ms 100 --liveness 100 --recovery-ms $window_ms
 started_line | grep -q "recovery_ms=$window_ms" || t_fail "a task was out but no window: $(started_line)"
 
 # kill -9 (after a clean stop of the term before): the window again
@@ -45,9 +46,9 @@ kill -CONT "${PID[w1]}"
 kill -TERM "${PID[w1]}"
 wait "${PID[w1]}" 2>/dev/null || true
 stop_broker TERM
-t_broker --heartbeat-ms 100 --recovery-ms $window_ms
+t_broker --heartbeat-ms 100 --liveness 100 --recovery-ms $window_ms
 job3=$(shoal submit --count 1 --name killed -q)
 stop_broker 9
-t_broker --heartbeat-ms 100 --recovery-ms $window_ms
+t_broker --heartbeat-ms 100 --liveness 100 --recovery-ms $window_ms
 started_line | grep -q "recovery_ms=$window_ms" || t_fail "kill -9 but no window: $(started_line)"
 t_log "pass"
