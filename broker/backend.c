@@ -89,7 +89,7 @@ s_peer_free(peer_t **peer_p)
 bool
 backend_nothing_out(server_t *self)
 {
-    if (batch_held(self) || store_pending(self->writer) || u64map_size(self->held))
+    if (batch_held(self) || fanout_pending(self) || store_pending(self->writer) || u64map_size(self->held))
         return false;
     for (peer_t *peer = zhashx_first(self->peers); peer; peer = zhashx_next(self->peers))
         if (peer->leased || held_count(peer))

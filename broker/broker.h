@@ -411,7 +411,8 @@ void backend_cron(server_t *self, int64_t now_ms);
 //  workers' silence, nor against their lease deadlines.
 void backend_resume(server_t *self, int64_t now_ms, int64_t frozen_ms);
 //  True when no task is out: none leased, none held by a worker under an
-//  earlier run's lease, every result received committed (a clean stop).
+//  earlier run's lease, every result received committed, none waiting for
+//  its children (a clean stop).
 bool backend_nothing_out(server_t *self);
 //  Forget a worker: requeue its tasks (counting an attempt when `counted`).
 void backend_drop_peer(server_t *self, peer_t *peer, bool counted, const char *why);
