@@ -77,8 +77,11 @@ startup_load(server_t *self)
             uint64_t tasks = 0;
             for (size_t i = 0; i < req->n_jobs; i++) {
                 job_t *job = job_new(self, &req->jobs[i]);
+                //  a pipeline's results count its steps' children too
+                uint64_t all = req->jobs[i].n_tasks + req->jobs[i].n_children;
+                uint64_t ended = job ? job->ok + job->failed + job->cancelled : all;
                 if (job)
-                    tasks += job->n_tasks - job->ok - job->failed - job->cancelled;
+                    tasks += all > ended ? all - ended : 0;
             }
             self->unfinished_at_start = tasks;
             log_info("state_loaded", "epoch=%llu lease_tag=%llu jobs=%zu unfinished_tasks=%llu",

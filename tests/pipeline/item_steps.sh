@@ -47,6 +47,13 @@ t_wait "item 2's delayed steps stored" 30 t_test_eq 2 \
 kill -9 "${PID[broker]}"
 t_wait "broker gone" 10 t_exited "${PID[broker]}"
 t_broker "${B[@]}"
+# the children not done yet count as unfinished: the new broker waits the
+# recovery window for the workers' results before handing leased steps out
+# again (it counted only the submitted tasks, found none unfinished and ran
+# a step that was still running a second time)
+t_wait "the second broker started" 30 t_test_eq 2 grep -c broker_started "$T_DIR/broker.log"
+t_grep "unfinished children counted at start" "msg=state_loaded epoch=2 .* unfinished_tasks=[1-9]" "$T_DIR/broker.log"
+t_grep "so the recovery window holds" "msg=broker_started .* epoch=2 .* recovery_ms=[1-9]" "$T_DIR/broker.log"
 t_wait_done "$job" 60
 
 # (distinct: a step that was running, its result not committed, when the
