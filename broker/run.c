@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "leader.h"
 #include "log.h"
+#include "stopsig.h"
 
 static volatile sig_atomic_t s_signals = 0;    //  SIGTERM/SIGINT count
 
@@ -114,13 +115,7 @@ s_serve(server_t *self, const leader_config_t *lc, const leader_claim_t *claim)
 int
 broker_run(const broker_config_t *cfg)
 {
-    zsys_handler_set(NULL);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    stopsig_install(s_on_signal, false);
 
     char host[48] = "", id[64];
     gethostname(host, sizeof host - 1);

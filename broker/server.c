@@ -9,17 +9,12 @@
 #include "leader.h"
 #include "lease.h"
 #include "log.h"
+#include "text.h"
 
 const char *
 broker_rid_key(const uint8_t *rid, size_t len, char *buf)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        buf[2 * i] = hex[rid[i] >> 4];
-        buf[2 * i + 1] = hex[rid[i] & 15];
-    }
-    buf[2 * len] = 0;
-    return buf;
+    return text_hex(rid, len, buf);
 }
 
 bool

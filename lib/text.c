@@ -111,3 +111,15 @@ text_thousands(unsigned long long v, char *buf, size_t size)
         buf[o < size ? o : size - 1] = 0;
     return buf;
 }
+
+char *
+text_hex(const uint8_t *bytes, size_t len, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = hex[bytes[i] >> 4];
+        out[2 * i + 1] = hex[bytes[i] & 15];
+    }
+    out[2 * len] = 0;
+    return out;
+}

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 //  True when the n bytes at s are valid UTF-8 without NUL bytes.
 bool text_utf8_valid(const char *s, size_t n);
@@ -16,5 +17,8 @@ char *text_sanitize(const char *s, size_t n, size_t max);
 char *text_sanitize_tail(const char *s, size_t n, size_t max);
 //  Format an integer with thousands separators ("12,345,678") into buf.
 const char *text_thousands(unsigned long long v, char *buf, size_t size);
+
+//  `len` bytes as lowercase hex into `out` (2 * len + 1 bytes); returns out.
+char *text_hex(const uint8_t *bytes, size_t len, char *out);
 
 #endif

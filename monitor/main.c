@@ -11,6 +11,7 @@
 #include "eplist.h"
 #include "keys.h"
 #include "log.h"
+#include "stopsig.h"
 #include "monitor.h"
 
 static volatile sig_atomic_t s_stop = 0;
@@ -87,14 +88,7 @@ main(int argc, char **argv)
         }
         cfg.keys = keys;
     }
-    zsys_handler_set(NULL);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    stopsig_install(s_on_signal, true);
     if (!cfg.plain && !cfg.json && (!isatty(1) || !isatty(0)))
         cfg.plain = true;
     rc = cfg.plain || cfg.json ? lines_run(&cfg, &s_stop) : tui_run(&cfg, &s_stop);

@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "errbuf.h"
 #include "log.h"
+#include "text.h"
 #include "s3key.h"
 #include "s3proto.h"
 #include "s3req.h"
@@ -277,12 +278,7 @@ s3_body_write(s3_body_t *b, const void *data, size_t n, char *err, size_t errlen
 void
 s3body_hex(const uint8_t *digest, size_t len, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 15];
-    }
-    out[2 * len] = 0;
+    text_hex(digest, len, out);
 }
 
 static void

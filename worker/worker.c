@@ -31,6 +31,7 @@
 #include "outbox.h"
 #include "peer.h"
 #include "run.h"
+#include "stopsig.h"
 #include "taskspec.h"
 #include "timers.h"
 #include "wire.h"
@@ -655,13 +656,7 @@ s_teardown(worker_t *self)
 int
 worker_run(const worker_config_t *cfg)
 {
-    zsys_handler_set(NULL);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    stopsig_install(s_on_signal, false);
 
     worker_t self;
     int rc = s_setup(&self, cfg);
