@@ -17,10 +17,16 @@ STARTS=${2:-5}
 bench_setup latency build
 bin=${SHOAL_LATENCY_BIN:-$bin}     # the programs of another build (an A/B)
 sql() { psql "$DB" -qAtc "$1"; }
+# (the store-only broker below listens on ipc only: CZMQ gives "*" ports in
+# order from 49152, so its tcp sockets would take the backend port just
+# freed, and the worker, connecting there, would meet a PUB or a ROUTER of
+# the wrong broker; libzmq drops an endpoint whose peer fails the handshake)
 start_broker() {       # default --recovery-ms: the broker decides whether it needs a window
     : > "$work/broker.log"
-    "$bin/shoal-broker" --db "$DB" --frontend tcp://127.0.0.1:* --backend "${BE_FIXED:-tcp://127.0.0.1:*}" \
-        --progress tcp://127.0.0.1:* "$@" 2>>"$work/broker.log" &
+    local fe=tcp://127.0.0.1:* pr=tcp://127.0.0.1:*
+    [ -n "${STORE_ONLY:-}" ] && { fe=ipc://$work/store-only-fe.sock; pr=ipc://$work/store-only-pr.sock; }
+    "$bin/shoal-broker" --db "$DB" --frontend "$fe" --backend "${BE_FIXED:-tcp://127.0.0.1:*}" \
+        --progress "$pr" "$@" 2>>"$work/broker.log" &
     broker=$!; pids+=($broker)
     until grep -q broker_started "$work/broker.log"; do sleep 0.005; done
     FE=$(grep 'socket=frontend' "$work/broker.log" | tail -n 1 | sed 's/.*endpoint=//')
@@ -66,7 +72,7 @@ for k in $(seq 1 "$STARTS"); do
     wait_done "$job" && report empty "$job"
     stop_broker
     for how in TERM KILL; do
-        BE_FIXED=ipc://$work/store-only.sock start_broker --recovery-ms 0
+        STORE_ONLY=1 BE_FIXED=ipc://$work/store-only.sock start_broker --recovery-ms 0
         job=$("$bin/shoal" submit --count 1 -q)
         stop_broker $how
         t0=$(date +%s%6N)

@@ -4,6 +4,7 @@
     broker what this worker runs and holds. */
 #include "link.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,75 @@
 #include "eplist.h"
 #include "log.h"
 #include "wire.h"
+
+//  Watch the new socket's connections: when one comes up again the
+//  worker says Hello at once, instead of at its next heartbeat. A broker
+//  restarted on the same endpoint, or a new leader of a list, then hears
+//  from the worker within a round trip of listening (issue 16).
+static int
+s_monitor(link_t *self)
+{
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "inproc://shoal-link-events-%llu",
+             (unsigned long long) ++self->sockets);
+    if (zmq_socket_monitor(self->raw, endpoint, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0
+        || !(self->monitor = zsock_new(ZMQ_PAIR))) {
+        log_error("monitor_failed", "error=\"%s\"", zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    self->monitor_raw = zsock_resolve(self->monitor);
+    int zero = 0;
+    zmq_setsockopt(self->monitor_raw, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(self->monitor_raw, endpoint) != 0) {
+        log_error("monitor_failed", "endpoint=%s error=\"%s\"", endpoint, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    //  read once now: the descriptor only signals events that come after
+    //  a read found none
+    self->handshakes = 0;
+    self->reconnected = false;
+    self->reconnected = link_take_reconnected(self);
+    return 0;
+}
+
+int
+link_events_fd(link_t *self)
+{
+    int fd = -1;
+    size_t size = sizeof fd;
+    if (!self->monitor_raw || zmq_getsockopt(self->monitor_raw, ZMQ_FD, &fd, &size) != 0)
+        return -1;
+    return fd;
+}
+
+//  Each event is two frames: 2 bytes of event, 4 of value; the endpoint.
+bool
+link_take_reconnected(link_t *self)
+{
+    bool reconnected = self->reconnected;
+    self->reconnected = false;
+    for (int i = 0; self->monitor_raw && i < 100; i++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, self->monitor_raw, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            break;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size(&msg) >= sizeof event)
+            memcpy(&event, zmq_msg_data(&msg), sizeof event);
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && self->handshakes++ > 0)
+            reconnected = true;
+        while (zmq_msg_more(&msg)) {
+            zmq_msg_close(&msg);
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, self->monitor_raw, ZMQ_DONTWAIT) < 0)
+                break;
+        }
+        zmq_msg_close(&msg);
+    }
+    return reconnected;
+}
 
 int
 link_connect(link_t *self)
@@ -25,14 +95,24 @@ link_connect(link_t *self)
         zmq_setsockopt(self->raw, ZMQ_LINGER, &zero, sizeof zero);
     }
     zsock_destroy(&self->dealer);
+    zsock_destroy(&self->monitor);
+    self->monitor_raw = NULL;
     self->dealer = zsock_new(ZMQ_DEALER);
     if (!self->dealer)
         return -1;
     self->raw = zsock_resolve(self->dealer);
+    if (s_monitor(self) != 0)
+        return -1;
     wire_socket_defaults(self->raw);
     zmq_setsockopt(self->raw, ZMQ_SNDHWM, &self->hwm, sizeof self->hwm);
     zmq_setsockopt(self->raw, ZMQ_RCVHWM, &self->hwm, sizeof self->hwm);
     zmq_setsockopt(self->raw, ZMQ_ROUTING_ID, self->worker_id, strlen(self->worker_id));
+    //  a broker that went away is tried again every 50-100 ms (libzmq adds
+    //  up to one interval at random), not 100-200: with the Hello sent on
+    //  the connection coming up, this is most of a restarted broker's wait
+    //  for its workers (issue 16, docs/benchmarks.md)
+    int reconnect_ms = LINK_RECONNECT_MS;
+    zmq_setsockopt(self->raw, ZMQ_RECONNECT_IVL, &reconnect_ms, sizeof reconnect_ms);
     //  give the last results and the Bye a moment to leave at exit
     int linger = 2000;
     zmq_setsockopt(self->raw, ZMQ_LINGER, &linger, sizeof linger);
@@ -56,6 +136,8 @@ link_close(link_t *self)
 {
     zsock_destroy(&self->dealer);
     self->raw = NULL;
+    zsock_destroy(&self->monitor);
+    self->monitor_raw = NULL;
 }
 
 int

@@ -12,6 +12,9 @@
 #include "run.h"
 #include "shoal.pb-c.h"
 
+//  How soon the socket tries a broker that went away again.
+#define LINK_RECONNECT_MS 50
+
 typedef struct {
     //  who we are (set before link_connect)
     const char *endpoint;       //  the broker's backend
@@ -30,6 +33,11 @@ typedef struct {
     //  the connection
     zsock_t    *dealer;
     void       *raw;            //  dealer's libzmq socket
+    zsock_t    *monitor;        //  the dealer's connection events (PAIR)
+    void       *monitor_raw;
+    uint64_t    sockets;        //  dealers opened by this process (names the monitor)
+    uint64_t    handshakes;     //  connections that came up on this socket
+    bool        reconnected;    //  one came up again, not yet taken
     uint64_t    hello_seq;      //  Hellos sent by this process (Hello.seq)
     int64_t     last_send_ms;
     int64_t     last_recv_ms;
@@ -41,6 +49,15 @@ typedef struct {
 int link_connect(link_t *self);
 //  Close the socket, giving the last messages a moment to leave.
 void link_close(link_t *self);
+//  The descriptor that turns readable when the socket's connection comes
+//  up (-1 without a socket), and whether it came up again since the last
+//  call: a connection after the socket's first, to a broker restarted on
+//  the same endpoint or a new leader, which does not know this worker yet.
+//  (The first carries the Hello queued by link_connect.) Call it when the
+//  descriptor is readable or `reconnected` is set; reading the events
+//  clears the descriptor.
+int  link_events_fd(link_t *self);
+bool link_take_reconnected(link_t *self);
 //  Send one envelope without blocking; -1 when the queue is full.
 int link_send(link_t *self, Shoal__Envelope *env);
 //  Hello, naming the tasks running here and the results held unacked.

@@ -20,6 +20,7 @@ static const peer_transition_t s_table[PEER_STATES][PEER_EVENTS] = {
         [PEER_HEARTBEAT_DUE]     = GO(PEER_CONNECTING, PEER_SEND_HEARTBEAT),
         [PEER_SILENCE]           = GO(PEER_CONNECTING, PEER_RECONNECT),
         [PEER_RESUMED]           = GO(PEER_CONNECTING, PEER_FORGIVE_SILENCE),
+        [PEER_RECONNECTED]       = GO(PEER_CONNECTING, PEER_SAY_HELLO),
         [PEER_STOP]              = GO(PEER_DRAINING, PEER_START_GRACE, PEER_ANNOUNCE_DRAINING),
         [PEER_STOP_NOW]          = GO(PEER_ABORTING, PEER_ABORT_TASKS, PEER_WAIT_FOR_ACKS),
     },
@@ -35,6 +36,7 @@ static const peer_transition_t s_table[PEER_STATES][PEER_EVENTS] = {
         [PEER_HEARTBEAT_DUE]     = GO(PEER_READY, PEER_SEND_HEARTBEAT),
         [PEER_SILENCE]           = GO(PEER_CONNECTING, PEER_RECONNECT),
         [PEER_RESUMED]           = GO(PEER_READY, PEER_FORGIVE_SILENCE),
+        [PEER_RECONNECTED]       = GO(PEER_READY, PEER_SAY_HELLO),
         [PEER_STOP]              = GO(PEER_DRAINING, PEER_START_GRACE, PEER_ANNOUNCE_DRAINING),
         [PEER_STOP_NOW]          = GO(PEER_ABORTING, PEER_ABORT_TASKS, PEER_WAIT_FOR_ACKS),
     },
@@ -50,6 +52,7 @@ static const peer_transition_t s_table[PEER_STATES][PEER_EVENTS] = {
         [PEER_HEARTBEAT_DUE]     = GO(PEER_DRAINING, PEER_SEND_HEARTBEAT),
         [PEER_SILENCE]           = GO(PEER_DRAINING, PEER_RECONNECT, PEER_ANNOUNCE_DRAINING),
         [PEER_RESUMED]           = GO(PEER_DRAINING, PEER_FORGIVE_SILENCE),
+        [PEER_RECONNECTED]       = GO(PEER_DRAINING, PEER_SAY_HELLO, PEER_ANNOUNCE_DRAINING),
         [PEER_STOP_NOW]          = GO(PEER_ABORTING, PEER_ABORT_TASKS, PEER_WAIT_FOR_ACKS),
         [PEER_GRACE_OVER]        = GO(PEER_ABORTING, PEER_ABORT_TASKS, PEER_WAIT_FOR_ACKS),
         [PEER_IDLE]              = GO(PEER_STOPPED, PEER_SAY_BYE),
@@ -65,6 +68,7 @@ static const peer_transition_t s_table[PEER_STATES][PEER_EVENTS] = {
         [PEER_HEARTBEAT_DUE]     = GO(PEER_ABORTING, PEER_SEND_HEARTBEAT),
         [PEER_SILENCE]           = GO(PEER_ABORTING, PEER_RECONNECT, PEER_ANNOUNCE_DRAINING),
         [PEER_RESUMED]           = GO(PEER_ABORTING, PEER_FORGIVE_SILENCE),
+        [PEER_RECONNECTED]       = GO(PEER_ABORTING, PEER_SAY_HELLO, PEER_ANNOUNCE_DRAINING),
         [PEER_IDLE]              = GO(PEER_STOPPED, PEER_SEND_RESULTS, PEER_SAY_BYE),
         [PEER_ACK_WAIT_OVER]     = GO(PEER_STOPPED, PEER_SEND_RESULTS, PEER_SAY_BYE),
     },
@@ -100,7 +104,7 @@ peer_event_name(peer_event_t event)
 {
     static const char *names[PEER_EVENTS] = {
         "welcome", "welcome_new_epoch", "tasks", "result_ack", "cancel", "heartbeat",
-        "unknown_peer", "version_error", "broker_error", "heartbeat_due", "silence", "resumed",
+        "unknown_peer", "version_error", "broker_error", "heartbeat_due", "silence", "resumed", "reconnected",
         "stop", "stop_now", "grace_over", "idle", "ack_wait_over",
     };
     return (unsigned) event < PEER_EVENTS ? names[event] : "?";
@@ -111,7 +115,7 @@ peer_action_name(peer_action_t action)
 {
     static const char *names[PEER_ACTIONS] = {
         "nothing", "store_welcome", "resend_results", "start_tasks", "refuse_tasks", "forget_acked",
-        "cancel_tasks", "say_hello_again", "log_broker_error", "send_heartbeat", "reconnect",
+        "cancel_tasks", "say_hello_again", "say_hello", "log_broker_error", "send_heartbeat", "reconnect",
         "forgive_silence", "announce_draining", "start_grace", "abort_tasks", "wait_for_acks",
         "send_results", "say_bye",
     };

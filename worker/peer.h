@@ -44,6 +44,7 @@ typedef enum {
     PEER_HEARTBEAT_DUE,         //  nothing sent for a heartbeat interval
     PEER_SILENCE,               //  nothing heard for `liveness` intervals
     PEER_RESUMED,               //  this process was frozen (a loop turn over two heartbeats)
+    PEER_RECONNECTED,           //  the socket's connection came up again (a broker restarted, a new leader)
     PEER_STOP,                  //  first SIGTERM / SIGINT
     PEER_STOP_NOW,              //  second SIGTERM / SIGINT
     PEER_GRACE_OVER,            //  the drain's grace period ended
@@ -61,6 +62,7 @@ typedef enum {
     PEER_FORGET_ACKED,          //  drop acked results
     PEER_CANCEL_TASKS,          //  abort the tasks named
     PEER_SAY_HELLO_AGAIN,       //  Hello on the same socket (rate-limited)
+    PEER_SAY_HELLO,             //  Hello on the same socket, now: a new connection
     PEER_LOG_BROKER_ERROR,      //  log what the broker said
     PEER_SEND_HEARTBEAT,        //  Heartbeat
     PEER_RECONNECT,             //  new socket, Hello, every unacked result again

@@ -287,6 +287,7 @@ s_act(worker_t *self, peer_action_t action, peer_state_t from, peer_event_t even
         case PEER_FORGET_ACKED:     s_forget_acked(self, env->result_ack); break;
         case PEER_CANCEL_TASKS:     s_cancel_tasks(self, env->cancel); break;
         case PEER_SAY_HELLO_AGAIN:  s_say_hello_again(self); break;
+        case PEER_SAY_HELLO:        link_send_hello(&self->link, self->runs, self->outbox); break;
         case PEER_LOG_BROKER_ERROR: s_log_broker_error(env->error); break;
         case PEER_SEND_HEARTBEAT:   s_send_heartbeat(self); break;
         case PEER_RECONNECT:
@@ -455,14 +456,15 @@ s_turn(worker_t *self)
     int64_t due = timers_next(self->timers);
     if (outbox_flush_due(self->outbox) < due)
         due = outbox_flush_due(self->outbox);
-    struct pollfd items[1 + MAX_EXECUTORS];
-    executor_t *all[MAX_EXECUTORS], *polled[1 + MAX_EXECUTORS];
-    size_t n_all = runs_executors(self->runs, all, MAX_EXECUTORS), n = 1;
+    struct pollfd items[2 + MAX_EXECUTORS];
+    executor_t *all[MAX_EXECUTORS], *polled[2 + MAX_EXECUTORS];
+    size_t n_all = runs_executors(self->runs, all, MAX_EXECUTORS), n = 2;
     int zfd = -1;
     size_t zfd_size = sizeof zfd;
     if (self->link.raw)
         zmq_getsockopt(self->link.raw, ZMQ_FD, &zfd, &zfd_size);
     items[0] = (struct pollfd) { .fd = zfd, .events = POLLIN };     //  fd -1: ignored
+    items[1] = (struct pollfd) { .fd = link_events_fd(&self->link), .events = POLLIN };
     for (size_t i = 0; i < n_all; i++) {
         int fd = all[i]->ops->poll_fd ? all[i]->ops->poll_fd(all[i]) : -1;
         if (fd >= 0) {
@@ -471,7 +473,7 @@ s_turn(worker_t *self)
         }
     }
     bool queued = s_link_readable(self);
-    int64_t wait = queued || due <= now ? 0 : due - now;
+    int64_t wait = queued || self->link.reconnected || due <= now ? 0 : due - now;
     if (poll(items, (nfds_t) n, wait > INT_MAX ? INT_MAX : (int) wait) < 0 && errno != EINTR) {
         log_error("poll_failed", "error=\"%s\"", strerror(errno));
         return -1;
@@ -479,7 +481,12 @@ s_turn(worker_t *self)
     s_check_signals(self);
     if (queued || items[0].revents)
         s_read_socket(self);
-    for (size_t i = 1; i < n; i++)
+    if ((items[1].revents || self->link.reconnected) && link_take_reconnected(&self->link)
+        && self->state != PEER_STOPPED) {
+        log_info("broker_reconnected", "broker=%s", self->link.endpoint);
+        s_post(self, PEER_RECONNECTED, NULL);
+    }
+    for (size_t i = 2; i < n; i++)
         if (items[i].revents)
             polled[i]->ops->on_ready(polled[i]);
     s_check_frozen(self);

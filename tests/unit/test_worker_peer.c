@@ -37,6 +37,7 @@ static const row_t s_expected[] = {
     { C, PEER_HEARTBEAT_DUE,     C, { PEER_SEND_HEARTBEAT } },
     { C, PEER_SILENCE,           C, { PEER_RECONNECT } },
     { C, PEER_RESUMED,           C, { PEER_FORGIVE_SILENCE } },
+    { C, PEER_RECONNECTED,       C, { PEER_SAY_HELLO } },
     { C, PEER_STOP,              D, { PEER_START_GRACE, PEER_ANNOUNCE_DRAINING } },
     { C, PEER_STOP_NOW,          A, { ABORT } },
     //  ready: the same, but silence means a new connection
@@ -51,6 +52,7 @@ static const row_t s_expected[] = {
     { R, PEER_HEARTBEAT_DUE,     R, { PEER_SEND_HEARTBEAT } },
     { R, PEER_SILENCE,           C, { PEER_RECONNECT } },
     { R, PEER_RESUMED,           R, { PEER_FORGIVE_SILENCE } },
+    { R, PEER_RECONNECTED,       R, { PEER_SAY_HELLO } },
     { R, PEER_STOP,              D, { PEER_START_GRACE, PEER_ANNOUNCE_DRAINING } },
     { R, PEER_STOP_NOW,          A, { ABORT } },
     //  draining: tasks refused, every new Hello says we drain, idle ends it
@@ -65,6 +67,7 @@ static const row_t s_expected[] = {
     { D, PEER_HEARTBEAT_DUE,     D, { PEER_SEND_HEARTBEAT } },
     { D, PEER_SILENCE,           D, { PEER_RECONNECT, PEER_ANNOUNCE_DRAINING } },
     { D, PEER_RESUMED,           D, { PEER_FORGIVE_SILENCE } },
+    { D, PEER_RECONNECTED,       D, { PEER_SAY_HELLO, PEER_ANNOUNCE_DRAINING } },
     { D, PEER_STOP_NOW,          A, { ABORT } },
     { D, PEER_GRACE_OVER,        A, { ABORT } },
     { D, PEER_IDLE,              S, { PEER_SAY_BYE } },
@@ -79,6 +82,7 @@ static const row_t s_expected[] = {
     { A, PEER_HEARTBEAT_DUE,     A, { PEER_SEND_HEARTBEAT } },
     { A, PEER_SILENCE,           A, { PEER_RECONNECT, PEER_ANNOUNCE_DRAINING } },
     { A, PEER_RESUMED,           A, { PEER_FORGIVE_SILENCE } },
+    { A, PEER_RECONNECTED,       A, { PEER_SAY_HELLO, PEER_ANNOUNCE_DRAINING } },
     { A, PEER_IDLE,              S, { PEER_SEND_RESULTS, PEER_SAY_BYE } },
     { A, PEER_ACK_WAIT_OVER,     S, { PEER_SEND_RESULTS, PEER_SAY_BYE } },
     //  stopped: nothing, ever (no rows)
