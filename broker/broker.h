@@ -123,6 +123,10 @@ typedef struct {
     uint64_t suppressed;    //  lines not logged in the window
 } log_budget_t;
 
+//  Has this term recorded, before its first lease, that it hands out
+//  leases (shoal_meta leased_term, store_term.c)?
+enum { LEASE_MARK_NONE, LEASE_MARK_PENDING, LEASE_MARK_DONE };
+
 typedef enum {
     TASK_QUEUED,        //  in its lane's queue, ready to dispatch
     TASK_WAITING,       //  in retry backoff until `due_ms`
@@ -353,6 +357,8 @@ struct _server_t {
     int64_t   dispatch_after_ms;    //  end of the start-up recovery window
     uint64_t  unfinished_at_start;  //  tasks without a result when the state was loaded
     bool      previous_clean;       //  the term before ours resigned with no task out
+    bool      leases_out;           //  a worker may run or hold a task leased by an earlier term
+    int       lease_mark;           //  LEASE_MARK_*: has this term said it hands out leases
     int64_t   cron_period_ms;       //  heartbeats, losses and lease deadlines this often
     int64_t   last_turn_ms;         //  the loop's previous turn (a long gap: the broker was frozen)
     retry_rng_t rng;        //  retry jitter, seeded per run
@@ -467,6 +473,10 @@ void dispatch_run(server_t *self);
 //  Link/unlink a peer in the ready ring.
 void dispatch_peer_ready(server_t *self, peer_t *peer);
 void dispatch_peer_unready(server_t *self, peer_t *peer);
+//  Ask the store to record that this term hands out leases (once; the
+//  first dispatch waits for it), and take its answer (the request).
+void dispatch_mark_leased(server_t *self);
+void dispatch_on_marked(server_t *self, store_req_t *req);
 
 //  ---- job.c
 job_t *job_new(server_t *self, const store_job_t *row);

@@ -130,6 +130,39 @@ cleanup:
 }
 
 void
+dispatch_mark_leased(server_t *self)
+{
+    if (self->lease_mark != LEASE_MARK_NONE)
+        return;
+    store_req_t *req = store_req_new(STORE_MARK_LEASED);
+    if (!req)
+        return;
+    req->mark_term = self->epoch;
+    //  the pager: at start-up it reads pages, never a long write
+    if (store_submit(self->pager, req) != 0) {
+        store_req_destroy(&req);
+        return;
+    }
+    self->lease_mark = LEASE_MARK_PENDING;
+}
+
+void
+dispatch_on_marked(server_t *self, store_req_t *req)
+{
+    if (req->status == STORE_OK) {
+        self->lease_mark = LEASE_MARK_DONE;
+        log_debug("lease_mark", "term=%llu", (unsigned long long) self->epoch);
+    }
+    else {
+        self->lease_mark = LEASE_MARK_NONE;     //  asked again at the next dispatch
+        char q[600];
+        log_warn("lease_mark_failed", "term=%llu error=%s", (unsigned long long) self->epoch,
+                 log_quote(req->error, q, sizeof q));
+    }
+    store_req_destroy(&req);
+}
+
+void
 dispatch_run(server_t *self)
 {
     if (!self->ready)
@@ -152,6 +185,12 @@ dispatch_run(server_t *self)
         work = job->state == SHOAL__JOB_STATE__JOB_ACTIVE && job->n_queued > 0;
     if (!work)
         return;
+    //  a term's first lease waits until the term's record that it hands
+    //  out leases is committed (store_term.c): one commit per term
+    if (self->lease_mark != LEASE_MARK_DONE) {
+        dispatch_mark_leased(self);
+        return;
+    }
     int64_t now_ms = clock_mono_ms();
     int64_t now_us = clock_wall_us();
     //  one pass around the ring; peers left with free slots stay in it

@@ -94,5 +94,8 @@ held_adopt(server_t *self, task_t *task)
         return false;   //  leased to someone else: the slot stays taken
     s_free(self, h);
     task_lease(self, peer, task, lease, clock_mono_ms(), clock_wall_us());
+    //  leased under this term now: if it is killed, the next term waits
+    //  for this worker (store_term.c)
+    dispatch_mark_leased(self);
     return true;
 }

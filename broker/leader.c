@@ -125,10 +125,12 @@ s_take(PGconn *conn, const leader_config_t *cfg, const leader_claim_t *seen, lea
         goto fail;
     }
     PQclear(res);
-    //  clean_stop_term: the last term that resigned with no task out
+    //  clean_stop_term: the last term that resigned with no task out;
+    //  leased_term: the last that handed out a lease (migration 12)
     res = PQexec(conn, "UPDATE shoal_meta SET value = value + 1 WHERE key = 'epoch' RETURNING value,"
                        " coalesce((SELECT value FROM shoal_meta WHERE key = 'lease_tag'), 0),"
-                       " coalesce((SELECT value FROM shoal_meta WHERE key = 'clean_stop_term'), 0)");
+                       " coalesce((SELECT value FROM shoal_meta WHERE key = 'clean_stop_term'), 0),"
+                       " coalesce((SELECT value FROM shoal_meta WHERE key = 'leased_term'), value)");
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         s_error(conn, res, err, errlen);
         goto fail;
@@ -136,7 +138,9 @@ s_take(PGconn *conn, const leader_config_t *cfg, const leader_claim_t *seen, lea
     claim->term = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     claim->lease_tag = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
     uint64_t clean_term = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+    uint64_t leased_term = strtoull(PQgetvalue(res, 0, 3), NULL, 10);
     claim->previous_clean = now.holder_term && clean_term == now.holder_term;
+    claim->leases_out = leader_leases_out(leased_term, clean_term);
     PQclear(res);
     char term[24], ttl[24];
     snprintf(term, sizeof term, "%llu", (unsigned long long) claim->term);

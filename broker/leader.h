@@ -41,6 +41,8 @@ typedef struct {
     char     previous[128];     //  out when taken: who led before ("" when nobody)
     bool     previous_clean;    //  out when taken: the term before resigned with no task out
                                 //  (no worker runs a task or holds a result of it)
+    bool     leases_out;        //  out when taken: a lease was handed out after the last
+                                //  clean stop, so a worker may still run or hold a task
 } leader_claim_t;
 
 // ---- leader_rule.c
@@ -61,6 +63,10 @@ int64_t leader_commit_deadline(int64_t renewal_sent_ms, int64_t ttl_ms);
 //  Check the timing settings: the renewal well inside the TTL. NULL, or
 //  what is wrong.
 const char *leader_check_config(const leader_config_t *cfg);
+//  May a worker still run, or hold the result of, a task leased by an
+//  earlier term? Only if a term handed out a lease (leased_term, the last
+//  that did) after the last one that stopped with none out (clean_term).
+bool leader_leases_out(uint64_t leased_term, uint64_t clean_term);
 
 // ---- leader.c
 

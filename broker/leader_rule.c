@@ -63,3 +63,9 @@ leader_check_config(const leader_config_t *cfg)
         return "--standby-poll-ms must be 10 to --lease-ttl-ms";
     return NULL;
 }
+
+bool
+leader_leases_out(uint64_t leased_term, uint64_t clean_term)
+{
+    return leased_term > clean_term;
+}

@@ -92,9 +92,10 @@ listen_start(server_t *self)
     self->publisher_raw = zsock_resolve(self->publisher);
     //  the recovery window lets workers resend what they finished for an
     //  earlier broker run before its tasks go out again; with no unfinished
-    //  task in the database no worker can be running one, nor after a term
-    //  that stopped with no task out (docs/architecture.md)
-    int64_t recovery_ms = self->unfinished_at_start && !self->previous_clean ? cfg->recovery_ms : 0;
+    //  task in the database no worker can be running one, nor when no term
+    //  handed out a lease since the last that stopped with none out
+    //  (docs/architecture.md)
+    int64_t recovery_ms = self->unfinished_at_start && self->leases_out ? cfg->recovery_ms : 0;
     self->dispatch_after_ms = clock_mono_ms() + recovery_ms;
     char fe[256], be[256], pr[256];
     endpoints_bound(self->frontend_raw, cfg->frontend, fe, sizeof fe);

@@ -90,6 +90,9 @@ s_on_store(server_t *self, store_t *store)
             steps_on_read(self, req);
             store_req_destroy(&req);
             break;
+        case STORE_MARK_LEASED:
+            dispatch_on_marked(self, req);
+            break;
         default:
             frontend_on_store(self, req);
             break;

@@ -70,13 +70,16 @@ s_serve(server_t *self, const leader_config_t *lc, const leader_claim_t *claim)
     self->lease_tag = claim->lease_tag;
     self->term_since_us = claim->since_us;
     self->previous_clean = claim->previous_clean;
+    self->leases_out = claim->leases_out;
+    self->lease_mark = LEASE_MARK_NONE;
     self->commit_until_ms = leader_commit_deadline(clock_mono_ms(), lc->ttl_ms);
     self->leader = leader_new(lc, claim->term);
     if (!self->leader)
         return SERVE_FAILED;
-    log_info("role", "role=leader term=%llu since_us=%lld previous=%s previous_stop=%s",
+    log_info("role", "role=leader term=%llu since_us=%lld previous=%s previous_stop=%s leases_out=%s",
              (unsigned long long) claim->term, (long long) claim->since_us,
-             *claim->previous ? claim->previous : "none", claim->previous_clean ? "clean" : "unknown");
+             *claim->previous ? claim->previous : "none", claim->previous_clean ? "clean" : "unknown",
+             claim->leases_out ? "maybe" : "none");
     if (startup_load(self) != 0) {
         if (self->deposed || s_signals)
             return self->deposed ? SERVE_DEPOSED : SERVE_STOPPED;

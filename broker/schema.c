@@ -243,6 +243,14 @@ static const migration_t s_migrations[] = {
       "  JOIN jobs j ON j.id = g.job_id"
       "  WHERE j.pipeline IS NOT NULL OR g.own IS NOT NULL;"
     },
+    { 12, "leased_term: the last term that handed out a lease",
+      //  written by each term before its first lease (store_term.c). A
+      //  new broker waits its recovery window only when a lease was handed
+      //  out after the last clean stop. A database that existed before
+      //  this counts every term so far as one that may have leased
+      "INSERT INTO shoal_meta SELECT 'leased_term', value FROM shoal_meta WHERE key = 'epoch'"
+      "  ON CONFLICT (key) DO NOTHING;"
+    },
 };
 
 #define MIGRATION_COUNT (sizeof s_migrations / sizeof s_migrations[0])

@@ -105,6 +105,7 @@ s_run_op(PGconn *conn, store_req_t *req)
                 store_export_page(conn, req);
             break;
         case STORE_DELETE:        store_delete_run(conn, req); break;
+        case STORE_MARK_LEASED:   store_term_mark_leased(conn, req); break;
         case STORE_UPDATE:
             if (store_lifecycle_update(conn, req) == 0)
                 store_jobs_read(conn, req, req->job_id);

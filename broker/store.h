@@ -14,7 +14,8 @@
     The SQL of each request: store_jobs.c (load, open, ingest, seal, job
     rows), store_control.c (pause, resume, cancel, retry), store_write.c
     (result batches), store_page.c (paging tasks in), store_export.c (pages
-    of results), over the libpq helpers of store_sql.c.
+    of results), store_term.c (what a term records of itself), over the
+    libpq helpers of store_sql.c.
 */
 #ifndef SHOAL_STORE_H
 #define SHOAL_STORE_H
@@ -41,7 +42,8 @@ typedef enum {
     STORE_QUERY_RESULTS,    //  a page of results, packed as a reply
     STORE_UPDATE,           //  change a job's defaults (store_lifecycle.c)
     STORE_STEPS,            //  a pipeline job's tasks and outcomes per step (store_steps.c)
-    STORE_DELETE            //  delete a finished job's rows, a slice at a time (store_delete.c)
+    STORE_DELETE,           //  delete a finished job's rows, a slice at a time (store_delete.c)
+    STORE_MARK_LEASED       //  this term hands out leases: shoal_meta leased_term (store_term.c)
 } store_op_t;
 
 typedef enum {
@@ -294,6 +296,7 @@ typedef struct store_req {
         store_update_t  update;
         store_steps_t   steps;
         store_delete_t  del;
+        uint64_t        mark_term;  //  MARK_LEASED: the term that hands out leases
     };
 } store_req_t;
 

@@ -45,5 +45,7 @@ int store_items_read(PGconn *conn, store_req_t *req, uint32_t job_id, item_tally
 int store_lifecycle_update(PGconn *conn, store_req_t *req);
 //  store_delete.c: STORE_DELETE, one slice of a job's deletion
 void store_delete_run(PGconn *conn, store_req_t *req);
+//  store_term.c: record that req->mark_term hands out leases (leased_term).
+void store_term_mark_leased(PGconn *conn, store_req_t *req);
 
 #endif

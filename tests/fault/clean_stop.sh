@@ -41,14 +41,33 @@ grep "msg=role role=resigned" "$T_DIR/broker.log" | tail -n 1 | grep -q "clean=n
 t_broker --heartbeat-ms 100 --liveness 100 --recovery-ms $window_ms
 started_line | grep -q "recovery_ms=$window_ms" || t_fail "a task was out but no window: $(started_line)"
 
-# kill -9 (after a clean stop of the term before): the window again
+# kill -9 of a term that handed out no lease: a job queued, no worker. No
+# task can be out, so no window (shoal_meta leased_term, store_term.c)
 kill -CONT "${PID[w1]}"
+t_wait_done "$job2" 30
 kill -TERM "${PID[w1]}"
 wait "${PID[w1]}" 2>/dev/null || true
 stop_broker TERM
+grep "msg=role role=resigned" "$T_DIR/broker.log" | tail -n 1 | grep -q "clean=yes" \
+    || t_fail "nothing was out, yet: $(grep 'msg=role role=resigned' "$T_DIR/broker.log" | tail -n 1)"
 t_broker --heartbeat-ms 100 --liveness 100 --recovery-ms $window_ms
 job3=$(shoal submit --count 1 --name killed -q)
 stop_broker 9
 t_broker --heartbeat-ms 100 --liveness 100 --recovery-ms $window_ms
-started_line | grep -q "recovery_ms=$window_ms" || t_fail "kill -9 but no window: $(started_line)"
+started_line | grep -q "recovery_ms=0" || t_fail "kill -9 of a term that leased nothing, yet a window: $(started_line)"
+grep "msg=role role=leader" "$T_DIR/broker.log" | tail -n 1 | grep -q "leases_out=none" \
+    || t_fail "leases out after a term that leased nothing: $(grep 'msg=role role=leader' "$T_DIR/broker.log" | tail -n 1)"
+
+# kill -9 of a term with a task out (leased to a stopped worker): the window
+t_worker w2 --slots 1
+t_wait_done "$job3" 30
+job4=$(shoal submit --count 1 --sleep-ms 600000 --name leased-killed -q)
+t_wait "the task leased" 10 t_busy_at_least w2 1
+kill -STOP "${PID[w2]}"
+stop_broker 9
+t_broker --heartbeat-ms 100 --liveness 100 --recovery-ms $window_ms
+started_line | grep -q "recovery_ms=$window_ms" || t_fail "kill -9 with a task out but no window: $(started_line)"
+grep "msg=role role=leader" "$T_DIR/broker.log" | tail -n 1 | grep -q "leases_out=maybe" \
+    || t_fail "no leases out after a term that leased: $(grep 'msg=role role=leader' "$T_DIR/broker.log" | tail -n 1)"
+kill -9 "${PID[w2]}"
 t_log "pass"

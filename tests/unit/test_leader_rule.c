@@ -52,5 +52,12 @@ main(void)
     CHECK(leader_check_config(&c) != NULL);
     c.poll_ms = 3001;
     CHECK(leader_check_config(&c) != NULL);
+
+    //  the recovery window: only when a lease went out after the last clean stop
+    CHECK(!leader_leases_out(0, 0));        //  a new database: nothing ever leased
+    CHECK(!leader_leases_out(4, 4));        //  term 4 leased, then stopped clean
+    CHECK(!leader_leases_out(3, 5));        //  leased at 3, clean stops since
+    CHECK(leader_leases_out(6, 5));         //  leased after the clean stop of 5
+    CHECK(leader_leases_out(7, 0));         //  leased, never a clean stop
     return check_result("test_leader_rule");
 }
