@@ -55,7 +55,8 @@ awk -v a="$w0" -v b="$w1" -v n="$SAMPLES" 'BEGIN { split(a, x, " "); split(b, y,
 #           no worker reaches): unfinished, but never leased to anyone; that
 #           broker stopped by SIGTERM with no task out (a clean stop: no
 #           recovery window after it)
-#   killed  the same, that broker ended by kill -9: the window applies
+#   killed  the same, that broker ended by kill -9: it handed out no lease
+#           (shoal_meta leased_term), so no window either
 wait_done() { for _ in $(seq 1 400); do [ -n "$(sql "SELECT finished_at FROM jobs WHERE id = $1")" ] && return 0; sleep 0.05; done; return 1; }
 report() {
     local started done_at
