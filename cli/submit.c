@@ -206,7 +206,8 @@ s_open_job(submit_t *s, const submit_opts_t *o, Shoal__JobOpen *open, bool *exis
             fprintf(stderr, "shoal submit: resuming job %u after %llu committed tasks\n", s->job_id,
                     (unsigned long long) s->committed);
     }
-    s->sent = s->committed;
+    chunk_window_set_job(s->window, s->job_id);
+    chunk_window_start_at(s->window, s->committed);
     return EXIT_OK;
 }
 
@@ -239,9 +240,7 @@ s_stream(submit_t *s, const submit_opts_t *o, uint64_t *invalid)
                 continue;
             return STREAM_BAD_LINE;
         }
-        s->partial[s->n_partial++] = spec;
-        s->partial_bytes += shoal__task_spec__get_packed_size(spec);
-        if (s->n_partial > s->chunk_size || (s->partial_bytes > MAX_CHUNK_BYTES && s->n_partial > 1)) {
+        if (chunk_window_add(s->window, spec)) {
             if (submit_flush(s, false, true))
                 break;
             submit_progress(s, false);
@@ -313,7 +312,7 @@ s_conclude(submit_t *s, const submit_opts_t *o, stream_end_t end, uint64_t inval
                 " to drop the job.\n", s->job_id, (unsigned long long) s->committed, o->key, s->job_id);
         return EXIT_INPUT;
     }
-    int code = s->seal_sent ? EXIT_OK : s_seal(s);
+    int code = chunk_window_seal_sent(s->window) ? EXIT_OK : s_seal(s);
     if (code != EXIT_OK)
         return code;
     if (invalid)
@@ -376,12 +375,10 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
         input_set_pipeline(s.input, pipeline);
     if (!(s.client = cli_connect(g, "shoal submit", &exit_code)))
         goto cleanup;
-    s.max_window = (size_t) o.window;
-    s.chunk_size = (size_t) o.chunk;
     s.total = input_total(s.input);
     s.tty = isatty(2) && !o.quiet && !g->json;
     s.quiet = o.quiet;
-    if (!(s.partial = calloc(s.chunk_size + 1, sizeof *s.partial))) {
+    if (!(s.window = submit_window_new(s.client, (size_t) o.window, (size_t) o.chunk))) {
         fprintf(stderr, "shoal submit: out of memory\n");
         exit_code = EXIT_INPUT;
         goto cleanup;
@@ -419,10 +416,7 @@ cmd_submit(cli_globals_t *g, int argc, char **argv)
         exit_code = cli_follow_job(g, s.client, s.job_id, &how);
     }
 cleanup:
-    while (s.count)
-        submit_pop(&s);
-    if (s.partial)
-        submit_free_specs(s.partial, s.n_partial);
+    chunk_window_destroy(&s.window);
     client_destroy(&s.client);
     input_destroy(&s.input);
     if (file && file != stdin)

@@ -1,7 +1,7 @@
 /*  submit — shoal submit (internal header).
 
     submit.c         the command: options, input, the job, the stream of tasks
-    submit_window.c  chunks in flight, acks, conflicts with an earlier run
+    submit_window.c  acks and conflicts with an earlier run, over lib/chunk_window.c
     submit_opts.c    job defaults from the flags, the input's format
 */
 #ifndef SHOAL_CLI_SUBMIT_H
@@ -10,24 +10,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "chunk_window.h"
 #include "cli.h"
 #include "config.h"
 #include "input.h"
 
-#define MAX_WINDOW      64
-#define MAX_CHUNK_BYTES (4u << 20)  //  a chunk is sent once its specs pass this size
+#define MAX_WINDOW      CHUNK_WINDOW_MAX
 #define MAX_RECONCILES  20          //  conflicts resolved per run before giving up
 #define MAX_FOLLOWS     6           //  silences taken for a takeover per run (a list of brokers)
-
-//  One chunk sent and not yet acked.
-typedef struct {
-    uint64_t corr;                  //  request id
-    uint64_t first_seq;             //  seq of specs[0]
-    size_t   count;                 //  specs in the chunk
-    bool     seal;                  //  the job's last chunk
-    Shoal__TaskSpec **specs;        //  owned until the ack: sent again after a conflict
-    Shoal__Envelope *reply;         //  its answer, when it came before an older chunk's
-} inflight_t;
 
 typedef struct {
     cli_globals_t *g;
@@ -35,18 +25,10 @@ typedef struct {
     input_t   *input;               //  to skip tasks an earlier run committed meanwhile
     Shoal__JobOpen *open;           //  to ask for the committed count again
     uint32_t   job_id;
-    uint64_t   sent;                //  next seq to send
     uint64_t   committed;           //  tasks the broker committed (as last told)
     uint64_t   resumed_at;          //  committed when this run started
     uint64_t   total;               //  tasks in the input when known in advance, else 0
-    inflight_t window[MAX_WINDOW];  //  ring of chunks in flight
-    size_t     head, count;
-    size_t     max_window;
-    Shoal__TaskSpec **partial;      //  tasks read and not sent: the next chunk (+ 1 read ahead)
-    size_t     n_partial;
-    size_t     partial_bytes;
-    size_t     chunk_size;          //  tasks per chunk
-    bool       seal_sent;           //  a chunk that seals the job is in flight or acked
+    chunk_window_t *window;         //  tasks read and not sent, chunks in flight (lib/chunk_window.h)
     bool       complete;            //  an earlier run sealed the job meanwhile
     int        reconciles;
     int        follows;     //  silences after which the submit asked the (new) leader again
@@ -75,16 +57,15 @@ typedef struct {
 //  ---- submit_window.c
 //  Show the progress line (on a terminal; `final`: the last time).
 void submit_progress(submit_t *s, bool final);
-//  Free n specs and the array's entries (not the array).
-void submit_free_specs(Shoal__TaskSpec **specs, size_t n);
+//  The chunk window of a submit over `client` (borrowed): `window` chunks
+//  of `chunk` tasks at the most in flight. NULL when out of memory.
+chunk_window_t *submit_window_new(client_t *client, size_t window, size_t chunk);
 //  Send the tasks in hand as a chunk (sealing the job with it when
 //  `seal`), after making room in the window; `keep_last` keeps the last
 //  one back. Returns 0, or -1 with s->error set.
 int submit_flush(submit_t *s, bool seal, bool keep_last);
 //  Wait until every chunk in flight is answered; 0 or -1 with s->error set.
 int submit_drain(submit_t *s);
-//  Drop the oldest in-flight chunk (acked or given up).
-void submit_pop(submit_t *s);
 //  After a failure: how many tasks the broker holds and how to go on.
 void submit_report_committed(submit_t *s, const char *key);
 

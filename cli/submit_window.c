@@ -5,7 +5,9 @@
     reach the broker after the rerun started; the broker's guard on the
     committed count refuses whichever copy comes second (a conflict), and
     the rerun then asks for the committed count again and goes on from
-    there (s_reconcile). */
+    there (s_reconcile). The window itself (tasks in hand, chunks in
+    flight, answers matched by corr, what to send again) is
+    lib/chunk_window.c, shared with the gateway's ingest. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,19 +35,29 @@ submit_progress(submit_t *s, bool final)
                  100.0 * (double) s->committed / (double) s->total);
     uint64_t done = s->committed > s->resumed_at ? s->committed - s->resumed_at : 0;
     fprintf(stderr, "\r\033[Kjob %u: sent %s, committed %s%s, %s tasks/s", s->job_id,
-            text_thousands(s->sent, sent, sizeof sent), text_thousands(s->committed, committed, sizeof committed),
+            text_thousands(chunk_window_sent(s->window), sent, sizeof sent), text_thousands(s->committed, committed, sizeof committed),
             total, text_thousands(secs > 0 ? (unsigned long long) ((double) done / secs) : 0, rate, sizeof rate));
     if (final)
         fprintf(stderr, "\n");
 }
 
-void
-submit_free_specs(Shoal__TaskSpec **specs, size_t n)
+//  The transport of the window: the CLI's broker client.
+static uint64_t
+s_client_send(void *client, Shoal__Envelope *env)
 {
-    for (size_t i = 0; i < n; i++)
-        if (specs[i])
-            shoal__task_spec__free_unpacked(specs[i], NULL);
-    free(specs);
+    return client_send(client, env);
+}
+
+static Shoal__Envelope *
+s_client_recv(void *client, int timeout_ms)
+{
+    return client_recv(client, 0, timeout_ms);
+}
+
+chunk_window_t *
+submit_window_new(client_t *client, size_t window, size_t chunk)
+{
+    return chunk_window_new(window, chunk, s_client_send, s_client_recv, client);
 }
 
 static int
@@ -63,88 +75,12 @@ s_fail(submit_t *s, int code, const char *fmt, ...)
     return -1;
 }
 
-//  Send specs[0..n) as the chunk starting at s->sent; the window takes
-//  ownership of specs (freed here when the send fails). The caller made
-//  room in the window.
+//  A chunk could not go out (freed by the window); returns -1.
 static int
-s_send(submit_t *s, Shoal__TaskSpec **specs, size_t n, bool seal)
+s_unsent(submit_t *s)
 {
-    Shoal__SubmitChunk chunk = SHOAL__SUBMIT_CHUNK__INIT;
-    chunk.has_job_id = chunk.has_first_seq = 1;
-    chunk.job_id = s->job_id;
-    chunk.first_seq = s->sent;
-    chunk.tasks = specs;
-    chunk.n_tasks = n;
-    chunk.has_seal = seal;
-    chunk.seal = seal;
-    Shoal__Envelope env = SHOAL__ENVELOPE__INIT;
-    env.body_case = SHOAL__ENVELOPE__BODY_SUBMIT_CHUNK;
-    env.submit_chunk = &chunk;
-    uint64_t corr = client_send(s->client, &env);
-    if (!corr) {
-        submit_free_specs(specs, n);
-        return s_fail(s, EXIT_UNREACHABLE, "cannot reach the broker at %s (no connection within %lld ms)",
-                      s->g->broker, (long long) s->g->timeout_ms);
-    }
-    inflight_t *f = &s->window[(s->head + s->count) % MAX_WINDOW];
-    *f = (inflight_t) { .corr = corr, .first_seq = s->sent, .count = n, .seal = seal, .specs = specs };
-    s->count++;
-    s->sent += n;
-    if (seal)
-        s->seal_sent = true;
-    return 0;
-}
-
-//  The answer to the chunk at position i of the window. Answers to other
-//  chunks that arrive first are kept with their chunks: a refusal can
-//  overtake the acks of older chunks. NULL when none came in time.
-static Shoal__Envelope *
-s_answer(submit_t *s, size_t i)
-{
-    inflight_t *want = &s->window[(s->head + i) % MAX_WINDOW];
-    int64_t deadline = clock_mono_ms() + s->g->timeout_ms;
-    while (!want->reply) {
-        int64_t left = deadline - clock_mono_ms();
-        Shoal__Envelope *env = left > 0 ? client_recv(s->client, 0, (int) left) : NULL;
-        if (!env)
-            return NULL;
-        for (size_t k = 0; env && k < s->count; k++) {
-            inflight_t *f = &s->window[(s->head + k) % MAX_WINDOW];
-            if (env->has_corr && env->corr == f->corr && !f->reply) {
-                f->reply = env;
-                env = NULL;
-            }
-        }
-        wire_free(env);         //  a late answer to an earlier request
-    }
-    Shoal__Envelope *reply = want->reply;
-    want->reply = NULL;
-    return reply;
-}
-
-//  Drop the oldest in-flight chunk (acked or given up).
-void
-submit_pop(submit_t *s)
-{
-    inflight_t *f = &s->window[s->head];
-    submit_free_specs(f->specs, f->count);
-    wire_free(f->reply);
-    *f = (inflight_t) { 0 };
-    s->head = (s->head + 1) % MAX_WINDOW;
-    s->count--;
-}
-
-//  Drop the first n specs of the partial chunk.
-static void
-s_trim_partial(submit_t *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        shoal__task_spec__free_unpacked(s->partial[i], NULL);
-    memmove(s->partial, s->partial + n, (s->n_partial - n) * sizeof *s->partial);
-    s->n_partial -= n;
-    s->partial_bytes = 0;
-    for (size_t i = 0; i < s->n_partial; i++)
-        s->partial_bytes += shoal__task_spec__get_packed_size(s->partial[i]);
+    return s_fail(s, EXIT_UNREACHABLE, "cannot reach the broker at %s (no connection within %lld ms)",
+                  s->g->broker, (long long) s->g->timeout_ms);
 }
 
 //  The oldest chunk met a conflict: the job's committed count is not what
@@ -161,13 +97,9 @@ s_reconcile(submit_t *s, bool silence)
     if (!silence && ++s->reconciles > MAX_RECONCILES)
         return -1;                  //  keep the conflict as the error
     //  the chunks behind the one refused: their answers, whatever they are
-    for (size_t i = 1; !silence && i < s->count; i++) {
-        Shoal__Envelope *reply = s_answer(s, i);
-        if (!reply)
-            return s_fail(s, EXIT_UNREACHABLE, "no answer from the broker at %s within %lld ms",
-                          s->g->broker, (long long) s->g->timeout_ms);
-        wire_free(reply);
-    }
+    if (!silence && chunk_window_collect(s->window, 1, s->g->timeout_ms))
+        return s_fail(s, EXIT_UNREACHABLE, "no answer from the broker at %s within %lld ms",
+                      s->g->broker, (long long) s->g->timeout_ms);
     char err[1024];
     int code = 0;
     Shoal__Envelope req = SHOAL__ENVELOPE__INIT;
@@ -183,7 +115,7 @@ s_reconcile(submit_t *s, bool silence)
     uint64_t committed = reply->job_opened->committed;
     bool sealed = reply->job_opened->sealed;
     wire_free(reply);
-    uint64_t first = s->window[s->head].first_seq;
+    uint64_t first = chunk_window_first_seq(s->window);
     if (committed < first)
         return s_fail(s, EXIT_REFUSED, "job %u has %llu tasks committed, fewer than the %llu acknowledged",
                       s->job_id, (unsigned long long) committed, (unsigned long long) first);
@@ -198,54 +130,18 @@ s_reconcile(submit_t *s, bool silence)
                 s->tty ? "\r\033[K" : "", s->job_id, (unsigned long long) first,
                 (unsigned long long) committed);
     s->committed = committed;
-    uint64_t old_sent = s->sent;
-    if (sealed) {
-        //  an earlier run reached the end of the input and sealed the job
-        while (s->count)
-            submit_pop(s);
-        s_trim_partial(s, s->n_partial);
-        s->sent = committed;
+    //  an earlier run may have reached the end of the input and sealed the
+    //  job: nothing is left to send; else send the chunks again from the
+    //  committed count, and skip in the input what the earlier run got
+    //  past everything this one read
+    uint64_t beyond = 0;
+    if (chunk_window_rebase(s->window, committed, sealed, &beyond))
+        return s_unsent(s);
+    if (sealed)
         s->complete = true;
-        return 0;
-    }
-    //  send the chunks again from the committed count
-    size_t n = s->count;
-    inflight_t chunks[MAX_WINDOW];
-    for (size_t i = 0; i < n; i++)
-        chunks[i] = s->window[(s->head + i) % MAX_WINDOW];
-    s->head = s->count = 0;
-    memset(s->window, 0, sizeof s->window);
-    s->sent = committed;
-    s->seal_sent = false;
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        inflight_t *c = &chunks[i];
-        uint64_t end = c->first_seq + c->count;
-        if (rc || end <= committed) {
-            submit_free_specs(c->specs, c->count);
-            wire_free(c->reply);
-            continue;
-        }
-        size_t skip = committed > c->first_seq ? (size_t) (committed - c->first_seq) : 0;
-        for (size_t k = 0; k < skip; k++)
-            shoal__task_spec__free_unpacked(c->specs[k], NULL);
-        memmove(c->specs, c->specs + skip, (c->count - skip) * sizeof *c->specs);
-        wire_free(c->reply);
-        rc = s_send(s, c->specs, c->count - skip, c->seal);
-    }
-    if (rc)
-        return -1;
-    if (committed > old_sent) {
-        //  the earlier run got past everything this one sent: drop what it
-        //  committed from the tasks in hand, then from the input
-        uint64_t beyond = committed - old_sent;
-        size_t from_partial = beyond < s->n_partial ? (size_t) beyond : s->n_partial;
-        s_trim_partial(s, from_partial);
-        beyond -= from_partial;
-        if (beyond && input_skip(s->input, beyond) < beyond)
-            return s_fail(s, EXIT_INPUT, "job %u already has %llu tasks but the input has fewer;"
-                          " is this the same input?", s->job_id, (unsigned long long) committed);
-    }
+    if (beyond && input_skip(s->input, beyond) < beyond)
+        return s_fail(s, EXIT_INPUT, "job %u already has %llu tasks but the input has fewer;"
+                      " is this the same input?", s->job_id, (unsigned long long) committed);
     return 0;
 }
 
@@ -254,7 +150,7 @@ s_reconcile(submit_t *s, bool silence)
 static int
 s_wait_ack(submit_t *s)
 {
-    Shoal__Envelope *reply = s_answer(s, 0);
+    Shoal__Envelope *reply = chunk_window_answer(s->window, 0, s->g->timeout_ms);
     while (!reply && eplist_count(s->g->broker) > 1 && s->follows < MAX_FOLLOWS) {
         //  a list of brokers: the leader may have changed. Ask whichever
         //  answers now for the committed count (by the job's key) and send
@@ -279,7 +175,7 @@ s_wait_ack(submit_t *s)
     int rc = 0;
     if (reply->body_case == SHOAL__ENVELOPE__BODY_SUBMIT_ACK) {
         s->committed = reply->submit_ack->committed;
-        submit_pop(s);
+        chunk_window_pop(s->window);
     }
     else
     if (reply->body_case == SHOAL__ENVELOPE__BODY_ERROR) {
@@ -308,33 +204,24 @@ s_wait_ack(submit_t *s)
 int
 submit_flush(submit_t *s, bool seal, bool keep_last)
 {
-    while (s->count >= s->max_window && !s->complete)
+    while (chunk_window_full(s->window) && !s->complete)
         if (s_wait_ack(s))
             return -1;
-    size_t keep = keep_last && s->n_partial ? 1 : 0;
-    if (s->complete || s->n_partial == keep)
+    if (s->complete)
         return 0;
-    Shoal__TaskSpec **fresh = calloc(s->chunk_size + 1, sizeof *fresh);
-    if (!fresh)
+    int rc = chunk_window_flush(s->window, seal, keep_last);
+    if (rc == CHUNK_WINDOW_NOMEM)
         return s_fail(s, EXIT_INPUT, "out of memory");
-    Shoal__TaskSpec **specs = s->partial;
-    size_t n = s->n_partial - keep;
-    s->partial = fresh;
-    s->n_partial = 0;
-    s->partial_bytes = 0;
-    if (keep) {
-        s->partial[s->n_partial++] = specs[n];
-        s->partial_bytes = shoal__task_spec__get_packed_size(specs[n]);
-        specs[n] = NULL;
-    }
-    return s_send(s, specs, n, seal);
+    if (rc)
+        return s_unsent(s);
+    return 0;
 }
 
 //  Wait until every chunk in flight is answered.
 int
 submit_drain(submit_t *s)
 {
-    while (s->count && !s->complete)
+    while (chunk_window_count(s->window) && !s->complete)
         if (s_wait_ack(s))
             return -1;
     return 0;
