@@ -399,6 +399,16 @@ frontend_on_message(server_t *self, const uint8_t *rid, size_t rid_len, const vo
             }
             break;
         }
+        case SHOAL__ENVELOPE__BODY_HELLO:
+        case SHOAL__ENVELOPE__BODY_HEARTBEAT:
+        case SHOAL__ENVELOPE__BODY_RESULTS:
+        case SHOAL__ENVELOPE__BODY_BYE:
+            self->bad_messages++;
+            frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_BAD_REQUEST,
+                                "'%s' is a worker's message, and this is the broker's client socket"
+                                " (--frontend): a worker connects to the backend (--backend, default"
+                                " port 5556)", wire_body_name(env));
+            break;
         default:
             self->bad_messages++;
             frontend_send_error(self, rid, rid_len, corr, SHOAL__ERROR_CODE__ERR_BAD_REQUEST,

@@ -19,9 +19,7 @@
 #include <string.h>
 
 #include "log.h"
-
-#define HANDSHAKE_EVENTS  (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL \
-                         | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+#include "zmonitor_event.h"
 
 static const char *s_names[] = { "frontend", "backend", "progress" };
 
@@ -30,7 +28,7 @@ handshake_watch(server_t *self, int which, void *raw)
 {
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "inproc://shoal-handshake-%s", s_names[which]);
-    if (zmq_socket_monitor(raw, endpoint, HANDSHAKE_EVENTS) != 0)
+    if (zmq_socket_monitor(raw, endpoint, ZMONITOR_HANDSHAKE_FAILED) != 0)
         return -1;
     zsock_t *pair = zsock_new(ZMQ_PAIR);
     if (!pair || zsock_connect(pair, "%s", endpoint) != 0) {
@@ -43,80 +41,28 @@ handshake_watch(server_t *self, int which, void *raw)
     return 0;
 }
 
-//  Why a handshake failed; each reason has its own log budget, so a flood
-//  of one kind cannot hide another.
-enum { R_KEY_REFUSED, R_MECHANISM, R_CRYPTO, R_ZAP, R_MALFORMED, R_CLOSED, R_COUNT };
-static const char *s_reasons[R_COUNT] = {
-    "key_refused",          //  a CURVE key not in the allow directory
-    "mechanism_mismatch",   //  plaintext peer, or CURVE on one side only
-    "cryptographic",        //  wrong server key, tampered box
-    "zap_error",
-    "malformed_handshake",
-    "closed_or_timed_out"   //  hung up, or silent past WIRE_HANDSHAKE_MS
-};
-
-static int
-s_protocol_reason(uint32_t code)
-{
-    switch (code) {
-        case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
-            return R_MECHANISM;
-        case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
-            return R_CRYPTO;
-        case ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED:
-        case ZMQ_PROTOCOL_ERROR_ZAP_MALFORMED_REPLY:
-        case ZMQ_PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID:
-        case ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION:
-        case ZMQ_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE:
-        case ZMQ_PROTOCOL_ERROR_ZAP_INVALID_METADATA:
-            return R_ZAP;
-        default:
-            return R_MALFORMED;
-    }
-}
-
+//  Each reason (zmonitor_event.h) has its own log budget, so a flood of
+//  one kind cannot hide another.
 static void
 s_count(server_t *self, int which, int reason, uint32_t value)
 {
     self->handshake_failures++;
     char what[64];
-    snprintf(what, sizeof what, "handshake_failed:%s", s_reasons[reason]);
+    snprintf(what, sizeof what, "handshake_failed:%s", zmonitor_reason_name(reason));
     if (broker_log_budget(&self->hs_log[reason], what))
         log_warn("handshake_failed", "socket=%s reason=%s code=%u total=%llu", s_names[which],
-                 s_reasons[reason], value, (unsigned long long) self->handshake_failures);
+                 zmonitor_reason_name(reason), value, (unsigned long long) self->handshake_failures);
 }
 
 void
 handshake_on_event(server_t *self, int which)
 {
-    for (int i = 0; i < 100; i++) {
-        zmq_msg_t head, addr;
-        zmq_msg_init(&head);
-        if (zmq_msg_recv(&head, self->monitor_raw[which], ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&head);
-            return;
-        }
-        zmq_msg_init(&addr);
-        bool two = zmq_msg_more(&head)
-                && zmq_msg_recv(&addr, self->monitor_raw[which], ZMQ_DONTWAIT) >= 0;
-        if (two && zmq_msg_size(&head) == 6) {
-            const uint8_t *d = zmq_msg_data(&head);
-            uint16_t event;
-            uint32_t value;
-            memcpy(&event, d, 2);
-            memcpy(&value, d + 2, 4);
-            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-                s_count(self, which, R_KEY_REFUSED, value);     //  ZAP status, 400
-            else
-            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
-                s_count(self, which, s_protocol_reason(value), value);
-            else
-            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
-                s_count(self, which, R_CLOSED, value);          //  errno
-        }
-        //  a monitor message has exactly two frames; anything else is skipped
-        zmq_msg_close(&addr);
-        zmq_msg_close(&head);
+    uint16_t event;
+    uint32_t value;
+    for (int i = 0; i < 100 && zmonitor_event_recv(self->monitor_raw[which], &event, &value); i++) {
+        zmonitor_reason_t reason = zmonitor_reason(event, value);
+        if (reason != ZMONITOR_REASONS)
+            s_count(self, which, (int) reason, value);
     }
 }
 

@@ -13,6 +13,7 @@
 #include "eplist.h"
 #include "log.h"
 #include "wire.h"
+#include "zmonitor_event.h"
 
 //  Watch the new socket's connections: when one comes up again the
 //  worker says Hello at once, instead of at its next heartbeat. A broker
@@ -24,7 +25,8 @@ s_monitor(link_t *self)
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "inproc://shoal-link-events-%llu",
              (unsigned long long) ++self->sockets);
-    if (zmq_socket_monitor(self->raw, endpoint, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0
+    if (zmq_socket_monitor(self->raw, endpoint, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED
+                                              | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMONITOR_HANDSHAKE_FAILED) != 0
         || !(self->monitor = zsock_new(ZMQ_PAIR))) {
         log_error("monitor_failed", "error=\"%s\"", zmq_strerror(zmq_errno()));
         return -1;
@@ -39,7 +41,7 @@ s_monitor(link_t *self)
     //  read once now: the descriptor only signals events that come after
     //  a read found none
     self->handshakes = 0;
-    self->reconnected = false;
+    self->reconnected = self->connecting = false;
     self->reconnected = link_take_reconnected(self);
     return 0;
 }
@@ -54,31 +56,68 @@ link_events_fd(link_t *self)
     return fd;
 }
 
-//  Each event is two frames: 2 bytes of event, 4 of value; the endpoint.
+_Static_assert(ZMONITOR_REASONS < sizeof ((link_t *) 0)->warned_ms / sizeof (int64_t),
+               "a warning clock per kind of handshake failure");
+
+//  Say why the broker cannot be reached, at most once per kind every 30 s.
+static void
+s_warn_handshake(link_t *self, int kind, const char *reason, uint32_t code, const char *detail)
+{
+    int64_t now = clock_mono_ms();
+    if (self->warned_ms[kind] && now - self->warned_ms[kind] < 30000)
+        return;
+    self->warned_ms[kind] = now;
+    log_warn("broker_handshake_failed", "broker=%s reason=%s code=%u detail=\"%s\"", self->endpoint, reason,
+             code, detail);
+}
+
+static void
+s_on_handshake_failed(link_t *self, zmonitor_reason_t reason, uint32_t code)
+{
+    static const char *details[ZMONITOR_REASONS] = {
+        "the broker refused this worker's CURVE key: is its public key in the broker's allow directory?",
+        "one side uses CURVE and the other does not (--curve-server-key, --curve-key)",
+        "the CURVE handshake failed: is --curve-server-key the broker's public key?",
+        "the broker's authentication failed",
+        "the endpoint does not speak ZeroMQ's protocol as a shoal broker does",
+        "the connection closed or timed out during the handshake",
+    };
+    s_warn_handshake(self, (int) reason, zmonitor_reason_name(reason), code, details[reason]);
+}
+
 bool
 link_take_reconnected(link_t *self)
 {
     bool reconnected = self->reconnected;
     self->reconnected = false;
-    for (int i = 0; self->monitor_raw && i < 100; i++) {
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, self->monitor_raw, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&msg);
-            break;
+    uint16_t event;
+    uint32_t value;
+    for (int i = 0; i < 100 && zmonitor_event_recv(self->monitor_raw, &event, &value); i++) {
+        zmonitor_reason_t reason = zmonitor_reason(event, value);
+        if (event == ZMQ_EVENT_CONNECTED)
+            self->connecting = true;
+        else
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            self->connecting = false;
+            if (self->handshakes++ > 0)
+                reconnected = true;
         }
-        uint16_t event = 0;
-        if (zmq_msg_size(&msg) >= sizeof event)
-            memcpy(&event, zmq_msg_data(&msg), sizeof event);
-        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && self->handshakes++ > 0)
-            reconnected = true;
-        while (zmq_msg_more(&msg)) {
-            zmq_msg_close(&msg);
-            zmq_msg_init(&msg);
-            if (zmq_msg_recv(&msg, self->monitor_raw, ZMQ_DONTWAIT) < 0)
-                break;
+        else
+        if (reason != ZMONITOR_REASONS) {
+            self->connecting = false;
+            s_on_handshake_failed(self, reason, value);
         }
-        zmq_msg_close(&msg);
+        else
+        if (event == ZMQ_EVENT_DISCONNECTED && self->connecting) {
+            //  libzmq reports no failure when the peer's socket type does
+            //  not match (a PUB, a server's other port), and never tries the
+            //  endpoint again: the silence limit opens a new socket
+            self->connecting = false;
+            s_warn_handshake(self, ZMONITOR_REASONS, "closed_before_handshake", 0,
+                             "the endpoint closed the connection before the ZeroMQ handshake ended: is it a"
+                             " shoal broker's backend (--backend, default port 5556), not its frontend or"
+                             " progress port?");
+        }
     }
     return reconnected;
 }

@@ -38,6 +38,8 @@ typedef struct {
     uint64_t    sockets;        //  dealers opened by this process (names the monitor)
     uint64_t    handshakes;     //  connections that came up on this socket
     bool        reconnected;    //  one came up again, not yet taken
+    bool        connecting;     //  a TCP connection is up, its handshake not done
+    int64_t     warned_ms[8];   //  when each kind of handshake failure was last logged
     uint64_t    hello_seq;      //  Hellos sent by this process (Hello.seq)
     int64_t     last_send_ms;
     int64_t     last_recv_ms;
