@@ -115,6 +115,10 @@ s_reconcile(submit_t *s, bool silence)
     uint64_t committed = reply->job_opened->committed;
     bool sealed = reply->job_opened->sealed;
     wire_free(reply);
+    //  closed, and not because another run completed it (cancelled): the
+    //  broker's refusal stands
+    if (!silence && s->broker_error == SHOAL__ERROR_CODE__ERR_STATE && !sealed)
+        return -1;
     uint64_t first = chunk_window_first_seq(s->window);
     if (committed < first)
         return s_fail(s, EXIT_REFUSED, "job %u has %llu tasks committed, fewer than the %llu acknowledged",
@@ -183,7 +187,10 @@ s_wait_ack(submit_t *s)
         s->error_code = EXIT_REFUSED;
         s->broker_error = reply->error->has_code ? reply->error->code : SHOAL__ERROR_CODE__ERR_INTERNAL;
         rc = -1;
-        if (s->broker_error == SHOAL__ERROR_CODE__ERR_CONFLICT && s_reconcile(s, false) == 0) {
+        //  a conflict, or a job no longer open for tasks: maybe another run
+        //  of this submit (the same key) committed further, or completed it
+        if ((s->broker_error == SHOAL__ERROR_CODE__ERR_CONFLICT || s->broker_error == SHOAL__ERROR_CODE__ERR_STATE)
+            && s_reconcile(s, false) == 0) {
             s->error_code = 0;
             s->broker_error = SHOAL__ERROR_CODE__ERR_NONE;
             rc = 0;

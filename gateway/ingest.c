@@ -20,6 +20,7 @@ struct _ingest_t {
     uint64_t  skip_until;           //  tasks below this seq are committed: dropped
     uint64_t  committed;
     bool      existed, complete;
+    bool      closed;               //  the broker refused the job's tasks: nothing more goes out
     chunk_window_t *window;         //  tasks in hand, chunks in flight
     int       reconciles;
 };
@@ -106,21 +107,28 @@ ingest_open(ingest_t *self, int *status, char *err, size_t errlen)
     return 0;
 }
 
-//  Another upload with the same key committed first: collect the answers
-//  due, ask for the committed count, send again what is not committed.
+//  Another upload with the same key committed first (a conflict), or the
+//  job is no longer open for tasks (`refused`, the broker's words): collect
+//  the answers due, ask for the committed count, send again what is not
+//  committed. A job another upload sealed meanwhile is complete: the rest
+//  of this body is read and dropped, and the answer is the job's. A job
+//  closed otherwise (cancelled) ends the upload with the broker's words.
 static int
-s_reconcile(ingest_t *self, int *status, char *err, size_t errlen)
+s_reconcile(ingest_t *self, const char *refused, int *status, char *err, size_t errlen)
 {
     if (++self->reconciles > MAX_RECONCILES)
         return s_fail(status, 409, err, errlen, "another upload with this key keeps committing first");
-    //  the answers due, from position 0 as before the window moved to lib/.
-    //  NOTE: s_wait_ack already took position 0's answer (the conflict),
-    //  so this waits for a second one until the link's timeout and answers
-    //  503; shoal submit collects from 1. Kept as found (docs/architecture.md).
-    if (chunk_window_collect(self->window, 0, -1))
+    //  the answers still due: position 0's (the one refused) is in hand
+    if (chunk_window_collect(self->window, 1, -1))
         return s_fail(status, 503, err, errlen, "no answer from the broker");
     if (s_ask_open(self, status, err, errlen))
         return -1;
+    if (refused && !self->complete) {
+        uint64_t beyond = 0;
+        chunk_window_rebase(self->window, self->committed, true, &beyond);     //  nothing more goes out
+        self->closed = true;
+        return s_fail(status, 409, err, errlen, refused);
+    }
     uint64_t committed = self->committed;
     uint64_t old_sent = chunk_window_sent(self->window);
     uint64_t beyond = 0;
@@ -148,8 +156,10 @@ s_wait_ack(ingest_t *self, int *status, char *err, size_t errlen)
     else
     if (reply->body_case == SHOAL__ENVELOPE__BODY_ERROR) {
         Shoal__ErrorCode code = reply->error->has_code ? reply->error->code : SHOAL__ERROR_CODE__ERR_INTERNAL;
-        if (code == SHOAL__ERROR_CODE__ERR_CONFLICT)
-            rc = s_reconcile(self, status, err, errlen);
+        if (code == SHOAL__ERROR_CODE__ERR_CONFLICT || code == SHOAL__ERROR_CODE__ERR_STATE)
+            rc = s_reconcile(self, code == SHOAL__ERROR_CODE__ERR_STATE
+                             ? (reply->error->message ? reply->error->message : "the job is closed") : NULL,
+                             status, err, errlen);
         else {
             snprintf(err, errlen, "%s", reply->error->message ? reply->error->message : "refused");
             *status = link_http_status(code);
@@ -197,6 +207,8 @@ ingest_finish(ingest_t *self, bool seal, int *status, char *err, size_t errlen)
 {
     if (self->complete)
         return 0;
+    if (self->closed)       //  what came before is committed; nothing else can be
+        return seal ? s_fail(status, 409, err, errlen, "the job is not open for tasks") : 0;
     if (seal && self->index < self->skip_until) {
         snprintf(err, errlen, "job %u already has %llu tasks committed but this upload has only %llu;"
                  " is it the same body?", self->job_id, (unsigned long long) self->skip_until,
