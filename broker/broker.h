@@ -359,6 +359,7 @@ struct _server_t {
     bool      previous_clean;       //  the term before ours resigned with no task out
     bool      leases_out;           //  a worker may run or hold a task leased by an earlier term
     int       lease_mark;           //  LEASE_MARK_*: has this term said it hands out leases
+    int64_t   lease_mark_after_ms;  //  after a failed mark: not asked again before this
     int64_t   cron_period_ms;       //  heartbeats, losses and lease deadlines this often
     int64_t   last_turn_ms;         //  the loop's previous turn (a long gap: the broker was frozen)
     retry_rng_t rng;        //  retry jitter, seeded per run

@@ -132,7 +132,7 @@ cleanup:
 void
 dispatch_mark_leased(server_t *self)
 {
-    if (self->lease_mark != LEASE_MARK_NONE)
+    if (self->lease_mark != LEASE_MARK_NONE || clock_mono_ms() < self->lease_mark_after_ms)
         return;
     store_req_t *req = store_req_new(STORE_MARK_LEASED);
     if (!req)
@@ -154,9 +154,12 @@ dispatch_on_marked(server_t *self, store_req_t *req)
         log_debug("lease_mark", "term=%llu", (unsigned long long) self->epoch);
     }
     else {
-        self->lease_mark = LEASE_MARK_NONE;     //  asked again at the next dispatch
+        //  asked again in a second (the database may be down: one line each time)
+        self->lease_mark = LEASE_MARK_NONE;
+        self->lease_mark_after_ms = clock_mono_ms() + 1000;
         char q[600];
-        log_warn("lease_mark_failed", "term=%llu error=%s", (unsigned long long) self->epoch,
+        log_warn("lease_mark_failed", "term=%llu error=%s detail=\"no task goes out until this term's"
+                 " first lease is recorded; trying again in 1 s\"", (unsigned long long) self->epoch,
                  log_quote(req->error, q, sizeof q));
     }
     store_req_destroy(&req);

@@ -72,6 +72,7 @@ s_serve(server_t *self, const leader_config_t *lc, const leader_claim_t *claim)
     self->previous_clean = claim->previous_clean;
     self->leases_out = claim->leases_out;
     self->lease_mark = LEASE_MARK_NONE;
+    self->lease_mark_after_ms = 0;
     self->commit_until_ms = leader_commit_deadline(clock_mono_ms(), lc->ttl_ms);
     self->leader = leader_new(lc, claim->term);
     if (!self->leader)
